@@ -1,0 +1,106 @@
+"""A2C as PAAC (Clemente et al. 2017, Algorithm 1): ``num_envs`` games in lockstep, one learner.
+
+Each update: every environment takes ``rollout_length`` agent steps with actions sampled from the current
+policy (one batched forward per step); n-step returns are bootstrapped from ``V(s_{t+rollout_length})`` and cut
+at terminals; one gradient step of the batch-mean actor-critic loss, scaled by ``rollout_length`` as in the
+authors' code, with global gradient-norm clipping and RMSProp (eps under the root, Mnih 2016 eq. 9).
+The learning rate decays linearly to 0 over ``total_frames``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from replication.atari import AtariBatch, EpisodeTracker
+from replication.losses import actor_critic_loss
+from replication.networks import ActorCritic
+from replication.optim import PaperRMSprop, linear_lr
+from replication.returns import n_step_returns
+from replication.training import TrainingRun
+
+
+@dataclass(frozen=True)
+class A2CConfig:
+    """A2C/PAAC hyperparameters; each is a key under ``algos: a2c:`` in the workflow config.
+
+    Sources: reference ``hyperparameters.md`` §3 (Alfredvc/paac ``train.py`` defaults and README).
+    ``num_envs`` is not a field: it is the run's ``workers`` (PAAC's n_e, default 32 in the authors' code).
+    """
+
+    rollout_length: int = 5  # t_max; Alfredvc/paac train.py max_local_steps=5
+    gamma: float = 0.99  # Alfredvc/paac train.py gamma=0.99
+    learning_rate_per_env: float = 0.0007  # initial_lr 0.0224 at emulator_counts 32 (Alfredvc/paac train.py)
+    rmsprop_alpha: float = 0.99  # Alfredvc/paac train.py alpha=0.99
+    rmsprop_eps: float = 0.1  # Alfredvc/paac train.py e=0.1 (under the root, TF1 RMSProp)
+    rmsprop_square_avg_init: float = 1.0  # TF1 RMSPropOptimizer starts its average at 1 (PAAC's code)
+    entropy_beta: float = 0.01  # paper value per the PAAC README ("changed from 0.01 to 0.02" in the code)
+    value_loss_weight: float = 0.25  # Alfredvc/paac policy_v_network.py: 0.25 * (R - V)^2
+    max_grad_norm: float = 40.0  # paper value per the PAAC README ("changed from 40.0 to 3.0" in the code)
+    network: str = "nips"  # Alfredvc/paac train.py arch="NIPS"; "nature" is the other option
+
+    def learning_rate(self, num_envs: int) -> float:
+        """Initial learning rate: ``learning_rate_per_env * num_envs`` (0.0224 at 32 envs)."""
+        return self.learning_rate_per_env * num_envs
+
+
+def train(run: TrainingRun) -> None:
+    """Train A2C for ``run.total_frames`` frames, logging into ``run.dir``; resumes from its checkpoint.
+
+    Raises:
+        replication.training.TrainingDiverged: a non-finite loss (the last good checkpoint is kept).
+    """
+    hp: A2CConfig = run.hyper
+    n, T = run.workers, hp.rollout_length
+    device = run.device
+    env = AtariBatch(run.game, n, run.env, seed=run.env_seed())
+    model = ActorCritic(hp.network, env.num_actions, run.env.frame_stack).to(device)
+    lr0 = hp.learning_rate(n)
+    opt = PaperRMSprop(model.parameters(), lr=lr0, alpha=hp.rmsprop_alpha, eps=hp.rmsprop_eps,
+                       square_avg_init=hp.rmsprop_square_avg_init)
+    run.start(model, opt)  # resume counters, RNG, model and optimizer if a checkpoint exists
+    tracker = EpisodeTracker(n)
+    frame_skip = run.env.frame_skip
+
+    obs = torch.from_numpy(env.obs).to(device)
+    rewards = torch.zeros(T, n)
+    dones = torch.zeros(T, n)
+    actions = torch.zeros(T, n, dtype=torch.int64)
+    try:
+        while run.frames < run.total_frames:
+            lr = linear_lr(lr0, run.frames, run.total_frames)
+            for group in opt.param_groups:
+                group["lr"] = lr
+            logits_steps, value_steps = [], []
+            for t in range(T):
+                logits, value = model(obs)
+                with torch.no_grad():
+                    action = torch.multinomial(torch.softmax(logits.float(), -1), 1, generator=run.generator)
+                logits_steps.append(logits)
+                value_steps.append(value)
+                actions[t] = action.squeeze(1).cpu()
+                step = env.step(actions[t].numpy())
+                rewards[t] = torch.from_numpy(step.reward)
+                dones[t] = torch.from_numpy(step.done.astype(np.float32))
+                run.count_agent_steps(n, frame_skip)
+                for worker, ret, length in tracker.update(step.raw_reward, step.game_over):
+                    run.log_episode(worker, ret, length)
+                obs = torch.from_numpy(step.obs).to(device)
+            with torch.no_grad():
+                bootstrap = model(obs)[1].float().cpu()
+            returns = n_step_returns(rewards, dones, bootstrap, hp.gamma).to(device)
+            terms = actor_critic_loss(torch.cat(logits_steps).float(), torch.cat(value_steps).float(),
+                                      actions.to(device).reshape(-1), returns.reshape(-1),
+                                      hp.entropy_beta, hp.value_loss_weight, loss_scale=T)
+            opt.zero_grad(set_to_none=True)
+            terms.total.backward()
+            grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), hp.max_grad_norm)
+            run.check_finite(terms.total, grad_norm)
+            opt.step()
+            run.after_update(terms, float(grad_norm), lr)
+            run.maybe_evaluate(lambda x: model(x)[0])
+    finally:
+        env.close()
+    run.finish(lambda x: model(x)[0])

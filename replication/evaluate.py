@@ -1,0 +1,85 @@
+"""Evaluation protocol: no-op starts, a frame cap, the final (or current) policy.
+
+Protocol ``noop30_18k`` (Mnih et al. 2015 Methods; van Hasselt et al. 2016 "no-op" condition): each
+episode starts with up to 30 no-op actions and is capped at 18,000 frames (5 minutes at 60 Hz); the
+score is the unclipped game score of the whole game. Actions are sampled from the policy by default
+(Mnih et al. 2016 do not state sampled vs greedy; see hyperparameters.md §1.11); ``greedy`` takes the argmax.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+
+import numpy as np
+import torch
+
+from replication.atari import AtariConfig, make_vector_env
+from replication.errors import UserError
+
+
+@dataclass(frozen=True)
+class EvalConfig:
+    """Evaluation settings; every field is a config key under ``eval:``."""
+
+    episodes: int = 30  # Mnih et al. 2015 (30 episodes per evaluation; hyperparameters.md §2.3, unofficial)
+    max_frames: int = 18_000  # van Hasselt et al. 2016: 5 minutes of emulator time
+    noop_max: int = 30  # Mnih et al. 2015: up to 30 no-ops
+    greedy: bool = False  # sample from pi; Mnih 2016 is silent (hyperparameters.md §1.11)
+    every_frames: int = 0  # also evaluate during training every this many frames; 0 = only at the end
+
+    @classmethod
+    def from_dict(cls, d: dict | None) -> "EvalConfig":
+        """Build from a config mapping; unknown keys raise ``UserError``."""
+        d = dict(d or {})
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(d) - known)
+        if unknown:
+            raise UserError(f"unknown eval config key(s) {unknown}; accepted: {sorted(known)}")
+        return cls(**d)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @property
+    def protocol(self) -> str:
+        """Protocol name written to ``eval.csv``, e.g. ``noop30_18k_sampled``."""
+        return f"noop{self.noop_max}_{self.max_frames // 1000}k_{'greedy' if self.greedy else 'sampled'}"
+
+
+@torch.no_grad()
+def evaluate(policy, game: str, env_cfg: AtariConfig, cfg: EvalConfig, seed: int, device: torch.device) -> list[dict]:
+    """Play ``cfg.episodes`` whole games, one per environment, and return their scores.
+
+    Args:
+        policy: callable uint8 ``(B, 4, 84, 84)`` tensor on ``device`` -> logits float ``(B, A)``.
+        game: ale-py ROM id.
+        env_cfg: training environment protocol (frame skip, stack, sticky actions are kept).
+        cfg: evaluation settings.
+        seed: environment ``i`` is seeded with ``seed + i``.
+        device: where ``policy`` runs.
+
+    Returns:
+        One dict per episode: ``episode`` (0-based), ``episode_return`` (unclipped score), ``episode_length``
+        (agent steps). Each environment's first game only is counted, so short games are not over-sampled.
+    """
+    n = cfg.episodes
+    env = make_vector_env(game, n, env_cfg, max_episode_frames=cfg.max_frames, noop_max=cfg.noop_max)
+    gen = torch.Generator(device="cpu").manual_seed(seed)
+    try:
+        obs, _ = env.reset(seed=int(seed))
+        returns = np.zeros(n)
+        lengths = np.zeros(n, dtype=np.int64)
+        active = np.ones(n, dtype=bool)
+        while active.any():
+            logits = policy(torch.from_numpy(obs).to(device)).float().cpu()
+            if cfg.greedy:
+                actions = logits.argmax(-1)
+            else:
+                actions = torch.multinomial(torch.softmax(logits, -1), 1, generator=gen).squeeze(1)
+            obs, reward, terminated, truncated, _ = env.step(actions.numpy().astype(np.int64))
+            returns += np.where(active, reward, 0)
+            lengths += active
+            active &= ~(terminated | truncated)
+    finally:
+        env.close()
+    return [{"episode": i, "episode_return": float(returns[i]), "episode_length": int(lengths[i])} for i in range(n)]

@@ -1,0 +1,53 @@
+"""Actor-critic networks: the NIPS (Mnih et al. 2013) and Nature (Mnih et al. 2015) torsos.
+
+Mnih et al. 2016 §8 (Supplementary, "Experimental Setup"): NIPS torso = 16 8x8/4 conv, 32 4x4/2 conv,
+256 FC; the 57-game agent uses the Nature torso = 32 8x8/4, 64 4x4/2, 64 3x3/1 conv, 512 FC; all ReLU.
+Outputs: a softmax policy over the minimal action set and one linear value, all non-output layers shared (§4).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from replication.errors import UserError
+
+NETWORKS = ("nips", "nature")
+
+
+def _torso(kind: str, in_channels: int) -> tuple[nn.Sequential, int]:
+    if kind == "nips":
+        layers = [nn.Conv2d(in_channels, 16, 8, stride=4), nn.ReLU(), nn.Conv2d(16, 32, 4, stride=2), nn.ReLU(),
+                  nn.Flatten(), nn.Linear(32 * 9 * 9, 256), nn.ReLU()]
+        return nn.Sequential(*layers), 256
+    if kind == "nature":
+        layers = [nn.Conv2d(in_channels, 32, 8, stride=4), nn.ReLU(), nn.Conv2d(32, 64, 4, stride=2), nn.ReLU(),
+                  nn.Conv2d(64, 64, 3, stride=1), nn.ReLU(), nn.Flatten(), nn.Linear(64 * 7 * 7, 512), nn.ReLU()]
+        return nn.Sequential(*layers), 512
+    raise UserError(f"unknown network {kind!r}; accepted: {', '.join(NETWORKS)}")
+
+
+class ActorCritic(nn.Module):
+    """Shared torso with a policy head and a value head.
+
+    Args:
+        kind: ``"nips"`` or ``"nature"``.
+        num_actions: size of the minimal action set.
+        in_channels: frame stack (4).
+
+    ``forward(obs)`` takes uint8 ``(B, 4, 84, 84)`` (scaled to [0, 1] inside) and returns
+    ``(logits float32 (B, A), value float32 (B,))``.
+
+    Raises:
+        UserError: unknown ``kind``.
+    """
+
+    def __init__(self, kind: str, num_actions: int, in_channels: int = 4):
+        super().__init__()
+        self.torso, hidden = _torso(kind, in_channels)
+        self.policy = nn.Linear(hidden, num_actions)
+        self.value = nn.Linear(hidden, 1)
+
+    def forward(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        h = self.torso(obs.float() / 255.0)
+        return self.policy(h), self.value(h).squeeze(-1)

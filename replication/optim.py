@@ -1,0 +1,50 @@
+"""RMSProp exactly as Mnih et al. 2016, Supplementary §7, eqs. (8)-(9).
+
+``g = alpha * g + (1 - alpha) * dtheta^2`` and ``theta = theta - eta * dtheta / sqrt(g + eps)``:
+epsilon sits *inside* the square root, as in TensorFlow 1's ``RMSPropOptimizer`` used by PAAC
+(Alfredvc/paac). ``torch.optim.RMSprop`` adds eps outside the root, which with eps = 0.1 is a different
+optimizer, hence this small class.
+"""
+
+from __future__ import annotations
+
+import torch
+
+
+class PaperRMSprop(torch.optim.Optimizer):
+    """RMSProp with eps under the square root (Mnih et al. 2016 eq. 9).
+
+    Args:
+        params: parameters (float tensors of any shape).
+        lr: eta; changed per update by the caller for linear annealing.
+        alpha: decay of the squared-gradient average g (0.99 in Mnih 2016 §8).
+        eps: added to g under the square root (0.1 in Mnih 2016 §8).
+        square_avg_init: initial value of g. TensorFlow 1 (PAAC's code) starts it at 1.0; 0.0 starts cold.
+
+    Raises:
+        ValueError: a non-positive lr/eps or alpha outside [0, 1).
+    """
+
+    def __init__(self, params, lr: float, alpha: float = 0.99, eps: float = 0.1, square_avg_init: float = 0.0):
+        if lr < 0 or eps <= 0 or not 0.0 <= alpha < 1.0:
+            raise ValueError(f"invalid RMSProp settings lr={lr}, alpha={alpha}, eps={eps}")
+        super().__init__(params, dict(lr=lr, alpha=alpha, eps=eps, square_avg_init=square_avg_init))
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                state = self.state[p]
+                if "square_avg" not in state:
+                    state["square_avg"] = torch.full_like(p, group["square_avg_init"])
+                g = state["square_avg"]
+                g.mul_(group["alpha"]).addcmul_(p.grad, p.grad, value=1.0 - group["alpha"])
+                p.addcdiv_(p.grad, g.add(group["eps"]).sqrt_(), value=-group["lr"])
+        return None
+
+
+def linear_lr(initial_lr: float, frames: int, total_frames: int) -> float:
+    """Learning rate annealed linearly from ``initial_lr`` at frame 0 to 0 at ``total_frames`` (Mnih 2016 §8)."""
+    return initial_lr * max(0.0, 1.0 - frames / max(1, total_frames))

@@ -1,0 +1,112 @@
+"""``python -m replication.train``: one training run into its run directory.
+
+Usage::
+
+    python -m replication.train --configfile configs/default.yaml --algo a2c --game pong --workers 32 --seed 0
+    python -m replication.train --run-config '<resolved JSON>' --out results/runs/a2c/pong/w32/s0
+
+A run whose ``done.json`` exists is left alone (a no-op) unless ``--force``; a run with a ``checkpoint.pt``
+resumes from it. Ctrl-C / SIGTERM save a checkpoint and exit with status 130 / 143.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import sys
+from pathlib import Path
+
+import torch
+
+from replication.atari import AtariConfig
+from replication.config import algorithms, load_config, resolve_device, resolve_run
+from replication.errors import UserError, cli_main
+from replication.evaluate import EvalConfig
+from replication.rundir import run_dir
+from replication.training import TrainingDiverged, TrainingRun
+
+
+def make_run(resolved: dict, out: Path) -> tuple[TrainingRun, object]:
+    """Build the ``TrainingRun`` and the algorithm's ``train`` function for a resolved config."""
+    cls, train_fn = algorithms()[resolved["algo"]]
+    device = torch.device(resolve_device(resolved["device"]))
+    run = TrainingRun(
+        dir=out, algo=resolved["algo"], game=resolved["game"], workers=resolved["workers"], seed=resolved["seed"],
+        total_frames=resolved["total_frames"], device=device, env=AtariConfig(**resolved["env"]),
+        eval=EvalConfig(**resolved["eval"]), hyper=cls(**resolved["hyper"]),
+        checkpoint_every_frames=resolved["checkpoint_every_frames"],
+        log_every_updates=resolved["log_every_updates"], resolved=resolved)
+    return run, train_fn
+
+
+class _Terminated(Exception):
+    pass
+
+
+def _on_sigterm(signum, frame):
+    raise _Terminated()
+
+
+@cli_main
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m replication.train", description=__doc__.split("\n")[0])
+    p.add_argument("--configfile", help="workflow YAML config (validated against the schema)")
+    p.add_argument("--run-config", help="resolved run config as JSON (what the Snakefile passes)")
+    p.add_argument("--algo")
+    p.add_argument("--game")
+    p.add_argument("--workers", type=int)
+    p.add_argument("--seed", type=int)
+    p.add_argument("--out", help="run directory (default: results/runs/{algo}/{game}/w{workers}/s{seed})")
+    p.add_argument("--total-frames", type=int, help="override the frame budget")
+    p.add_argument("--threads", type=int, default=None, help="torch threads (default: all cores)")
+    p.add_argument("--force", action="store_true", help="retrain even if done.json exists")
+    args = p.parse_args(argv)
+
+    if args.run_config:
+        resolved = json.loads(args.run_config)
+    elif args.configfile:
+        missing = [k for k in ("algo", "game", "workers", "seed") if getattr(args, k) is None]
+        if missing:
+            raise UserError(f"--configfile needs --{' --'.join(missing)}")
+        cfg = load_config(args.configfile)
+        if args.algo not in cfg["algos"]:
+            from replication.config import check_algo
+
+            check_algo(args.algo)
+            raise UserError(f"algorithm {args.algo!r} is not configured in {args.configfile}; "
+                            f"configured: {', '.join(cfg['algos'])}")
+        resolved = resolve_run(cfg, args.algo, args.game, args.workers, args.seed)
+    else:
+        raise UserError("give --configfile (with --algo --game --workers --seed) or --run-config")
+    if args.total_frames is not None:
+        if args.total_frames < 1:
+            raise UserError(f"--total-frames must be positive, got {args.total_frames}")
+        resolved["total_frames"] = args.total_frames
+    out = Path(args.out) if args.out else run_dir("results", resolved["algo"], resolved["game"],
+                                                   resolved["workers"], resolved["seed"])
+    if (out / "done.json").exists():
+        if not args.force:
+            print(f"{out}: already finished (done.json); use --force to retrain", file=sys.stderr)
+            return 0
+        shutil.rmtree(out)
+    torch.set_num_threads(args.threads or max(1, os.cpu_count() or 1))
+    run, train_fn = make_run(resolved, out)
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        train_fn(run)
+    except (KeyboardInterrupt, _Terminated) as e:
+        run.close_on_interrupt()
+        print(f"interrupted at frames {run.frames}; checkpoint saved in {out}, rerun to resume", file=sys.stderr)
+        return 130 if isinstance(e, KeyboardInterrupt) else 143
+    except TrainingDiverged as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 3
+    print(f"{out}: done, {run.frames} frames", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

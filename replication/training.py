@@ -1,0 +1,210 @@
+"""Bookkeeping shared by every algorithm: counters, logs, checkpoints, evaluation, ``done.json``.
+
+A ``TrainingRun`` owns one run directory (see ``rundir.py``). Algorithms call, in order:
+``start(model, optimizer)`` once, then per agent step ``count_agent_steps`` / ``log_episode``, per update
+``check_finite`` / ``after_update`` / ``maybe_evaluate``, and ``finish(policy)`` at the end.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from replication.atari import AtariConfig
+from replication.evaluate import EvalConfig, evaluate
+from replication.rundir import (EPISODE_COLUMNS, EVAL_COLUMNS, UPDATE_COLUMNS, CsvLog, atomic_write_bytes,
+                                atomic_write_json, provenance)
+
+
+class TrainingDiverged(RuntimeError):
+    """A non-finite loss or gradient; the message names frames and update. The last checkpoint is kept."""
+
+
+@dataclass
+class TrainingRun:
+    """One training run and its directory.
+
+    Attributes:
+        dir: the run directory ``results/runs/{algo}/{game}/w{workers}/s{seed}``.
+        algo, game, workers, seed: the run's identity (``workers`` = A3C processes / PAAC n_e / 1 for DQN).
+        total_frames: frame budget (emulator frames, frame skip included).
+        device: torch device for the learner.
+        env, eval, hyper: environment protocol, evaluation settings, algorithm hyperparameters.
+        checkpoint_every_frames: checkpoint period in frames.
+        log_every_updates: ``updates.csv`` row period in updates.
+        resolved: the fully resolved config (written to ``config.json``).
+    """
+
+    dir: Path
+    algo: str
+    game: str
+    workers: int
+    seed: int
+    total_frames: int
+    device: torch.device
+    env: AtariConfig
+    eval: EvalConfig
+    hyper: object
+    checkpoint_every_frames: int
+    log_every_updates: int
+    resolved: dict
+    frames: int = 0
+    agent_steps: int = 0
+    updates: int = 0
+    generator: torch.Generator = field(default_factory=torch.Generator)
+    _checkpoint: dict | None = None
+
+    def __post_init__(self):
+        self.dir = Path(self.dir)
+        self.dir.mkdir(parents=True, exist_ok=True)
+        ckpt = self.dir / "checkpoint.pt"
+        if ckpt.exists():
+            self._checkpoint = torch.load(ckpt, map_location="cpu", weights_only=False)
+            c = self._checkpoint["counters"]
+            self.frames, self.agent_steps, self.updates = c["frames"], c["agent_steps"], c["updates"]
+            self._wall_offset = c["wall_time_s"]
+            self._resumes = c.get("resumes", 0) + 1
+        else:
+            self._wall_offset = 0.0
+            self._resumes = 0
+        self._t0 = time.monotonic()
+        self._rate_mark = (self._t0, self.frames)
+        self._next_ckpt = (self.frames // self.checkpoint_every_frames + 1) * self.checkpoint_every_frames
+        every = self.eval.every_frames
+        self._next_eval = (self.frames // every + 1) * every if every else None
+        random.seed(self.seed)
+        np.random.seed(self.seed)
+        torch.manual_seed(self.seed)
+        self.generator.manual_seed(self.seed)
+
+    # -- identity and seeding -------------------------------------------------------------------------------
+    def env_seed(self) -> int:
+        """Seed of training environment 0 (env i gets +i); a resumed run starts new games with new seeds."""
+        return self.seed * 1_000_003 + self._resumes * 10_007
+
+    def eval_seed(self) -> int:
+        """Seed of evaluation environment 0, disjoint from training seeds and equal across resumes."""
+        return self.seed * 1_000_003 + 500_000
+
+    @property
+    def wall_time_s(self) -> float:
+        """Seconds of training so far, summed over resumes."""
+        return self._wall_offset + time.monotonic() - self._t0
+
+    # -- lifecycle ------------------------------------------------------------------------------------------
+    def start(self, model: torch.nn.Module, optimizer: torch.optim.Optimizer) -> None:
+        """Open the logs (cut back to the checkpoint), write ``config.json``, restore a checkpoint if any."""
+        self.model, self.optimizer = model, optimizer
+        keep = self.frames if self._checkpoint is not None else None
+        if self._checkpoint is None:  # a fresh start: drop logs of a run that never checkpointed
+            for name in ("episodes.csv", "updates.csv", "eval.csv"):
+                (self.dir / name).unlink(missing_ok=True)
+        self.episodes_log = CsvLog(self.dir / "episodes.csv", EPISODE_COLUMNS, keep)
+        self.updates_log = CsvLog(self.dir / "updates.csv", UPDATE_COLUMNS, keep)
+        self.eval_log = CsvLog(self.dir / "eval.csv", EVAL_COLUMNS, keep)
+        atomic_write_json(self.dir / "config.json", {**self.resolved, **provenance(), "resumes": self._resumes})
+        if self._checkpoint is not None:
+            model.load_state_dict(self._checkpoint["model"])
+            optimizer.load_state_dict(self._checkpoint["optimizer"])
+            rng = self._checkpoint["rng"]
+            torch.set_rng_state(rng["torch"])
+            self.generator.set_state(rng["generator"])
+            np.random.set_state(rng["numpy"])
+            random.setstate(rng["python"])
+            self._checkpoint = None
+
+    def count_agent_steps(self, n: int, frame_skip: int) -> None:
+        """Count ``n`` agent steps (``n * frame_skip`` frames)."""
+        self.agent_steps += n
+        self.frames += n * frame_skip
+
+    def log_episode(self, worker: int, episode_return: float, episode_length: int) -> None:
+        """One finished game: unclipped score, length in agent steps, from environment/worker ``worker``."""
+        self.episodes_log.write({"frames": self.frames, "agent_steps": self.agent_steps,
+                                 "wall_time_s": self.wall_time_s, "worker": worker,
+                                 "episode_return": episode_return, "episode_length": episode_length})
+
+    def check_finite(self, loss: torch.Tensor, grad_norm: torch.Tensor) -> None:
+        """Raise ``TrainingDiverged`` if the loss or gradient norm is not finite (before the step is applied)."""
+        lv, gv = float(loss.detach()), float(grad_norm)
+        if not (math.isfinite(lv) and math.isfinite(gv)):
+            raise TrainingDiverged(f"non-finite loss {lv} / grad norm {gv} at frames {self.frames}, "
+                                   f"update {self.updates + 1}; last good checkpoint kept in {self.dir}")
+
+    def after_update(self, terms, grad_norm: float, learning_rate: float) -> None:
+        """Count the update, log every ``log_every_updates``, checkpoint every ``checkpoint_every_frames``."""
+        self.updates += 1
+        if self.updates % self.log_every_updates == 0:
+            now = time.monotonic()
+            fps = (self.frames - self._rate_mark[1]) / max(now - self._rate_mark[0], 1e-9)
+            self._rate_mark = (now, self.frames)
+            self.updates_log.write({"frames": self.frames, "updates": self.updates, "wall_time_s": self.wall_time_s,
+                                    "loss_policy": float(terms.policy), "loss_value": float(terms.value),
+                                    "entropy": float(terms.entropy), "grad_norm": grad_norm,
+                                    "learning_rate": learning_rate, "frames_per_s": fps})
+        if self.frames >= self._next_ckpt:
+            self.save_checkpoint()
+            self._next_ckpt += self.checkpoint_every_frames
+
+    def maybe_evaluate(self, policy) -> None:
+        """Evaluate when ``eval.every_frames`` has passed (no-op when it is 0)."""
+        if self._next_eval is not None and self.frames >= self._next_eval and self.frames < self.total_frames:
+            self._evaluate(policy)
+            self._next_eval += self.eval.every_frames
+
+    def _evaluate(self, policy) -> None:
+        was_training = self.model.training
+        self.model.eval()
+        with torch.no_grad():
+            rows = evaluate(policy, self.game, self.env, self.eval, self.eval_seed(), self.device)
+        self.model.train(was_training)
+        for r in rows:
+            self.eval_log.write({"frames": self.frames, "protocol": self.eval.protocol, **r})
+
+    def save_checkpoint(self) -> None:
+        """Atomically write model, optimizer, counters and RNG states to ``checkpoint.pt``."""
+        import io
+
+        state = {
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "counters": {"frames": self.frames, "agent_steps": self.agent_steps, "updates": self.updates,
+                         "wall_time_s": self.wall_time_s, "resumes": self._resumes},
+            "rng": {"torch": torch.get_rng_state(), "generator": self.generator.get_state(),
+                    "numpy": np.random.get_state(), "python": random.getstate()},
+            "config": self.resolved,
+        }
+        buf = io.BytesIO()
+        torch.save(state, buf)
+        atomic_write_bytes(self.dir / "checkpoint.pt", buf.getvalue())
+
+    def finish(self, policy) -> None:
+        """Final evaluation, final checkpoint, then ``done.json`` (its presence means the run finished).
+
+        ``wall_time_s`` and ``frames_per_s`` in ``done.json`` cover training only, not the final evaluation.
+        """
+        wall = self.wall_time_s
+        self._evaluate(policy)
+        self.save_checkpoint()
+        for log in (self.episodes_log, self.updates_log, self.eval_log):
+            log.close()
+        atomic_write_json(self.dir / "done.json", {
+            "frames": self.frames, "agent_steps": self.agent_steps, "updates": self.updates,
+            "wall_time_s": wall, "frames_per_s": self.frames / max(wall, 1e-9), "resumes": self._resumes})
+
+    def close_on_interrupt(self) -> None:
+        """Save a checkpoint after Ctrl-C/SIGTERM so a rerun resumes from here."""
+        if getattr(self, "model", None) is not None:
+            self.save_checkpoint()
+
+
+def read_json(path: str | Path) -> dict:
+    with open(path) as f:
+        return json.load(f)
