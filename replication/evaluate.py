@@ -42,8 +42,8 @@ class EvalConfig:
 
     @property
     def protocol(self) -> str:
-        """Protocol name written to ``eval.csv``, e.g. ``noop30_18k_sampled``."""
-        return f"noop{self.noop_max}_{self.max_frames // 1000}k_{'greedy' if self.greedy else 'sampled'}"
+        """Protocol name written to ``eval.csv``, e.g. ``noop30_18000f_sampled``."""
+        return f"noop{self.noop_max}_{self.max_frames}f_{'greedy' if self.greedy else 'sampled'}"
 
 
 @torch.no_grad()

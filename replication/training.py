@@ -146,8 +146,8 @@ class TrainingRun:
             fps = (self.frames - self._rate_mark[1]) / max(now - self._rate_mark[0], 1e-9)
             self._rate_mark = (now, self.frames)
             self.updates_log.write({"frames": self.frames, "updates": self.updates, "wall_time_s": self.wall_time_s,
-                                    "loss_policy": float(terms.policy), "loss_value": float(terms.value),
-                                    "entropy": float(terms.entropy), "grad_norm": grad_norm,
+                                    "loss_policy": float(terms.policy.detach()), "loss_value": float(terms.value.detach()),
+                                    "entropy": float(terms.entropy.detach()), "grad_norm": grad_norm,
                                     "learning_rate": learning_rate, "frames_per_s": fps})
         if self.frames >= self._next_ckpt:
             self.save_checkpoint()

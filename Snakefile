@@ -1,0 +1,141 @@
+# Replication workflow: train -> aggregate -> report. Thin on purpose: paths and resources only;
+# every step is `python -m replication.<module>` and runs by hand the same way.
+#
+#   snakemake --cores all                                  # configs/default.yaml
+#   snakemake --cores 16 --configfile configs/smoke.yaml   # another config
+#   snakemake --cores 4 reports/games/pong.pdf             # one game: trains what is missing, one report
+
+import json
+import os
+import shlex
+import sys
+
+from replication.config import resolve_run, run_plan, validate_config
+from replication.errors import UserError
+
+
+configfile: os.path.join(workflow.basedir, "configs", "default.yaml")
+
+
+try:
+    validate_config(config)  # configs/schema.yaml via snakemake.utils.validate, then games/algos/keys
+except UserError as e:
+    sys.stderr.write(f"error: {e}\n")
+    sys.exit(2)
+
+PY = shlex.quote(sys.executable)
+RESULTS = config["results_dir"]
+REPORTS = config["reports_dir"]
+PLAN = run_plan(config)
+GAMES = sorted({game for _, game, _, _ in PLAN})
+
+
+def run_path(algo, game, workers, seed):
+    return f"{RESULTS}/runs/{algo}/{game}/w{workers}/s{seed}"
+
+
+def done_files(game=None):
+    return [f"{run_path(*r)}/done.json" for r in PLAN if game is None or r[1] == game]
+
+
+wildcard_constraints:
+    algo="[a-z0-9_]+",
+    game="[a-z0-9_]+",
+    workers="[0-9]+",
+    seed="[0-9]+",
+
+
+rule all:
+    input:
+        f"{REPORTS}/replication.pdf",
+
+
+rule train:
+    output:
+        f"{RESULTS}/runs/{{algo}}/{{game}}/w{{workers}}/s{{seed}}/done.json",
+    log:
+        f"{RESULTS}/logs/train/{{algo}}/{{game}}/w{{workers}}/s{{seed}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/train/{{algo}}/{{game}}/w{{workers}}/s{{seed}}.tsv"
+    params:
+        run_config=lambda w: shlex.quote(
+            json.dumps(resolve_run(config, w.algo, w.game, int(w.workers), int(w.seed)))
+        ),
+        out=lambda w: run_path(w.algo, w.game, w.workers, w.seed),
+    threads: config["train_threads"]
+    resources:
+        mem_mb=config["mem_mb_per_train_job"],
+    retries: 2  # a preempted or killed job resumes from its checkpoint.pt
+    shell:
+        "{PY} -m replication.train --run-config {params.run_config} --out {params.out} "
+        "--threads {threads} > {log} 2>&1"
+
+
+rule aggregate:
+    input:
+        done_files(),
+    output:
+        scores=f"{RESULTS}/tables/scores.csv",
+        curves=f"{RESULTS}/tables/curves.csv",
+        throughput=f"{RESULTS}/tables/throughput.csv",
+        normalized=f"{RESULTS}/tables/normalized.csv",
+        runs=f"{RESULTS}/tables/runs.json",
+    log:
+        f"{RESULTS}/logs/aggregate.log",
+    params:
+        runs=lambda w, input: " ".join(shlex.quote(str(p).rsplit("/", 1)[0]) for p in input),
+        out=f"{RESULTS}/tables",
+    resources:
+        mem_mb=2000,
+    shell:
+        "{PY} -m replication.aggregate --out {params.out} {params.runs} > {log} 2>&1"
+
+
+rule report:
+    input:
+        rules.aggregate.output,
+    output:
+        f"{REPORTS}/replication.pdf",
+    log:
+        f"{RESULTS}/logs/report.log",
+    params:
+        tables=f"{RESULTS}/tables",
+    resources:
+        mem_mb=2000,
+    shell:
+        "{PY} -m replication.report --tables {params.tables} --out {output} > {log} 2>&1"
+
+
+rule aggregate_game:
+    input:
+        lambda w: done_files(w.game),
+    output:
+        scores=f"{RESULTS}/tables/games/{{game}}/scores.csv",
+        curves=f"{RESULTS}/tables/games/{{game}}/curves.csv",
+        throughput=f"{RESULTS}/tables/games/{{game}}/throughput.csv",
+        normalized=f"{RESULTS}/tables/games/{{game}}/normalized.csv",
+        runs=f"{RESULTS}/tables/games/{{game}}/runs.json",
+    log:
+        f"{RESULTS}/logs/aggregate_{{game}}.log",
+    params:
+        runs=lambda w, input: " ".join(shlex.quote(str(p).rsplit("/", 1)[0]) for p in input),
+        out=lambda w: f"{RESULTS}/tables/games/{w.game}",
+    resources:
+        mem_mb=2000,
+    shell:
+        "{PY} -m replication.aggregate --out {params.out} {params.runs} > {log} 2>&1"
+
+
+rule report_game:
+    input:
+        rules.aggregate_game.output,
+    output:
+        f"{REPORTS}/games/{{game}}.pdf",
+    log:
+        f"{RESULTS}/logs/report_{{game}}.log",
+    params:
+        tables=lambda w: f"{RESULTS}/tables/games/{w.game}",
+    resources:
+        mem_mb=2000,
+    shell:
+        "{PY} -m replication.report --tables {params.tables} --out {output} --title 'Replication report: {wildcards.game}' > {log} 2>&1"

@@ -1,0 +1,148 @@
+"""``python -m replication.aggregate``: run directories -> tidy tables (CSV).
+
+Usage::
+
+    python -m replication.aggregate --out results/tables results/runs/a2c/pong/w32/s0 ...
+
+Writes ``scores.csv`` (one row per run: final evaluation), ``curves.csv`` (training returns binned by
+frames, with the wall-clock hours of each bin), ``throughput.csv`` (frames/s per run with its host) and
+``normalized.csv`` (human-normalized final scores, naming the reference columns used). Each file is
+written atomically.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from replication import reference
+from replication.errors import UserError, cli_main
+from replication.rundir import atomic_write_bytes
+
+CURVE_BINS = 40
+
+
+def read_run(path: str | Path) -> dict:
+    """Read one finished run directory into a dict of its config, done.json and the three CSV logs.
+
+    Raises:
+        UserError: the directory is not a finished run (no ``done.json``).
+    """
+    path = Path(path)
+    if not (path / "done.json").exists():
+        raise UserError(f"{path} is not a finished run directory (no done.json)")
+    with open(path / "config.json") as f:
+        cfg = json.load(f)
+    with open(path / "done.json") as f:
+        done = json.load(f)
+    return {"path": path, "config": cfg, "done": done,
+            "episodes": pd.read_csv(path / "episodes.csv"),
+            "updates": pd.read_csv(path / "updates.csv"),
+            "eval": pd.read_csv(path / "eval.csv")}
+
+
+def _ids(run: dict) -> dict:
+    c = run["config"]
+    return {"algo": c["algo"], "game": c["game"], "workers": c["workers"], "seed": c["seed"]}
+
+
+def score_row(run: dict) -> dict:
+    """One ``scores.csv`` row: the final evaluation (rows at the largest evaluated ``frames``)."""
+    ev = run["eval"]
+    final = ev[ev["frames"] == ev["frames"].max()] if len(ev) else ev
+    returns = final["episode_return"].to_numpy(dtype=float)
+    return {**_ids(run), "frames": run["done"]["frames"], "wall_time_s": run["done"]["wall_time_s"],
+            "protocol": final["protocol"].iloc[0] if len(final) else "",
+            "eval_mean": float(returns.mean()) if len(returns) else np.nan,
+            "eval_std": float(returns.std(ddof=1)) if len(returns) > 1 else np.nan,
+            "eval_episodes": len(returns), "train_episodes": len(run["episodes"])}
+
+
+def curve_rows(run: dict, bins: int = CURVE_BINS) -> pd.DataFrame:
+    """Training episode returns binned into ``bins`` equal frame intervals of the run's budget.
+
+    Columns: ids, ``frames`` (bin end, frames), ``hours`` (mean wall-clock hours of the bin's episodes),
+    ``episode_return`` (mean unclipped return), ``episodes`` (count). Empty bins are left out.
+    """
+    ep = run["episodes"]
+    total = max(int(run["done"]["frames"]), 1)
+    if ep.empty:
+        return pd.DataFrame(columns=[*_ids(run), "frames", "hours", "episode_return", "episodes"])
+    edges = np.linspace(0, total, bins + 1)
+    idx = np.clip(np.searchsorted(edges, ep["frames"].to_numpy(), side="left") - 1, 0, bins - 1)
+    g = ep.assign(bin=idx).groupby("bin")
+    out = pd.DataFrame({"frames": edges[1:][g.size().index], "hours": g["wall_time_s"].mean() / 3600.0,
+                        "episode_return": g["episode_return"].mean(), "episodes": g.size()}).reset_index(drop=True)
+    for k, v in reversed(list(_ids(run).items())):
+        out.insert(0, k, v)
+    return out
+
+
+def throughput_row(run: dict) -> dict:
+    """One ``throughput.csv`` row: training frames/s over the whole run and the host it ran on."""
+    host = run["config"].get("host", {})
+    return {**_ids(run), "frames": run["done"]["frames"], "wall_time_s": run["done"]["wall_time_s"],
+            "frames_per_s": run["done"]["frames_per_s"], "device": run["config"].get("device"),
+            "cpu": host.get("cpu"), "cores": host.get("cores"), "gpu": host.get("gpu")}
+
+
+def normalized_rows(scores: pd.DataFrame) -> pd.DataFrame:
+    """Human-normalized final scores (%), with the no-op random/human reference columns used."""
+    rows = []
+    for _, s in scores.iterrows():
+        ref = reference.noop_reference(s["game"])
+        if ref is None:
+            continue
+        rnd, hum, src = ref
+        rows.append({**{k: s[k] for k in ("algo", "game", "workers", "seed", "protocol", "eval_mean")},
+                     "random": rnd, "human": hum,
+                     "reference_columns": f"random_noop_{src},human_noop_{src}",
+                     "human_normalized_pct": reference.human_normalized(s["eval_mean"], rnd, hum)})
+    cols = ["algo", "game", "workers", "seed", "protocol", "eval_mean", "random", "human", "reference_columns",
+            "human_normalized_pct"]
+    return pd.DataFrame(rows, columns=cols)
+
+
+def aggregate(run_dirs: list[str | Path], out: str | Path) -> dict[str, pd.DataFrame]:
+    """Read ``run_dirs`` and write the four tables into ``out``; returns them by name.
+
+    Raises:
+        UserError: no run directories, or one that is not finished.
+    """
+    if not run_dirs:
+        raise UserError("no run directories given; the config's plan selects none for this target")
+    runs = [read_run(p) for p in run_dirs]
+    order = ["algo", "game", "workers", "seed"]
+    scores = pd.DataFrame([score_row(r) for r in runs]).sort_values(order)
+    tables = {
+        "scores": scores,
+        "curves": pd.concat([curve_rows(r) for r in runs], ignore_index=True),
+        "throughput": pd.DataFrame([throughput_row(r) for r in runs]).sort_values(order),
+        "normalized": normalized_rows(scores),
+    }
+    out = Path(out)
+    for name, df in tables.items():
+        atomic_write_bytes(out / f"{name}.csv", df.to_csv(index=False).encode())
+    provenance = [{**_ids(r), "config": r["config"]} for r in runs]
+    atomic_write_bytes(out / "runs.json", json.dumps(provenance, indent=1, default=str).encode())
+    return tables
+
+
+@cli_main
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m replication.aggregate", description=__doc__.split("\n")[0])
+    p.add_argument("--out", required=True, help="directory for the tables")
+    p.add_argument("runs", nargs="*", help="run directories (each with done.json)")
+    args = p.parse_args(argv)
+    tables = aggregate(args.runs, args.out)
+    print(f"aggregated {len(tables['scores'])} runs into {args.out}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

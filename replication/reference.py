@@ -1,0 +1,67 @@
+"""The papers' numbers, shipped with the package (``replication/data/``, sources in ``SOURCES.md``).
+
+Copied from the project's reference folder; every value comes from a published table (see SOURCES.md):
+Mnih et al. 2016 Table S3 (human starts), Table 1, Table 2, and random/human reference scores.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+
+import pandas as pd
+
+# Table S3 columns, in the paper's order, with their printed headers.
+TABLE_S3_COLUMNS = {
+    "dqn": "DQN", "gorila": "Gorila", "double_dqn": "Double", "dueling_ddqn": "Dueling",
+    "prioritized_dqn": "Prioritized", "a3c_ff_1_day": "A3C FF, 1 day", "a3c_ff": "A3C FF", "a3c_lstm": "A3C LSTM",
+}
+
+# The paper column a run of ours is compared with, per algorithm. A2C/PAAC has no Table S3 column; it is
+# set beside "A3C FF, 1 day": the feed-forward A3C at the budget PAAC's code trains for (80M agent steps =
+# 320M frames; muupan/async-rl wiki: the 1-day results are 320M frames, hyperparameters.md §1.12).
+PAPER_COLUMN_FOR_ALGO = {"a2c": "a3c_ff_1_day", "a3c_ff": "a3c_ff", "a3c_lstm": "a3c_lstm", "dqn": "dqn"}
+
+
+def _read(name: str) -> pd.DataFrame:
+    with resources.files("replication.data").joinpath(name).open() as f:
+        return pd.read_csv(f)
+
+
+def table_s3() -> pd.DataFrame:
+    """Mnih et al. 2016 Table S3: one row per game (ale-py id in ``game``), raw human-start scores."""
+    return _read("mnih2016_table_s3_human_starts.csv")
+
+
+def human_random() -> pd.DataFrame:
+    """Random and human reference scores per game (no-op and human-start columns; see SOURCES.md §2)."""
+    return _read("atari_human_random.csv")
+
+
+def table1_summary() -> pd.DataFrame:
+    """Mnih et al. 2016 Table 1: mean/median human-normalized scores (%) per method."""
+    return _read("mnih2016_table1_summary.csv")
+
+
+def table2_speedup() -> pd.DataFrame:
+    """Mnih et al. 2016 Table 2: training speed-up vs threads, averaged over seven games."""
+    return _read("mnih2016_table2_speedup.csv")
+
+
+def noop_reference(game: str) -> tuple[float, float, str] | None:
+    """(random, human, source) no-op reference scores for ``game``.
+
+    Uses van Hasselt et al. 2016 Table 3 (= Mnih et al. 2015 with decimals) for its 49 games and
+    Wang et al. 2016 for the other 8, as our evaluation uses no-op starts. ``None`` for an unknown game.
+    """
+    df = human_random().set_index("game")
+    if game not in df.index:
+        return None
+    row = df.loc[game]
+    if pd.notna(row["random_noop_vanhasselt2016"]):
+        return float(row["random_noop_vanhasselt2016"]), float(row["human_noop_vanhasselt2016"]), "vanhasselt2016"
+    return float(row["random_noop_wang2016"]), float(row["human_noop_wang2016"]), "wang2016"
+
+
+def human_normalized(score: float, random: float, human: float) -> float:
+    """Human-normalized score in percent: ``100 * (score - random) / (human - random)``."""
+    return 100.0 * (score - random) / (human - random)

@@ -1,0 +1,245 @@
+"""``python -m replication.report``: tables -> one PDF (matplotlib PdfPages, seaborn figures).
+
+Usage::
+
+    python -m replication.report --tables results/tables --out reports/replication.pdf
+
+Pages: (1) summary and verdict per (algo, game); (2) our scores beside Mnih 2016 Table S3;
+(3) learning curves vs frames and vs wall-clock hours; (4) throughput; (5) protocol and provenance.
+Every number names its seeds and protocol; every paper number its source.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import textwrap
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import seaborn as sns  # noqa: E402
+from matplotlib.backends.backend_pdf import PdfPages  # noqa: E402
+
+from replication import reference  # noqa: E402
+from replication.errors import UserError, cli_main  # noqa: E402
+from replication.rundir import atomic_write_bytes  # noqa: E402
+from replication.stats import mean_ci  # noqa: E402
+
+PAGE = (11.69, 8.27)  # A4 landscape, inches
+S3_SOURCE = "Mnih et al. 2016, Table S3 (human starts, 30 min emulator time)"
+
+
+def _text_page(pdf: PdfPages, title: str, lines: list[str]) -> None:
+    fig = plt.figure(figsize=PAGE)
+    fig.text(0.05, 0.94, title, fontsize=16, weight="bold", va="top")
+    y = 0.88
+    for line in lines:
+        for part in textwrap.wrap(line, 150) or [""]:
+            fig.text(0.05, y, part, fontsize=9, va="top", family="monospace" if line.startswith("  ") else None)
+            y -= 0.025
+    pdf.savefig(fig)
+    plt.close(fig)
+
+
+def _table_page(pdf: PdfPages, title: str, df: pd.DataFrame, notes: list[str], fontsize: int = 8) -> None:
+    """Render ``df`` as a real table (matplotlib ``ax.table``) with a title and notes underneath."""
+    rows_per_page = 24
+    chunks = [df.iloc[i:i + rows_per_page] for i in range(0, max(len(df), 1), rows_per_page)]
+    for k, chunk in enumerate(chunks):
+        fig, ax = plt.subplots(figsize=PAGE)
+        ax.axis("off")
+        suffix = f" ({k + 1}/{len(chunks)})" if len(chunks) > 1 else ""
+        ax.set_title(title + suffix, fontsize=14, weight="bold", loc="left")
+        if len(chunk):
+            cells = [[_cell(v) for v in row] for row in chunk.itertuples(index=False)]
+            tab = ax.table(cellText=cells, colLabels=list(chunk.columns), loc="upper center", cellLoc="center")
+            tab.auto_set_font_size(False)
+            tab.set_fontsize(fontsize)
+            tab.scale(1.0, 1.4)
+            for (r, _), cell in tab.get_celld().items():
+                if r == 0:
+                    cell.set_facecolor("#dde6f0")
+                    cell.set_text_props(weight="bold")
+        else:
+            ax.text(0.5, 0.6, "no rows", ha="center")
+        fig.text(0.05, 0.12, "\n".join(textwrap.fill(n, 170) for n in notes), fontsize=8, va="top")
+        pdf.savefig(fig)
+        plt.close(fig)
+
+
+def _cell(v) -> str:
+    if isinstance(v, (float, np.floating)):
+        if np.isnan(v):
+            return "n/a"
+        return f"{v:,.1f}" if abs(v) >= 10 else f"{v:.2f}"
+    return str(v)
+
+
+def per_game_summary(scores: pd.DataFrame) -> pd.DataFrame:
+    """Mean final evaluation score per (algo, game, workers) over seeds, with a 95% bootstrap CI."""
+    rows = []
+    for (algo, game, workers), g in scores.groupby(["algo", "game", "workers"]):
+        m, lo, hi = mean_ci(g["eval_mean"].to_numpy(dtype=float))
+        rows.append({"algo": algo, "game": game, "workers": workers, "seeds": len(g), "frames": int(g["frames"].max()),
+                     "mean": m, "ci_low": lo, "ci_high": hi, "protocol": g["protocol"].iloc[0]})
+    return pd.DataFrame(rows)
+
+
+def verdict_table(summary: pd.DataFrame) -> pd.DataFrame:
+    """Our score vs the paper's comparable column, their ratio, and whether the paper value is in our CI."""
+    s3 = reference.table_s3().set_index("game")
+    rows = []
+    for _, r in summary.iterrows():
+        col = reference.PAPER_COLUMN_FOR_ALGO.get(r["algo"])
+        paper = s3.loc[r["game"], col] if (col and r["game"] in s3.index) else np.nan
+        inside = "n/a (1 seed)" if np.isnan(r["ci_low"]) else ("yes" if r["ci_low"] <= paper <= r["ci_high"] else "no")
+        ci = "n/a" if np.isnan(r["ci_low"]) else f"[{r['ci_low']:.1f}, {r['ci_high']:.1f}]"
+        rows.append({"algo": r["algo"], "game": r["game"], "workers": r["workers"], "seeds": r["seeds"],
+                     "frames (M)": r["frames"] / 1e6, "ours (mean)": r["mean"], "ours 95% CI": ci,
+                     "paper column": reference.TABLE_S3_COLUMNS.get(col, "-"), "paper": paper,
+                     "ours / paper": r["mean"] / paper if paper and not np.isnan(paper) else np.nan,
+                     "paper in our CI": inside})
+    return pd.DataFrame(rows)
+
+
+def s3_table(summary: pd.DataFrame) -> pd.DataFrame:
+    """Table S3 analogue: per game, our scores (one column per algo/workers) beside all 8 paper columns."""
+    s3 = reference.table_s3().set_index("game")
+    out = []
+    for game, g in summary.groupby("game"):
+        row = {"game": game}
+        for _, r in g.iterrows():
+            row[f"ours {r['algo']} w{r['workers']}"] = r["mean"]
+        for col, header in reference.TABLE_S3_COLUMNS.items():
+            row[header] = s3.loc[game, col] if game in s3.index else np.nan
+        out.append(row)
+    return pd.DataFrame(out)
+
+
+def curves_page(pdf: PdfPages, curves: pd.DataFrame, game: str) -> None:
+    """Figure 1 analogue for one game: return vs frames (millions) and vs wall-clock hours, CI band over seeds."""
+    g = curves[curves["game"] == game].copy()
+    g["run"] = g["algo"] + " (workers " + g["workers"].astype(str) + ")"
+    g["frames (millions)"] = g["frames"] / 1e6
+    fig, axes = plt.subplots(1, 2, figsize=PAGE)
+    for ax, x, label in ((axes[0], "frames (millions)", "emulator frames (millions)"),
+                         (axes[1], "hours", "wall-clock training time (hours)")):
+        if len(g):
+            sns.lineplot(data=g, x=x, y="episode_return", hue="run", errorbar=("ci", 95), ax=ax, marker="o",
+                         markersize=3)
+        ax.set_xlabel(label)
+        ax.set_ylabel("training episode return (unclipped game score)")
+        ax.grid(alpha=0.3)
+    seeds = g.groupby("run")["seed"].nunique().to_dict()
+    fig.suptitle(f"{game}: learning curves (mean per frame bin; band = 95% CI over seeds {seeds})", fontsize=13)
+    fig.tight_layout(rect=(0, 0, 1, 0.95))
+    pdf.savefig(fig)
+    plt.close(fig)
+
+
+def provenance_lines(runs: list[dict]) -> list[str]:
+    """Protocol, hyperparameters, versions, commit and host of the runs, grouped by distinct value."""
+    lines = []
+    if not runs:
+        return ["no runs"]
+    first = runs[0]["config"]
+    lines.append("Environment protocol (config key: value):")
+    lines += [f"  {k}: {v}" for k, v in sorted(first.get("env", {}).items())]
+    lines.append("Evaluation: " + ", ".join(f"{k}={v}" for k, v in sorted(first.get("eval", {}).items())))
+    seen = {}
+    for r in runs:
+        c = r["config"]
+        seen.setdefault(c["algo"], c.get("hyper", {}))
+    for algo, hyper in seen.items():
+        lines.append(f"Hyperparameters of {algo} (sources: replication/{algo}.py and data/hyperparameters.md):")
+        lines.append("  " + ", ".join(f"{k}={v}" for k, v in sorted(hyper.items())))
+    versions = {json.dumps(r["config"].get("versions", {}), sort_keys=True) for r in runs}
+    commits = {str(r["config"].get("git_commit")) for r in runs}
+    hosts = {json.dumps({k: r["config"].get("host", {}).get(k) for k in ("cpu", "cores", "gpu")}) for r in runs}
+    lines.append("Versions: " + " | ".join(sorted(versions)))
+    lines.append("Git commit(s): " + ", ".join(sorted(commits)))
+    lines.append("Host(s): " + " | ".join(sorted(hosts)))
+    lines.append("Seeds per (algo, game, workers): " + ", ".join(
+        sorted({f"{r['algo']}/{r['game']}/w{r['workers']}: seed {r['seed']}" for r in runs})))
+    return lines
+
+
+def build_report(tables: str | Path, out: str | Path, title: str = "Replication report") -> Path:
+    """Write the PDF for the tables in ``tables`` to ``out`` (atomically); returns ``out``.
+
+    Raises:
+        UserError: a table is missing.
+    """
+    tables = Path(tables)
+    try:
+        scores = pd.read_csv(tables / "scores.csv")
+        curves = pd.read_csv(tables / "curves.csv")
+        throughput = pd.read_csv(tables / "throughput.csv")
+        normalized = pd.read_csv(tables / "normalized.csv")
+    except FileNotFoundError as e:
+        raise UserError(f"missing table {e.filename}; run python -m replication.aggregate first") from None
+    runs = json.loads((tables / "runs.json").read_text()) if (tables / "runs.json").exists() else []
+    summary = per_game_summary(scores)
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.tmp")
+    sns.set_theme(style="whitegrid", context="paper")
+    with PdfPages(tmp) as pdf:
+        hosts = sorted({f"{t.cpu} ({t.cores} cores, GPU: {t.gpu})" for t in throughput.itertuples()})
+        lines = [
+            f"Games: {', '.join(sorted(scores['game'].unique()))}",
+            f"Algorithms: {', '.join(sorted(scores['algo'].unique()))}; workers: "
+            f"{', '.join(str(w) for w in sorted(scores['workers'].unique()))}; seeds: "
+            f"{', '.join(str(s) for s in sorted(scores['seed'].unique()))}",
+            f"Frames per run: {', '.join(f'{f / 1e6:g}M' for f in sorted(scores['frames'].unique()))}; "
+            f"total training wall time: {scores['wall_time_s'].sum() / 3600:.2f} h over {len(scores)} runs",
+            f"Hardware: {'; '.join(hosts)}",
+            f"Evaluation protocol: {', '.join(sorted(scores['protocol'].astype(str).unique()))} "
+            "(no-op starts, frame cap, unclipped score of whole games).",
+            "Paper numbers use the human-starts protocol (Table S3), so ratios compare different start states.",
+            "A2C (PAAC) has no Table S3 column; it is set beside 'A3C FF, 1 day' (320M frames, the budget of PAAC's code).",
+        ]
+        _text_page(pdf, title, lines)
+        _table_page(pdf, "Replication verdict per (algorithm, game)", verdict_table(summary),
+                    [f"ours: mean over seeds of each run's mean final evaluation score; CI: 95% bootstrap over "
+                     f"seeds (scipy.stats.bootstrap), n/a with one seed. paper: {S3_SOURCE}."])
+        _table_page(pdf, "Scores beside Mnih et al. 2016 Table S3", s3_table(summary),
+                    [f"Paper columns: {S3_SOURCE}; DQN from Nair et al. 2015, Double from van Hasselt et al. 2016, "
+                     "Dueling from Wang et al. 2016, Prioritized from Schaul et al. 2016 (as in the caption).",
+                     "Ours: no-op starts evaluation, mean over seeds; see the protocol page."], fontsize=7)
+        if len(normalized):
+            _table_page(pdf, "Human-normalized final scores", normalized.drop(columns=["protocol"]),
+                        ["100 * (score - random) / (human - random) per run, with the no-op reference columns named "
+                         "(van Hasselt et al. 2016 Table 3 for its 49 games, Wang et al. 2016 otherwise)."])
+        for game in sorted(curves["game"].unique()):
+            curves_page(pdf, curves, game)
+        tp = throughput[["algo", "game", "workers", "seed", "device", "frames", "wall_time_s", "frames_per_s"]]
+        _table_page(pdf, "Training throughput", tp,
+                    ["frames/s = emulator frames (frame skip included) / training wall time, final evaluation "
+                     f"excluded. Host(s): {'; '.join(hosts)}."])
+        _text_page(pdf, "Protocol and provenance", provenance_lines(runs))
+    atomic_write_bytes(out, tmp.read_bytes())
+    tmp.unlink()
+    return out
+
+
+@cli_main
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m replication.report", description=__doc__.split("\n")[0])
+    p.add_argument("--tables", required=True)
+    p.add_argument("--out", required=True)
+    p.add_argument("--title", default="Replication report: A3C (Mnih et al. 2016) and PAAC (Clemente et al. 2017)")
+    args = p.parse_args(argv)
+    build_report(args.tables, args.out, args.title)
+    print(f"wrote {args.out}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

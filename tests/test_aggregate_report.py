@@ -1,0 +1,89 @@
+"""Aggregation and report on synthetic run directories (written here, no training)."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from replication.aggregate import aggregate
+from replication.report import build_report, per_game_summary, verdict_table
+from replication.rundir import EPISODE_COLUMNS, EVAL_COLUMNS, UPDATE_COLUMNS
+from replication.stats import mean_ci
+
+
+def fake_run(root, algo, game, workers, seed, eval_returns, episode_returns, frames=1_000_000, wall=100.0):
+    d = root / algo / game / f"w{workers}" / f"s{seed}"
+    d.mkdir(parents=True)
+    n = len(episode_returns)
+    ep_frames = np.linspace(frames / n, frames, n).astype(int)
+    pd.DataFrame({"frames": ep_frames, "agent_steps": ep_frames // 4, "wall_time_s": ep_frames / frames * wall,
+                  "worker": 0, "episode_return": episode_returns, "episode_length": 100},
+                 columns=EPISODE_COLUMNS).to_csv(d / "episodes.csv", index=False)
+    pd.DataFrame(columns=UPDATE_COLUMNS).to_csv(d / "updates.csv", index=False)
+    pd.DataFrame({"frames": frames, "protocol": "noop30_18000f_sampled", "episode": range(len(eval_returns)),
+                  "episode_return": eval_returns, "episode_length": 100},
+                 columns=EVAL_COLUMNS).to_csv(d / "eval.csv", index=False)
+    (d / "config.json").write_text(json.dumps({"algo": algo, "game": game, "workers": workers, "seed": seed,
+                                               "device": "cpu", "env": {"frame_skip": 4}, "eval": {"episodes": 3},
+                                               "hyper": {"gamma": 0.99}, "host": {"cpu": "test", "cores": 2}}))
+    (d / "done.json").write_text(json.dumps({"frames": frames, "wall_time_s": wall, "frames_per_s": frames / wall}))
+    return d
+
+
+@pytest.fixture
+def runs(tmp_path):
+    r = tmp_path / "runs"
+    return [
+        fake_run(r, "a2c", "pong", 32, 0, [10, 12, 14], [-21, -10, 0, 10]),
+        fake_run(r, "a2c", "pong", 32, 1, [16, 18, 20], [-20, -5, 5, 15], wall=200.0),
+        fake_run(r, "a2c", "breakout", 32, 0, [100, 200, 300], [1, 2, 3, 4]),
+    ]
+
+
+def test_tables_match_known_inputs(tmp_path, runs):
+    t = aggregate(runs, tmp_path / "tables")
+    s = t["scores"].set_index(["game", "seed"])
+    assert len(t["scores"]) == 3
+    assert s.loc[("pong", 0), "eval_mean"] == pytest.approx(12.0)
+    assert s.loc[("pong", 1), "eval_mean"] == pytest.approx(18.0)
+    assert s.loc[("breakout", 0), "eval_std"] == pytest.approx(100.0)
+    assert s.loc[("pong", 0), "train_episodes"] == 4
+    tp = t["throughput"].set_index(["game", "seed"])
+    assert tp.loc[("pong", 1), "frames_per_s"] == pytest.approx(5000.0)
+    # curves: each episode falls in its own bin; returns and hours survive binning
+    c = t["curves"]
+    pong0 = c[(c.game == "pong") & (c.seed == 0)].sort_values("frames")
+    assert list(pong0["episode_return"]) == [-21, -10, 0, 10]
+    assert pong0["hours"].iloc[-1] == pytest.approx(100.0 / 3600)
+    # human-normalized with the named no-op columns: pong random -20.7, human 9.3 (van Hasselt 2016 Table 3)
+    nz = t["normalized"].set_index(["game", "seed"])
+    assert nz.loc[("pong", 0), "human_normalized_pct"] == pytest.approx(100 * (12 + 20.7) / (9.3 + 20.7))
+    assert nz.loc[("pong", 0), "reference_columns"] == "random_noop_vanhasselt2016,human_noop_vanhasselt2016"
+    for name in ("scores", "curves", "throughput", "normalized"):
+        assert (tmp_path / "tables" / f"{name}.csv").stat().st_size > 0
+
+
+def test_summary_and_verdict_against_table_s3(tmp_path, runs):
+    t = aggregate(runs, tmp_path / "tables")
+    summary = per_game_summary(t["scores"]).set_index("game")
+    assert summary.loc["pong", "mean"] == pytest.approx(15.0) and summary.loc["pong", "seeds"] == 2
+    assert summary.loc["pong", "ci_low"] == pytest.approx(12.0) and summary.loc["pong", "ci_high"] == pytest.approx(18.0)
+    v = verdict_table(summary.reset_index()).set_index("game")
+    assert v.loc["pong", "paper"] == pytest.approx(11.4)  # Table S3, A3C FF, Pong
+    assert v.loc["pong", "paper in our CI"] == "no"  # 11.4 is outside [12, 18]
+    assert v.loc["breakout", "paper in our CI"] == "n/a (1 seed)"
+    assert v.loc["breakout", "ours / paper"] == pytest.approx(200.0 / 551.6)
+
+
+def test_report_is_a_real_pdf(tmp_path, runs):
+    aggregate(runs, tmp_path / "tables")
+    out = build_report(tmp_path / "tables", tmp_path / "r.pdf")
+    data = out.read_bytes()
+    assert data.startswith(b"%PDF") and data.count(b"/Type /Page") >= 6
+
+
+def test_mean_ci():
+    m, lo, hi = mean_ci(np.array([1.0, 2.0, 3.0, 4.0]))
+    assert m == 2.5 and 1.0 <= lo < 2.5 < hi <= 4.0
+    assert np.isnan(mean_ci(np.array([5.0]))[1])

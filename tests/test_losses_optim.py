@@ -1,0 +1,57 @@
+"""Actor-critic loss and the paper's RMSProp against hand-computed values."""
+
+import math
+
+import pytest
+import torch
+
+from replication.losses import actor_critic_loss
+from replication.optim import PaperRMSprop, linear_lr
+
+
+def test_actor_critic_loss_hand_computed():
+    # two actions with equal logits: pi = (0.5, 0.5), log pi = -ln 2, entropy = ln 2
+    logits = torch.zeros(2, 2)
+    values = torch.tensor([1.0, 0.0])
+    actions = torch.tensor([0, 1])
+    returns = torch.tensor([3.0, -1.0])
+    t = actor_critic_loss(logits, values, actions, returns, entropy_beta=0.01, value_weight=0.25, loss_scale=5.0)
+    adv = torch.tensor([2.0, -1.0])
+    policy = (math.log(2) * adv).mean().item()  # -log pi * A = ln2 * A
+    value = ((returns - values) ** 2).mean().item()  # (4 + 1) / 2 = 2.5
+    assert t.policy.item() == pytest.approx(policy)
+    assert t.value.item() == pytest.approx(2.5)
+    assert t.entropy.item() == pytest.approx(math.log(2))
+    assert t.total.item() == pytest.approx(5.0 * (policy - 0.01 * math.log(2) + 0.25 * value))
+
+
+def test_value_gradient_flows_but_advantage_is_detached():
+    logits = torch.zeros(1, 2, requires_grad=True)
+    values = torch.tensor([0.0], requires_grad=True)
+    t = actor_critic_loss(logits, values, torch.tensor([0]), torch.tensor([1.0]), 0.0, 0.5)
+    t.total.backward()
+    # d/dV of 0.5 * (R - V)^2 = -(R - V) = -1; the policy term does not reach V
+    assert values.grad.item() == pytest.approx(-1.0)
+
+
+def test_paper_rmsprop_one_step_eps_under_the_root():
+    p = torch.nn.Parameter(torch.tensor([1.0]))
+    opt = PaperRMSprop([p], lr=0.1, alpha=0.9, eps=0.1, square_avg_init=0.0)
+    p.grad = torch.tensor([2.0])
+    opt.step()
+    g = 0.1 * 4.0  # (1 - alpha) * grad^2
+    assert p.item() == pytest.approx(1.0 - 0.1 * 2.0 / math.sqrt(g + 0.1))
+
+
+def test_rmsprop_square_avg_init_like_tensorflow():
+    p = torch.nn.Parameter(torch.tensor([0.0]))
+    opt = PaperRMSprop([p], lr=1.0, alpha=0.99, eps=0.1, square_avg_init=1.0)
+    p.grad = torch.tensor([1.0])
+    opt.step()
+    assert p.item() == pytest.approx(-1.0 / math.sqrt(0.99 + 0.01 + 0.1))
+
+
+def test_linear_lr_anneals_to_zero():
+    assert linear_lr(0.0224, 0, 100) == pytest.approx(0.0224)
+    assert linear_lr(0.0224, 50, 100) == pytest.approx(0.0112)
+    assert linear_lr(0.0224, 150, 100) == 0.0
