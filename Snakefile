@@ -10,11 +10,14 @@ import os
 import shlex
 import sys
 
-from replication.config import resolve_run, run_plan, validate_config
+from replication.config import resolve_device, resolve_run, run_plan, validate_config
 from replication.errors import UserError
 
 
-configfile: os.path.join(workflow.basedir, "configs", "default.yaml")
+# configs/default.yaml unless --configfile names another (then that one alone, not merged over the default)
+if not workflow.config_settings.configfiles:
+
+    configfile: os.path.join(workflow.basedir, "configs", "default.yaml")
 
 
 try:
@@ -32,6 +35,10 @@ GAMES = sorted({game for _, game, _, _ in PLAN})
 
 def run_path(algo, game, workers, seed):
     return f"{RESULTS}/runs/{algo}/{game}/w{workers}/s{seed}"
+
+
+def run_device(algo):
+    return resolve_device(config["algos"][algo].get("device", config["device"]))
 
 
 def done_files(game=None):
@@ -62,9 +69,10 @@ rule train:
             json.dumps(resolve_run(config, w.algo, w.game, int(w.workers), int(w.seed)))
         ),
         out=lambda w: run_path(w.algo, w.game, w.workers, w.seed),
-    threads: config["train_threads"]
+    threads: config["train_threads"]  # Snakemake caps this at --cores
     resources:
         mem_mb=config["mem_mb_per_train_job"],
+        gpu=lambda w: int(run_device(w.algo) == "cuda"),
     retries: 2  # a preempted or killed job resumes from its checkpoint.pt
     shell:
         "{PY} -m replication.train --run-config {params.run_config} --out {params.out} "

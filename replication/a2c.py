@@ -99,8 +99,7 @@ def train(run: TrainingRun) -> None:
             grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), hp.max_grad_norm)
             run.check_finite(terms.total, grad_norm)
             opt.step()
-            run.after_update(terms, float(grad_norm), lr)
-            run.maybe_evaluate(lambda x: model(x)[0])
+            run.after_update(terms, float(grad_norm), lr, policy=lambda x: model(x)[0])
     finally:
         env.close()
     run.finish(lambda x: model(x)[0])

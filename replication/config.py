@@ -93,7 +93,9 @@ def validate_config(cfg: dict) -> dict:
         raise UserError(_schema_message(e)) from None
     for game in cfg["games"]:
         check_game(game)
+    resolve_device(cfg["device"])
     for algo, section in cfg["algos"].items():
+        resolve_device(section.get("device", cfg["device"]))
         cls, _ = algorithms()[check_algo(algo)]
         build_dataclass(cls, section.get("hyper"), f"algos.{algo}.hyper")
         for game in section.get("games") or []:

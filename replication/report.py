@@ -58,12 +58,15 @@ def _table_page(pdf: PdfPages, title: str, df: pd.DataFrame, notes: list[str], f
         ax.set_title(title + suffix, fontsize=14, weight="bold", loc="left")
         if len(chunk):
             cells = [[_cell(v) for v in row] for row in chunk.itertuples(index=False)]
-            tab = ax.table(cellText=cells, colLabels=list(chunk.columns), loc="upper center", cellLoc="center")
+            labels = [textwrap.fill(str(c), 14) for c in chunk.columns]
+            tab = ax.table(cellText=cells, colLabels=labels, loc="upper center", cellLoc="center")
             tab.auto_set_font_size(False)
             tab.set_fontsize(fontsize)
-            tab.scale(1.0, 1.4)
+            tab.auto_set_column_width(list(range(len(labels))))
+            tab.scale(1.0, 1.5)
             for (r, _), cell in tab.get_celld().items():
                 if r == 0:
+                    cell.set_height(cell.get_height() * 1.8)
                     cell.set_facecolor("#dde6f0")
                     cell.set_text_props(weight="bold")
         else:
@@ -77,7 +80,7 @@ def _cell(v) -> str:
     if isinstance(v, (float, np.floating)):
         if np.isnan(v):
             return "n/a"
-        return f"{v:,.1f}" if abs(v) >= 10 else f"{v:.2f}"
+        return f"{v:,.1f}" if abs(v) >= 10 else f"{v:.3g}"
     return str(v)
 
 
@@ -128,16 +131,20 @@ def curves_page(pdf: PdfPages, curves: pd.DataFrame, game: str) -> None:
     g["run"] = g["algo"] + " (workers " + g["workers"].astype(str) + ")"
     g["frames (millions)"] = g["frames"] / 1e6
     fig, axes = plt.subplots(1, 2, figsize=PAGE)
-    for ax, x, label in ((axes[0], "frames (millions)", "emulator frames (millions)"),
-                         (axes[1], "hours", "wall-clock training time (hours)")):
-        if len(g):
-            sns.lineplot(data=g, x=x, y="episode_return", hue="run", errorbar=("ci", 95), ax=ax, marker="o",
-                         markersize=3)
+    if len(g):
+        # frames: runs share the bins, so seeds are averaged with a 95% CI band
+        sns.lineplot(data=g, x="frames (millions)", y="episode_return", hue="run", errorbar=("ci", 95), ax=axes[0],
+                     marker="o", markersize=3)
+        # hours: each seed has its own clock, so each seed is drawn as its own line
+        sns.lineplot(data=g, x="hours", y="episode_return", hue="run", units="seed", estimator=None, ax=axes[1],
+                     marker="o", markersize=3)
+    for ax, label in ((axes[0], "emulator frames (millions)"), (axes[1], "wall-clock training time (hours)")):
         ax.set_xlabel(label)
         ax.set_ylabel("training episode return (unclipped game score)")
         ax.grid(alpha=0.3)
     seeds = g.groupby("run")["seed"].nunique().to_dict()
-    fig.suptitle(f"{game}: learning curves (mean per frame bin; band = 95% CI over seeds {seeds})", fontsize=13)
+    fig.suptitle(f"{game}: training episode returns per frame bin (left: mean, band = 95% CI over seeds; "
+                 f"right: one line per seed). Seeds per run: {seeds}", fontsize=11)
     fig.tight_layout(rect=(0, 0, 1, 0.95))
     pdf.savefig(fig)
     plt.close(fig)

@@ -61,7 +61,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int)
     p.add_argument("--out", help="run directory (default: results/runs/{algo}/{game}/w{workers}/s{seed})")
     p.add_argument("--total-frames", type=int, help="override the frame budget")
-    p.add_argument("--threads", type=int, default=None, help="torch threads (default: all cores)")
+    p.add_argument("--threads", type=int, default=None,
+                   help="torch threads, and emulator threads unless env.num_threads is set (default: all cores)")
     p.add_argument("--force", action="store_true", help="retrain even if done.json exists")
     args = p.parse_args(argv)
 
@@ -92,7 +93,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{out}: already finished (done.json); use --force to retrain", file=sys.stderr)
             return 0
         shutil.rmtree(out)
-    torch.set_num_threads(args.threads or max(1, os.cpu_count() or 1))
+    threads = args.threads or max(1, os.cpu_count() or 1)
+    torch.set_num_threads(threads)
+    if resolved["env"].get("num_threads", 0) == 0:  # emulator threads share the job's cores with torch
+        resolved["env"]["num_threads"] = threads
     run, train_fn = make_run(resolved, out)
     signal.signal(signal.SIGTERM, _on_sigterm)
     try:

@@ -2,7 +2,7 @@
 
 A ``TrainingRun`` owns one run directory (see ``rundir.py``). Algorithms call, in order:
 ``start(model, optimizer)`` once, then per agent step ``count_agent_steps`` / ``log_episode``, per update
-``check_finite`` / ``after_update`` / ``maybe_evaluate``, and ``finish(policy)`` at the end.
+``check_finite`` / ``after_update``, and ``finish(policy)`` at the end.
 """
 
 from __future__ import annotations
@@ -71,9 +71,11 @@ class TrainingRun:
             self.frames, self.agent_steps, self.updates = c["frames"], c["agent_steps"], c["updates"]
             self._wall_offset = c["wall_time_s"]
             self._resumes = c.get("resumes", 0) + 1
+            self._evaluated_at = c.get("evaluated_at")
         else:
             self._wall_offset = 0.0
             self._resumes = 0
+            self._evaluated_at = None
         self._t0 = time.monotonic()
         self._rate_mark = (self._t0, self.frames)
         self._next_ckpt = (self.frames // self.checkpoint_every_frames + 1) * self.checkpoint_every_frames
@@ -108,7 +110,9 @@ class TrainingRun:
                 (self.dir / name).unlink(missing_ok=True)
         self.episodes_log = CsvLog(self.dir / "episodes.csv", EPISODE_COLUMNS, keep)
         self.updates_log = CsvLog(self.dir / "updates.csv", UPDATE_COLUMNS, keep)
-        self.eval_log = CsvLog(self.dir / "eval.csv", EVAL_COLUMNS, keep)
+        # evaluation rows at the checkpoint's frames survive only if the checkpoint knows they were finished
+        keep_eval = None if keep is None else (keep if self._evaluated_at == keep else keep - 1)
+        self.eval_log = CsvLog(self.dir / "eval.csv", EVAL_COLUMNS, keep_eval)
         atomic_write_json(self.dir / "config.json", {**self.resolved, **provenance(), "resumes": self._resumes})
         if self._checkpoint is not None:
             model.load_state_dict(self._checkpoint["model"])
@@ -138,8 +142,10 @@ class TrainingRun:
             raise TrainingDiverged(f"non-finite loss {lv} / grad norm {gv} at frames {self.frames}, "
                                    f"update {self.updates + 1}; last good checkpoint kept in {self.dir}")
 
-    def after_update(self, terms, grad_norm: float, learning_rate: float) -> None:
-        """Count the update, log every ``log_every_updates``, checkpoint every ``checkpoint_every_frames``."""
+    def after_update(self, terms, grad_norm: float, learning_rate: float, policy) -> None:
+        """Count the update; log every ``log_every_updates``; evaluate ``policy`` when ``eval.every_frames`` has
+        passed; then checkpoint every ``checkpoint_every_frames`` (after the evaluation, so the checkpoint
+        knows about it and a resume neither repeats nor loses it)."""
         self.updates += 1
         if self.updates % self.log_every_updates == 0:
             now = time.monotonic()
@@ -149,15 +155,12 @@ class TrainingRun:
                                     "loss_policy": float(terms.policy.detach()), "loss_value": float(terms.value.detach()),
                                     "entropy": float(terms.entropy.detach()), "grad_norm": grad_norm,
                                     "learning_rate": learning_rate, "frames_per_s": fps})
+        if self._next_eval is not None and self._next_eval <= self.frames < self.total_frames:
+            self._evaluate(policy)
+            self._next_eval = (self.frames // self.eval.every_frames + 1) * self.eval.every_frames
         if self.frames >= self._next_ckpt:
             self.save_checkpoint()
-            self._next_ckpt += self.checkpoint_every_frames
-
-    def maybe_evaluate(self, policy) -> None:
-        """Evaluate when ``eval.every_frames`` has passed (no-op when it is 0)."""
-        if self._next_eval is not None and self.frames >= self._next_eval and self.frames < self.total_frames:
-            self._evaluate(policy)
-            self._next_eval += self.eval.every_frames
+            self._next_ckpt = (self.frames // self.checkpoint_every_frames + 1) * self.checkpoint_every_frames
 
     def _evaluate(self, policy) -> None:
         was_training = self.model.training
@@ -167,6 +170,7 @@ class TrainingRun:
         self.model.train(was_training)
         for r in rows:
             self.eval_log.write({"frames": self.frames, "protocol": self.eval.protocol, **r})
+        self._evaluated_at = self.frames
 
     def save_checkpoint(self) -> None:
         """Atomically write model, optimizer, counters and RNG states to ``checkpoint.pt``."""
@@ -176,7 +180,8 @@ class TrainingRun:
             "model": self.model.state_dict(),
             "optimizer": self.optimizer.state_dict(),
             "counters": {"frames": self.frames, "agent_steps": self.agent_steps, "updates": self.updates,
-                         "wall_time_s": self.wall_time_s, "resumes": self._resumes},
+                         "wall_time_s": self.wall_time_s, "resumes": self._resumes,
+                         "evaluated_at": self._evaluated_at},
             "rng": {"torch": torch.get_rng_state(), "generator": self.generator.get_state(),
                     "numpy": np.random.get_state(), "python": random.getstate()},
             "config": self.resolved,
@@ -191,7 +196,8 @@ class TrainingRun:
         ``wall_time_s`` and ``frames_per_s`` in ``done.json`` cover training only, not the final evaluation.
         """
         wall = self.wall_time_s
-        self._evaluate(policy)
+        if self._evaluated_at != self.frames:  # a rerun after the final evaluation does not repeat it
+            self._evaluate(policy)
         self.save_checkpoint()
         for log in (self.episodes_log, self.updates_log, self.eval_log):
             log.close()

@@ -36,7 +36,7 @@ def train(cfg_path, out, *extra):
 
 
 def test_run_directory_contract(tmp_path):
-    cfg = write_config(tmp_path)
+    cfg = write_config(tmp_path, eval={"episodes": 2, "max_frames": 400, "every_frames": 1600})
     out = tmp_path / "run"
     r = train(cfg, out)
     assert r.returncode == 0, r.stderr
@@ -49,7 +49,8 @@ def test_run_directory_contract(tmp_path):
     assert len(ep) >= 4 and (ep["frames"] == 4 * ep["agent_steps"]).all()
     assert set(ep["worker"]) <= {0, 1, 2, 3}
     ev = pd.read_csv(out / "eval.csv")
-    assert len(ev) == 2 and (ev["protocol"] == "noop30_400f_sampled").all()
+    assert (ev["protocol"] == "noop30_400f_sampled").all()
+    assert list(ev["frames"]) == [1600, 1600, 3200, 3200]  # every_frames, then the final evaluation
     up = pd.read_csv(out / "updates.csv")
     assert list(up.columns) == ["frames", "updates", "wall_time_s", "loss_policy", "loss_value", "entropy",
                                 "grad_norm", "learning_rate", "frames_per_s"]
@@ -107,6 +108,9 @@ def test_sigkill_then_rerun_resumes_without_duplicate_rows(tmp_path):
     ({"algos": {"a2c": {"workers": [4], "total_frames": "many"}}}, "total_frames"),
     ({"algos": {"a2c": {"workers": [4], "total_frames": 10, "hyper": {"gamma": "high"}}}}, "algos.a2c.hyper.gamma"),
     ({"algos": {"a2c": {"workers": [0], "total_frames": 10}}}, "workers"),
+    ({"algos": {"a2c": {"workers": [4], "total_frames": -5}}}, "total_frames"),
+    ({"env": {"frame_skip": "four"}}, "env.frame_skip"),
+    ({"device": "cuda"} if not __import__("torch").cuda.is_available() else {"device": "tpu"}, "device"),
 ])
 def test_bad_config_is_one_line_error(tmp_path, change, needle):
     cfg = write_config(tmp_path, **change)
