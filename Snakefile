@@ -12,6 +12,7 @@ import sys
 
 from replication.config import resolve_device, resolve_run, run_plan, validate_config
 from replication.errors import UserError
+from replication.replay import replay_nbytes
 
 
 # configs/default.yaml unless --configfile names another (then that one alone, not merged over the default)
@@ -39,6 +40,21 @@ def run_path(algo, game, workers, seed):
 
 def run_device(algo):
     return resolve_device(config["algos"][algo].get("device", config["device"]))
+
+
+def train_threads(algo, workers):
+    # A3C: one thread per actor-learner process (Mnih 2016 Supp. section 8); others: train_threads
+    return workers if algo.startswith("a3c") else config["train_threads"]
+
+
+def train_mem_mb(algo, game, workers, seed):
+    # DQN preallocates its replay buffer (about 7.07 GB at 1M transitions) on top of a job's usual memory
+    mem = config["mem_mb_per_train_job"]
+    if algo == "dqn":
+        run = resolve_run(config, algo, game, workers, seed)
+        frame = (run["env"]["screen_size"], run["env"]["screen_size"])
+        mem += -(-replay_nbytes(run["hyper"]["replay_capacity"], frame) // 2**20)
+    return mem
 
 
 def done_files(game=None):
@@ -69,9 +85,9 @@ rule train:
             json.dumps(resolve_run(config, w.algo, w.game, int(w.workers), int(w.seed)))
         ),
         out=lambda w: run_path(w.algo, w.game, w.workers, w.seed),
-    threads: config["train_threads"]  # Snakemake caps this at --cores
+    threads: lambda w: train_threads(w.algo, int(w.workers))  # Snakemake caps this at --cores
     resources:
-        mem_mb=config["mem_mb_per_train_job"],
+        mem_mb=lambda w: train_mem_mb(w.algo, w.game, int(w.workers), int(w.seed)),
         gpu=lambda w: int(run_device(w.algo) == "cuda"),
     retries: 2  # a preempted or killed job resumes from its checkpoint.pt
     shell:

@@ -23,9 +23,10 @@ SCHEMA = Path(__file__).resolve().parent.parent / "configs" / "schema.yaml"
 
 def algorithms() -> dict:
     """Algorithm name -> (hyperparameter dataclass, ``train(run)`` function)."""
-    from replication import a2c
+    from replication import a2c, a3c, dqn
 
-    return {"a2c": (a2c.A2CConfig, a2c.train)}
+    return {"a2c": (a2c.A2CConfig, a2c.train), "a3c_ff": (a3c.A3CConfig, a3c.train),
+            "a3c_lstm": (a3c.A3CLSTMConfig, a3c.train), "dqn": (dqn.DQNConfig, dqn.train)}
 
 
 def check_algo(algo: str) -> str:

@@ -45,18 +45,27 @@ class EvalConfig:
         """Protocol name written to ``eval.csv``, e.g. ``noop30_18000f_sampled``."""
         return f"noop{self.noop_max}_{self.max_frames}f_{'greedy' if self.greedy else 'sampled'}"
 
+    def protocol_with(self, epsilon: float | None) -> str:
+        """``protocol``, or e.g. ``noop30_18000f_eps0.05`` for epsilon-greedy evaluation (DQN)."""
+        return self.protocol if epsilon is None else f"noop{self.noop_max}_{self.max_frames}f_eps{epsilon:g}"
+
 
 @torch.no_grad()
-def evaluate(policy, game: str, env_cfg: AtariConfig, cfg: EvalConfig, seed: int, device: torch.device) -> list[dict]:
+def evaluate(policy, game: str, env_cfg: AtariConfig, cfg: EvalConfig, seed: int, device: torch.device,
+             epsilon: float | None = None) -> list[dict]:
     """Play ``cfg.episodes`` whole games, one per environment, and return their scores.
 
     Args:
-        policy: callable uint8 ``(B, 4, 84, 84)`` tensor on ``device`` -> logits float ``(B, A)``.
+        policy: callable uint8 ``(B, 4, 84, 84)`` tensor on ``device`` -> logits float ``(B, A)``, called once
+            per agent step for all ``B = cfg.episodes`` games; a recurrent policy keeps its state between calls
+            and, if it has a ``reset()`` method, is reset before the first step.
         game: ale-py ROM id.
         env_cfg: training environment protocol (frame skip, stack, sticky actions are kept).
         cfg: evaluation settings.
         seed: environment ``i`` is seeded with ``seed + i``.
         device: where ``policy`` runs.
+        epsilon: if given, act epsilon-greedily on ``argmax(logits)`` (a uniform random action with probability
+            ``epsilon``; Mnih et al. 2015 / van Hasselt et al. 2016 evaluate DQN with 0.05); overrides ``cfg.greedy``.
 
     Returns:
         One dict per episode: ``episode`` (0-based), ``episode_return`` (unclipped score), ``episode_length``
@@ -65,6 +74,8 @@ def evaluate(policy, game: str, env_cfg: AtariConfig, cfg: EvalConfig, seed: int
     n = cfg.episodes
     env = make_vector_env(game, n, env_cfg, max_episode_frames=cfg.max_frames, noop_max=cfg.noop_max)
     gen = torch.Generator(device="cpu").manual_seed(seed)
+    if hasattr(policy, "reset"):
+        policy.reset()
     try:
         obs, _ = env.reset(seed=int(seed))
         returns = np.zeros(n)
@@ -72,7 +83,11 @@ def evaluate(policy, game: str, env_cfg: AtariConfig, cfg: EvalConfig, seed: int
         active = np.ones(n, dtype=bool)
         while active.any():
             logits = policy(torch.from_numpy(obs).to(device)).float().cpu()
-            if cfg.greedy:
+            if epsilon is not None:
+                explore = torch.rand(n, generator=gen) < epsilon
+                random_actions = torch.randint(logits.shape[-1], (n,), generator=gen)
+                actions = torch.where(explore, random_actions, logits.argmax(-1))
+            elif cfg.greedy:
                 actions = logits.argmax(-1)
             else:
                 actions = torch.multinomial(torch.softmax(logits, -1), 1, generator=gen).squeeze(1)

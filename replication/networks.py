@@ -51,3 +51,48 @@ class ActorCritic(nn.Module):
     def forward(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         h = self.torso(obs.float() / 255.0)
         return self.policy(h), self.value(h).squeeze(-1)
+
+
+class ActorCriticLSTM(nn.Module):
+    """A3C LSTM agent (Mnih et al. 2016 §5.1): the torso, then 256 LSTM cells, then policy and value heads.
+
+    ``forward(obs, state)`` takes uint8 ``(B, 4, 84, 84)`` and ``state = (h, c)``, each float32 ``(B, 256)``,
+    and returns ``(logits (B, A), value (B,), (h', c'))``. ``initial_state(B)`` gives zeros.
+
+    Raises:
+        UserError: unknown ``kind``.
+    """
+
+    def __init__(self, kind: str, num_actions: int, in_channels: int = 4, cells: int = 256):
+        super().__init__()
+        self.torso, hidden = _torso(kind, in_channels)
+        self.lstm = nn.LSTMCell(hidden, cells)
+        self.cells = cells
+        self.policy = nn.Linear(cells, num_actions)
+        self.value = nn.Linear(cells, 1)
+
+    def initial_state(self, batch: int, device=None) -> tuple[torch.Tensor, torch.Tensor]:
+        z = torch.zeros(batch, self.cells, device=device)
+        return z, z.clone()
+
+    def forward(self, obs: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor]):
+        h, c = self.lstm(self.torso(obs.float() / 255.0), state)
+        return self.policy(h), self.value(h).squeeze(-1), (h, c)
+
+
+class RecurrentPolicy:
+    """Adapts ``ActorCriticLSTM`` to the evaluator's ``policy(obs) -> logits``: keeps ``(h, c)`` between calls
+    (one row per evaluation game) and starts from zeros after ``reset()``."""
+
+    def __init__(self, model: ActorCriticLSTM):
+        self.model = model
+        self.state = None
+
+    def reset(self) -> None:
+        self.state = None
+
+    def __call__(self, obs: torch.Tensor) -> torch.Tensor:
+        if self.state is None or self.state[0].shape[0] != obs.shape[0]:
+            self.state = self.model.initial_state(obs.shape[0], obs.device)
+        logits, _, self.state = self.model(obs, self.state)
+        return logits

@@ -30,6 +30,36 @@ class PaperRMSprop(torch.optim.Optimizer):
             raise ValueError(f"invalid RMSProp settings lr={lr}, alpha={alpha}, eps={eps}")
         super().__init__(params, dict(lr=lr, alpha=alpha, eps=eps, square_avg_init=square_avg_init))
 
+    def init_state(self) -> list[torch.Tensor]:
+        """Create g for every parameter now (normally created at the first step); returns them in order."""
+        out = []
+        for group in self.param_groups:
+            for p in group["params"]:
+                state = self.state[p]
+                if "square_avg" not in state:
+                    state["square_avg"] = torch.full_like(p, group["square_avg_init"])
+                out.append(state["square_avg"])
+        return out
+
+    def share_memory(self) -> list[torch.Tensor]:
+        """Move every g into shared memory (Mnih 2016 Supp. §7 "shared RMSProp": one g seen by all
+        actor-learners); returns the shared tensors in parameter order."""
+        return [g.share_memory_() for g in self.init_state()]
+
+    def use_square_avgs(self, square_avgs: list[torch.Tensor]) -> None:
+        """Make this optimizer update the given g tensors (e.g. shared ones), one per parameter in order.
+
+        Raises:
+            ValueError: the count or a shape does not match the parameters.
+        """
+        params = [p for group in self.param_groups for p in group["params"]]
+        if len(params) != len(square_avgs):
+            raise ValueError(f"{len(square_avgs)} statistics for {len(params)} parameters")
+        for p, g in zip(params, square_avgs):
+            if g.shape != p.shape:
+                raise ValueError(f"statistics shape {tuple(g.shape)} != parameter shape {tuple(p.shape)}")
+            self.state[p]["square_avg"] = g
+
     @torch.no_grad()
     def step(self, closure=None):
         for group in self.param_groups:

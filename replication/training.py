@@ -129,11 +129,20 @@ class TrainingRun:
         self.agent_steps += n
         self.frames += n * frame_skip
 
-    def log_episode(self, worker: int, episode_return: float, episode_length: int) -> None:
-        """One finished game: unclipped score, length in agent steps, from environment/worker ``worker``."""
-        self.episodes_log.write({"frames": self.frames, "agent_steps": self.agent_steps,
+    def log_episode(self, worker: int, episode_return: float, episode_length: int, frames: int | None = None,
+                    agent_steps: int | None = None) -> None:
+        """One finished game: unclipped score, length in agent steps, from environment/worker ``worker``.
+
+        ``frames``/``agent_steps`` default to the run's counters now (A3C workers pass their own reading).
+        """
+        self.episodes_log.write({"frames": self.frames if frames is None else frames,
+                                 "agent_steps": self.agent_steps if agent_steps is None else agent_steps,
                                  "wall_time_s": self.wall_time_s, "worker": worker,
                                  "episode_return": episode_return, "episode_length": episode_length})
+
+    def set_counters(self, frames: int, agent_steps: int, updates: int) -> None:
+        """Set the counters from outside (A3C: the sum of the workers' shared counters)."""
+        self.frames, self.agent_steps, self.updates = frames, agent_steps, updates
 
     def check_finite(self, loss: torch.Tensor, grad_norm: torch.Tensor) -> None:
         """Raise ``TrainingDiverged`` if the loss or gradient norm is not finite (before the step is applied)."""
@@ -143,18 +152,27 @@ class TrainingRun:
                                    f"update {self.updates + 1}; last good checkpoint kept in {self.dir}")
 
     def after_update(self, terms, grad_norm: float, learning_rate: float, policy) -> None:
-        """Count the update; log every ``log_every_updates``; evaluate ``policy`` when ``eval.every_frames`` has
-        passed; then checkpoint every ``checkpoint_every_frames`` (after the evaluation, so the checkpoint
-        knows about it and a resume neither repeats nor loses it)."""
+        """Count one update, log it every ``log_every_updates``, then ``periodic(policy)``."""
         self.updates += 1
         if self.updates % self.log_every_updates == 0:
-            now = time.monotonic()
-            fps = (self.frames - self._rate_mark[1]) / max(now - self._rate_mark[0], 1e-9)
-            self._rate_mark = (now, self.frames)
-            self.updates_log.write({"frames": self.frames, "updates": self.updates, "wall_time_s": self.wall_time_s,
-                                    "loss_policy": float(terms.policy.detach()), "loss_value": float(terms.value.detach()),
-                                    "entropy": float(terms.entropy.detach()), "grad_norm": grad_norm,
-                                    "learning_rate": learning_rate, "frames_per_s": fps})
+            self.log_update(float(terms.policy.detach()), float(terms.value.detach()), float(terms.entropy.detach()),
+                            grad_norm, learning_rate)
+        self.periodic(policy)
+
+    def log_update(self, loss_policy: float, loss_value: float, entropy: float, grad_norm: float,
+                   learning_rate: float) -> None:
+        """One ``updates.csv`` row at the current counters; frames/s is measured since the previous row."""
+        now = time.monotonic()
+        fps = (self.frames - self._rate_mark[1]) / max(now - self._rate_mark[0], 1e-9)
+        self._rate_mark = (now, self.frames)
+        self.updates_log.write({"frames": self.frames, "updates": self.updates, "wall_time_s": self.wall_time_s,
+                                "loss_policy": loss_policy, "loss_value": loss_value, "entropy": entropy,
+                                "grad_norm": grad_norm, "learning_rate": learning_rate, "frames_per_s": fps})
+
+    def periodic(self, policy) -> None:
+        """Evaluate ``policy`` when ``eval.every_frames`` has passed, then checkpoint every
+        ``checkpoint_every_frames`` (after the evaluation, so the checkpoint knows about it and a resume
+        neither repeats nor loses it)."""
         if self._next_eval is not None and self._next_eval <= self.frames < self.total_frames:
             self._evaluate(policy)
             self._next_eval = (self.frames // self.eval.every_frames + 1) * self.eval.every_frames
@@ -166,10 +184,11 @@ class TrainingRun:
         was_training = self.model.training
         self.model.eval()
         with torch.no_grad():
-            rows = evaluate(policy, self.game, self.env, self.eval, self.eval_seed(), self.device)
+            epsilon = getattr(self.hyper, "eval_epsilon", None)  # DQN: epsilon-greedy evaluation
+            rows = evaluate(policy, self.game, self.env, self.eval, self.eval_seed(), self.device, epsilon=epsilon)
         self.model.train(was_training)
         for r in rows:
-            self.eval_log.write({"frames": self.frames, "protocol": self.eval.protocol, **r})
+            self.eval_log.write({"frames": self.frames, "protocol": self.eval.protocol_with(epsilon), **r})
         self._evaluated_at = self.frames
 
     def save_checkpoint(self) -> None:

@@ -1,0 +1,267 @@
+"""A3C (Mnih et al. 2016, Algorithm S3): asynchronous actor-learners with Hogwild updates.
+
+``workers`` processes (torch.multiprocessing, spawn) each own one environment and a local copy of the
+network. Per rollout a worker: copies the shared parameters into its local network; acts for up to
+``rollout_length`` agent steps or until a training terminal; bootstraps ``R = V(s_t)`` (0 at a terminal);
+accumulates the gradients of the summed actor-critic loss; clips their global norm; and applies them to the
+shared parameters with RMSProp, without locks. The RMSProp statistics ``g`` are one shared vector
+(Supp. §7 "Shared RMSProp") or one per worker (``shared_rmsprop: false``). The learning rate decays linearly
+to 0 with the global frame count, which is the sum of per-worker counters in shared memory (each worker
+writes only its own slot, so no increment is lost and no lock is needed).
+
+The parent process writes the logs (workers send episodes and loss statistics through a queue), writes
+checkpoints of the shared model and optimizer, watches the workers (a worker that dies fails the run at once
+with its error), and evaluates the final shared network.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import queue as queue_mod
+import signal
+import time
+import traceback
+from dataclasses import asdict, dataclass
+
+import torch
+import torch.multiprocessing as mp
+
+from replication.atari import AtariBatch, AtariConfig, EpisodeTracker
+from replication.losses import actor_critic_loss
+from replication.networks import ActorCritic, ActorCriticLSTM, RecurrentPolicy
+from replication.optim import PaperRMSprop, linear_lr
+from replication.returns import n_step_returns
+from replication.training import TrainingRun
+
+
+@dataclass(frozen=True)
+class A3CConfig:
+    """A3C hyperparameters; each is a key under ``algos: a3c_ff|a3c_lstm: hyper:``.
+
+    Sources: ``replication/data/hyperparameters.md`` §1 (Mnih et al. 2016 Supp. §7-8, muupan/async-rl wiki).
+    """
+
+    rollout_length: int = 5  # t_max = 5, Mnih 2016 Supp. §8
+    gamma: float = 0.99  # Mnih 2016 Supp. §8
+    learning_rate: float = 7e-4  # muupan/async-rl wiki eta=7e-4 (the 57-game value is not printed, §1.6)
+    rmsprop_alpha: float = 0.99  # Mnih 2016 Supp. §8
+    rmsprop_eps: float = 0.1  # muupan/async-rl wiki epsilon=0.1 (not printed in the paper, §1.5)
+    rmsprop_square_avg_init: float = 0.0  # paper silent; g starts at 0
+    shared_rmsprop: bool = True  # Mnih 2016 §4 / Supp. §7: shared statistics are "considerably more robust"
+    entropy_beta: float = 0.01  # Mnih 2016 Supp. §8
+    value_loss_weight: float = 0.5  # muupan/async-rl wiki: "They multiply the gradients of V by 0.5"
+    max_grad_norm: float = 40.0  # deviation: tuned but not printed (Mnih 2016 §5.1); 40 as PAAC's paper value
+    network: str = "nature"  # Mnih 2016 §5.1 set-up (b): the Nature DQN torso; "nips" for set-up (a)
+    lstm: bool = False  # a3c_lstm: 256 LSTM cells after the last hidden layer (Mnih 2016 §5.1)
+
+
+@dataclass(frozen=True)
+class A3CLSTMConfig(A3CConfig):
+    """A3C LSTM: as ``A3CConfig`` with ``lstm`` on (256 cells, Mnih 2016 §5.1)."""
+
+    lstm: bool = True
+
+
+def build_model(hp: A3CConfig, num_actions: int, in_channels: int) -> torch.nn.Module:
+    """The feed-forward or LSTM actor-critic for ``hp``."""
+    cls = ActorCriticLSTM if hp.lstm else ActorCritic
+    return cls(hp.network, num_actions, in_channels)
+
+
+def _die_with_parent() -> None:
+    """Linux: ask the kernel to SIGKILL this worker when the parent dies (no orphans after a SIGKILL)."""
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
+
+
+def rollout_loss(model: torch.nn.Module, env: AtariBatch, hp: A3CConfig, state, generator: torch.Generator):
+    """Act for up to ``rollout_length`` agent steps (or to a training terminal) and return the loss.
+
+    Args:
+        model: local network; ``ActorCriticLSTM`` when ``hp.lstm``.
+        env: a single-environment ``AtariBatch`` (its ``obs`` is the current observation).
+        hp: hyperparameters.
+        state: LSTM ``(h, c)`` each float32 ``(1, 256)``, or None for the feed-forward agent. It is detached
+            here, so gradients flow through this rollout's steps only (truncated BPTT).
+        generator: torch generator for sampling actions.
+
+    Returns:
+        ``(terms, state, steps)``: the ``A2CLossTerms`` of the rollout (sum over its steps, Algorithm S3),
+        the LSTM state to carry on (zeros after a terminal), and the list of ``StepBatch`` of each step.
+    """
+    if state is not None:
+        state = (state[0].detach(), state[1].detach())
+    logits_t, values_t, actions, rewards, dones, steps = [], [], [], [], [], []
+    for _ in range(hp.rollout_length):
+        obs = torch.from_numpy(env.obs)
+        if hp.lstm:
+            logits, value, state = model(obs, state)
+        else:
+            logits, value = model(obs)
+        with torch.no_grad():
+            action = torch.multinomial(torch.softmax(logits, -1), 1, generator=generator).squeeze(1)
+        step = env.step(action.numpy())
+        logits_t.append(logits)
+        values_t.append(value)
+        actions.append(action)
+        rewards.append(torch.from_numpy(step.reward))
+        dones.append(torch.from_numpy(step.done))
+        steps.append(step)
+        if step.done[0]:
+            break
+    with torch.no_grad():
+        obs = torch.from_numpy(env.obs)
+        if steps[-1].done[0]:
+            bootstrap = torch.zeros(1)
+        elif hp.lstm:
+            bootstrap = model(obs, state)[1]
+        else:
+            bootstrap = model(obs)[1]
+    if hp.lstm and steps[-1].done[0]:
+        state = model.initial_state(1)
+    returns = n_step_returns(torch.stack(rewards), torch.stack(dones), bootstrap, hp.gamma)
+    terms = actor_critic_loss(torch.cat(logits_t), torch.cat(values_t), torch.cat(actions), returns.reshape(-1),
+                              hp.entropy_beta, hp.value_loss_weight, loss_scale=len(steps))
+    return terms, state, steps
+
+
+def worker_main(worker: int, game: str, env_cfg: dict, hp_dict: dict, seed: int, total_frames: int,
+                base_frames: int, lr0: float, log_every_updates: int, shared_model: torch.nn.Module,
+                square_avgs: list | None, counters: torch.Tensor, stop: mp.Event, messages: mp.Queue) -> None:
+    """One actor-learner process (Algorithm S3). Runs until the global frame count reaches ``total_frames``.
+
+    ``counters`` is int64 ``(workers, 2)`` in shared memory: ``[agent_steps, updates]`` of each worker; this
+    worker writes only row ``worker``. Global frames = ``base_frames + frame_skip * counters[:, 0].sum()``.
+    Messages to the parent: ``("episode", worker, frames, agent_steps, return, length)``,
+    ``("update", worker, loss_policy, loss_value, entropy, grad_norm, lr)``, ``("error", worker, text)``.
+    """
+    _die_with_parent()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and sets ``stop``
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    torch.set_num_threads(1)  # one thread per actor-learner
+    try:
+        hp = A3CLSTMConfig(**hp_dict) if hp_dict.get("lstm") else A3CConfig(**hp_dict)
+        env_cfg = AtariConfig(**{**env_cfg, "num_threads": 1})
+        torch.manual_seed(seed)
+        generator = torch.Generator().manual_seed(seed)
+        env = AtariBatch(game, 1, env_cfg, seed=seed)
+        local = build_model(hp, env.num_actions, env_cfg.frame_stack)
+        params = list(shared_model.parameters())
+        opt = PaperRMSprop(params, lr=lr0, alpha=hp.rmsprop_alpha, eps=hp.rmsprop_eps,
+                           square_avg_init=hp.rmsprop_square_avg_init)
+        if square_avgs is not None:  # shared RMSProp: every worker updates the same g
+            opt.use_square_avgs(square_avgs)
+        tracker = EpisodeTracker(1)
+        state = local.initial_state(1) if hp.lstm else None
+        frame_skip = env_cfg.frame_skip
+        updates = 0
+
+        def global_frames() -> int:
+            return base_frames + frame_skip * int(counters[:, 0].sum())
+
+        while not stop.is_set() and global_frames() < total_frames:
+            local.load_state_dict(shared_model.state_dict())  # sync theta' <- theta
+            terms, state, steps = rollout_loss(local, env, hp, state, generator)
+            counters[worker, 0] += len(steps)
+            frames = global_frames()
+            for step in steps:
+                for _, ret, length in tracker.update(step.raw_reward, step.game_over):
+                    messages.put(("episode", worker, frames, frames // frame_skip, ret, length))
+            local.zero_grad(set_to_none=True)
+            terms.total.backward()
+            grad_norm = float(torch.nn.utils.clip_grad_norm_(local.parameters(), hp.max_grad_norm))
+            if not torch.isfinite(terms.total.detach()) or grad_norm != grad_norm:
+                raise FloatingPointError(f"non-finite loss {float(terms.total)} / grad norm {grad_norm} in worker "
+                                         f"{worker} at frames {frames}, update {updates + 1}")
+            lr = linear_lr(lr0, frames, total_frames)
+            for group in opt.param_groups:
+                group["lr"] = lr
+            for p, lp in zip(params, local.parameters()):  # Hogwild: no lock around the shared update
+                p.grad = lp.grad
+            opt.step()
+            updates += 1
+            counters[worker, 1] += 1
+            if updates % log_every_updates == 0:
+                messages.put(("update", worker, float(terms.policy.detach()), float(terms.value.detach()),
+                              float(terms.entropy.detach()),
+                              grad_norm, lr))
+        env.close()
+    except BaseException:  # report any failure to the parent, which fails the run with it
+        messages.put(("error", worker, traceback.format_exc()))
+        raise
+
+
+class WorkerFailed(RuntimeError):
+    """An actor-learner process died or raised; the message carries its error."""
+
+
+def train(run: TrainingRun) -> None:
+    """Train A3C with ``run.workers`` actor-learner processes for ``run.total_frames`` frames.
+
+    Raises:
+        WorkerFailed: a worker raised or died (the others are stopped; the last checkpoint is kept).
+    """
+    hp: A3CConfig = run.hyper
+    probe = AtariBatch(run.game, 1, run.env, seed=0)
+    num_actions = probe.num_actions
+    probe.close()
+    model = build_model(hp, num_actions, run.env.frame_stack)
+    opt = PaperRMSprop(model.parameters(), lr=hp.learning_rate, alpha=hp.rmsprop_alpha, eps=hp.rmsprop_eps,
+                       square_avg_init=hp.rmsprop_square_avg_init)
+    opt.init_state()
+    run.start(model, opt)  # restores model, optimizer and counters from a checkpoint if present
+    model.share_memory()
+    square_avgs = opt.share_memory() if hp.shared_rmsprop else None
+    base_frames, base_updates = run.frames, run.updates
+    frame_skip = run.env.frame_skip
+    counters = torch.zeros(run.workers, 2, dtype=torch.int64).share_memory_()
+    ctx = mp.get_context("spawn")
+    stop, messages = ctx.Event(), ctx.Queue()
+    torch.set_num_threads(1)
+    procs = []
+    for w in range(run.workers):
+        args = (w, run.game, asdict(run.env), asdict(hp), run.env_seed() + 7919 * w, run.total_frames, base_frames,
+                hp.learning_rate, run.log_every_updates, model, square_avgs, counters, stop, messages)
+        p = ctx.Process(target=worker_main, args=args, name=f"a3c-worker-{w}", daemon=True)
+        p.start()
+        procs.append(p)
+    policy = RecurrentPolicy(model) if hp.lstm else (lambda x: model(x)[0])
+
+    def sync_counters() -> None:
+        steps, updates = (int(v) for v in counters.sum(0))
+        run.set_counters(base_frames + frame_skip * steps, base_frames // frame_skip + steps, base_updates + updates)
+
+    try:
+        while True:
+            try:
+                msg = messages.get(timeout=0.2)
+            except queue_mod.Empty:
+                msg = None
+            sync_counters()
+            if msg is not None:
+                kind, worker = msg[0], msg[1]
+                if kind == "episode":
+                    # logged at the parent's (monotonic) frame count when the episode arrives
+                    run.log_episode(worker, msg[4], msg[5])
+                elif kind == "update" and worker == 0:
+                    run.log_update(*msg[2:])
+                elif kind == "error":
+                    raise WorkerFailed(f"worker {worker} failed: {msg[2].strip().splitlines()[-1]}\n{msg[2]}")
+                continue  # drain the queue before checking the processes
+            dead = [p for p in procs if p.exitcode not in (None, 0)]
+            if dead:
+                raise WorkerFailed(f"worker {procs.index(dead[0])} died with exit code {dead[0].exitcode}")
+            if all(p.exitcode == 0 for p in procs):
+                break
+            run.periodic(policy)
+    finally:  # also on Ctrl-C/SIGTERM: stop every worker, then count what they did for the checkpoint
+        stop.set()
+        for p in procs:
+            p.join(timeout=10)
+            if p.is_alive():
+                p.kill()
+                p.join()
+        sync_counters()
+    run.finish(policy)

@@ -1,0 +1,353 @@
+"""DQN as in Mnih et al. 2015 (Nature, "Human-level control through deep reinforcement learning").
+
+One environment; after every agent step the transition goes into a replay buffer of 1M transitions
+(``replication/replay.py``). Once the buffer holds more than ``replay_start_agent_steps`` transitions, every
+``update_every_agent_steps`` agent steps one minibatch of 32 is sampled uniformly and the Q-network takes one
+step of centred RMSProp on the Huber TD loss (TD error clipped to [-1, 1]) against a target network that is
+copied from the online network every ``target_update_agent_steps`` agent steps. Actions are epsilon-greedy with
+epsilon annealed linearly from 1 to 0.1 over 1M agent steps; evaluation is epsilon-greedy with epsilon 0.05.
+
+Sources: ``replication/data/hyperparameters.md`` §2 (DDQN appendix, DeepMind's release code
+``dqn/NeuralQLearner.lua``, Dopamine ``dqn_nature.gin``).
+
+Resuming: the checkpoint holds the online and target networks, the optimizer and the counters, not the replay
+buffer (7 GB at 1M transitions). # deviation: a resumed run starts an empty buffer and refills
+``replay_start_agent_steps`` transitions (with the epsilon of its agent-step count) before learning again.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from replication.atari import AtariBatch, EpisodeTracker
+from replication.errors import UserError
+from replication.networks import NETWORKS, _torso
+from replication.replay import ReplayBatch, ReplayBuffer
+from replication.training import TrainingRun
+
+
+@dataclass(frozen=True)
+class DQNConfig:
+    """Nature DQN hyperparameters; each is a key under ``algos: dqn:`` ``hyper:`` in the workflow config.
+
+    Sources: ``replication/data/hyperparameters.md`` §2.2. All periods are in agent steps (4 frames each),
+    as in the release code and Dopamine (§2.3).
+
+    Raises:
+        UserError: a value out of range, naming the key and the accepted range.
+    """
+
+    replay_capacity: int = 1_000_000  # DDQN appendix "1M tuples"; release code replay_memory=1000000
+    replay_start_agent_steps: int = 50_000  # release code learn_start=50000; Dopamine min_replay_history=50000
+    batch_size: int = 32  # DDQN appendix "minibatches of size 32"; release code minibatch_size=32
+    update_every_agent_steps: int = 4  # DDQN appendix "every 4 steps"; release code update_freq=4
+    target_update_agent_steps: int = 10_000  # DDQN appendix tau=10,000; release code target_q=10000
+    epsilon_start: float = 1.0  # DDQN appendix "from 1 to 0.1"; release code ep=1
+    epsilon_end: float = 0.1  # DDQN appendix "to 0.1"; release code ep_end=0.1
+    epsilon_decay_agent_steps: int = 1_000_000  # DDQN appendix "over 1M steps"; release code ep_endt=1000000
+    gamma: float = 0.99  # DDQN appendix; release code discount=0.99
+    learning_rate: float = 0.00025  # DDQN appendix alpha=0.00025; release code lr=0.00025 (constant)
+    rmsprop_decay: float = 0.95  # release code: g and g2 averages decay with 0.95 (DDQN "momentum 0.95")
+    rmsprop_eps: float = 0.01  # release code: 0.01 added under the square root of g2 - g^2
+    td_error_clip: float = 1.0  # release code clip_delta=1 (Huber loss with delta 1)
+    eval_epsilon: float = 0.05  # DDQN "epsilon-greedy policy where epsilon = 0.05"; Dopamine epsilon_eval=0.05
+    network: str = "nature"  # DDQN appendix §"Network Architecture" = Mnih et al. 2015 network
+
+    def __post_init__(self):
+        positive = ("replay_capacity", "batch_size", "update_every_agent_steps", "target_update_agent_steps",
+                    "learning_rate", "rmsprop_eps", "td_error_clip")
+        for key in positive:
+            if getattr(self, key) <= 0:
+                raise UserError(f"dqn hyper {key} = {getattr(self, key)!r}; accepted: > 0")
+        for key in ("replay_start_agent_steps", "epsilon_decay_agent_steps"):
+            if getattr(self, key) < 0:
+                raise UserError(f"dqn hyper {key} = {getattr(self, key)!r}; accepted: >= 0")
+        if self.replay_start_agent_steps >= self.replay_capacity:
+            raise UserError(f"dqn hyper replay_start_agent_steps = {self.replay_start_agent_steps}; accepted: "
+                            f"< replay_capacity ({self.replay_capacity})")
+        for key in ("epsilon_start", "epsilon_end", "eval_epsilon", "gamma"):
+            if not 0.0 <= getattr(self, key) <= 1.0:
+                raise UserError(f"dqn hyper {key} = {getattr(self, key)!r}; accepted: 0 <= value <= 1")
+        if not 0.0 <= self.rmsprop_decay < 1.0:
+            raise UserError(f"dqn hyper rmsprop_decay = {self.rmsprop_decay!r}; accepted: 0 <= value < 1")
+        if self.network not in NETWORKS:
+            raise UserError(f"dqn hyper network = {self.network!r}; accepted: {', '.join(NETWORKS)}")
+
+
+# -- pure pieces ---------------------------------------------------------------------------------------------
+def epsilon_at(agent_steps: int, cfg: DQNConfig) -> float:
+    """Exploration epsilon after ``agent_steps`` agent steps.
+
+    ``epsilon_start`` until the replay start, then linear to ``epsilon_end`` over ``epsilon_decay_agent_steps``
+    agent steps, then constant (release code ``eGreedy``: the annealing clock starts at ``learn_start``, as in
+    Dopamine's ``linearly_decaying_epsilon`` with ``warmup_steps = min_replay_history``).
+    """
+    t = max(0, agent_steps - cfg.replay_start_agent_steps)
+    if cfg.epsilon_decay_agent_steps == 0:
+        return cfg.epsilon_end
+    frac = min(1.0, t / cfg.epsilon_decay_agent_steps)
+    return cfg.epsilon_start + frac * (cfg.epsilon_end - cfg.epsilon_start)
+
+
+def update_due(agent_steps: int, transitions_held: int, cfg: DQNConfig) -> bool:
+    """Whether a minibatch update follows agent step number ``agent_steps`` (1-based count).
+
+    True when the replay holds more than ``replay_start_agent_steps`` transitions and ``agent_steps`` is a
+    multiple of ``update_every_agent_steps`` (release code: ``numSteps > learn_start and numSteps % update_freq
+    == 0``); a fresh run makes ``(agent_steps - replay_start_agent_steps) / update_every_agent_steps`` updates.
+    """
+    return transitions_held > cfg.replay_start_agent_steps and agent_steps % cfg.update_every_agent_steps == 0
+
+
+def target_sync_due(agent_steps: int, cfg: DQNConfig) -> bool:
+    """Whether the target network is copied after agent step number ``agent_steps``: every
+    ``target_update_agent_steps`` agent steps (Dopamine ``training_steps % target_update_period == 0``)."""
+    return agent_steps % cfg.target_update_agent_steps == 0
+
+
+def td_loss(q: torch.Tensor, actions: torch.Tensor, rewards: torch.Tensor, next_q_target: torch.Tensor,
+            dones: torch.Tensor, gamma: float, clip: float = 1.0) -> torch.Tensor:
+    """Huber TD loss, summed over the minibatch (Mnih et al. 2015 eq. 3 with error clipping).
+
+    ``y = r + gamma * (1 - done) * max_a' Q_target(s', a')`` (no gradient) and ``loss = sum_i H(Q(s_i, a_i) - y_i)``
+    with ``H(x) = x^2 / 2`` for ``|x| <= clip`` else ``clip * (|x| - clip / 2)``, so the gradient with respect to
+    ``Q(s, a)`` is the TD error clipped to ``[-clip, clip]``. Summed, not averaged: the release code backpropagates
+    the clipped TD errors of the 32 samples as they are (``getQUpdate``/``qLearnMinibatch``).
+
+    Args:
+        q: float ``(B, A)``, online Q-values of ``s``.
+        actions: int64 ``(B,)``.
+        rewards: float ``(B,)``, clipped training rewards.
+        next_q_target: float ``(B, A)``, target-network Q-values of ``s'``.
+        dones: float ``(B,)``, 1.0 at training terminals.
+        gamma: discount.
+        clip: TD-error clipping threshold (Huber delta).
+
+    Returns:
+        Scalar float tensor.
+    """
+    q_sa = q.gather(1, actions.long().unsqueeze(1)).squeeze(1)
+    with torch.no_grad():
+        target = rewards.float() + gamma * (1.0 - dones.float()) * next_q_target.float().max(dim=1).values
+    return F.huber_loss(q_sa.float(), target, reduction="sum", delta=clip)
+
+
+class CentredRMSprop(torch.optim.Optimizer):
+    """Centred RMSProp exactly as DeepMind's DQN release code (``dqn/NeuralQLearner.lua``, ``qLearnMinibatch``).
+
+    Per parameter, with gradient ``d``: ``g = decay * g + (1 - decay) * d``, ``g2 = decay * g2 + (1 - decay) * d^2``,
+    ``theta = theta - lr * d / sqrt(g2 - g^2 + eps)``; ``g`` and ``g2`` start at 0. ``eps`` sits *under* the
+    root, unlike ``torch.optim.RMSprop(centered=True)``, which adds it outside.
+
+    Args:
+        params: parameters (float tensors of any shape).
+        lr: learning rate (0.00025).
+        decay: decay of both running averages (0.95).
+        eps: added under the square root (0.01).
+
+    Raises:
+        ValueError: ``lr < 0``, ``eps <= 0`` or ``decay`` outside [0, 1).
+    """
+
+    def __init__(self, params, lr: float, decay: float = 0.95, eps: float = 0.01):
+        if lr < 0 or eps <= 0 or not 0.0 <= decay < 1.0:
+            raise ValueError(f"invalid centred RMSProp settings lr={lr}, decay={decay}, eps={eps}")
+        super().__init__(params, dict(lr=lr, decay=decay, eps=eps))
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        for group in self.param_groups:
+            decay, eps, lr = group["decay"], group["eps"], group["lr"]
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                d = p.grad
+                state = self.state[p]
+                if "grad_avg" not in state:
+                    state["grad_avg"] = torch.zeros_like(p)
+                    state["square_avg"] = torch.zeros_like(p)
+                g, g2 = state["grad_avg"], state["square_avg"]
+                g.mul_(decay).add_(d, alpha=1.0 - decay)
+                g2.mul_(decay).addcmul_(d, d, value=1.0 - decay)
+                p.addcdiv_(d, (g2 - g * g).add_(eps).sqrt_(), value=-lr)
+        return None
+
+
+class QNetwork(nn.Module):
+    """Q-network: the NIPS or Nature torso (``replication/networks.py``) and a linear layer to one Q per action.
+
+    ``forward(obs)`` takes uint8 ``(B, stack, 84, 84)`` (scaled to [0, 1] inside) and returns float32 ``(B, A)``.
+    PyTorch's default initialisation (uniform, bound 1/sqrt(fan_in)) equals the Torch7 default of the release code.
+
+    Raises:
+        UserError: unknown ``kind``.
+    """
+
+    def __init__(self, kind: str, num_actions: int, in_channels: int = 4):
+        super().__init__()
+        self.torso, hidden = _torso(kind, in_channels)
+        self.head = nn.Linear(hidden, num_actions)
+
+    def forward(self, obs: torch.Tensor) -> torch.Tensor:
+        return self.head(self.torso(obs.float() / 255.0))
+
+
+class DQNAgent(nn.Module):
+    """The online Q-network and its target copy, checkpointed together.
+
+    ``online`` is trained; ``target`` has no gradients and changes only through ``sync_target``.
+    """
+
+    def __init__(self, kind: str, num_actions: int, in_channels: int = 4):
+        super().__init__()
+        self.online = QNetwork(kind, num_actions, in_channels)
+        self.target = copy.deepcopy(self.online).requires_grad_(False)
+
+    def sync_target(self) -> None:
+        """Copy the online network's parameters into the target network (Mnih et al. 2015, Algorithm 1)."""
+        self.target.load_state_dict(self.online.state_dict())
+
+
+def epsilon_greedy_logits(q: torch.Tensor, epsilon: float) -> torch.Tensor:
+    """Log-probabilities of the epsilon-greedy policy over ``q`` (float ``(B, A)``) -> float32 ``(B, A)``.
+
+    ``softmax`` of the result is the epsilon-greedy distribution: ``1 - epsilon + epsilon / A`` on the first
+    argmax, ``epsilon / A`` elsewhere (``-inf`` when ``epsilon == 0``); its argmax is the greedy action.
+    """
+    num_actions = q.shape[-1]
+    probs = torch.full(q.shape, epsilon / num_actions, dtype=torch.float32, device=q.device)
+    probs.scatter_add_(-1, q.argmax(-1, keepdim=True), torch.full_like(probs[..., :1], 1.0 - epsilon))
+    return probs.log()
+
+
+def epsilon_greedy_policy(q_net: nn.Module, epsilon: float):
+    """The evaluation policy for ``replication.evaluate``: uint8 obs ``(B, stack, 84, 84)`` -> epsilon-greedy
+    log-probabilities ``(B, A)``; sampling from their softmax acts epsilon-greedily, their argmax greedily."""
+    return lambda obs: epsilon_greedy_logits(q_net(obs), epsilon)
+
+
+@torch.no_grad()
+def select_action(q_net: nn.Module, obs: torch.Tensor, epsilon: float, generator: torch.Generator) -> int:
+    """Epsilon-greedy action for one uint8 observation ``(1, stack, 84, 84)``.
+
+    Draws ``u ~ U[0, 1)`` from ``generator``; if ``u < epsilon`` a uniform action (also from ``generator``),
+    else ``argmax_a Q(obs, a)`` (first maximiser; the release code breaks ties at random). The network runs only
+    for greedy actions.
+    """
+    if torch.rand((), generator=generator).item() < epsilon:
+        num_actions = q_net.head.out_features
+        return int(torch.randint(num_actions, (), generator=generator))
+    return int(q_net(obs).argmax(-1)[0])
+
+
+@dataclass
+class DQNTerms:
+    """Loss terms in the shape ``TrainingRun.after_update`` logs: ``value`` is the TD loss; DQN has no policy
+    loss or entropy (NaN)."""
+
+    policy: torch.Tensor
+    value: torch.Tensor
+    entropy: torch.Tensor
+
+
+def batch_to_device(batch: ReplayBatch, device: torch.device, pack: bool | None = None):
+    """Move a host minibatch to ``device``: ``(obs, actions, rewards, next_obs, dones)`` tensors.
+
+    On CPU the numpy arrays are wrapped without copying. Otherwise (or with ``pack=True``) everything is packed
+    into one byte buffer (pinned on CUDA) and moved with one transfer, then viewed back as int64 actions,
+    float32 rewards and dones, and uint8 ``(B, stack, H, W)`` states.
+    """
+    if pack is None:
+        pack = device.type != "cpu"
+    if not pack:
+        return (torch.from_numpy(batch.obs), torch.from_numpy(batch.actions), torch.from_numpy(batch.rewards),
+                torch.from_numpy(batch.next_obs), torch.from_numpy(batch.dones))
+    B, shape, o = len(batch.actions), batch.obs.shape, batch.obs.nbytes
+    head = 16 * B  # int64 actions, float32 rewards, float32 dones: each section 4-byte aligned
+    host = torch.empty(head + 2 * o, dtype=torch.uint8, pin_memory=device.type == "cuda")
+    h = host.numpy()
+    h[:8 * B].view(np.int64)[:] = batch.actions
+    h[8 * B:12 * B].view(np.float32)[:] = batch.rewards
+    h[12 * B:16 * B].view(np.float32)[:] = batch.dones
+    h[head:head + o] = batch.obs.reshape(-1)
+    h[head + o:] = batch.next_obs.reshape(-1)
+    dev = host.to(device, non_blocking=True)
+    return (dev[head:head + o].view(shape), dev[:8 * B].view(torch.int64), dev[8 * B:12 * B].view(torch.float32),
+            dev[head + o:].view(shape), dev[12 * B:16 * B].view(torch.float32))
+
+
+# -- training loop -------------------------------------------------------------------------------------------
+def _learn(agent: DQNAgent, opt: CentredRMSprop, batch: ReplayBatch, hp: DQNConfig, run: TrainingRun):
+    """One minibatch update of the online network; returns ``(DQNTerms, grad_norm)``.
+
+    Raises:
+        replication.training.TrainingDiverged: non-finite loss or gradient (before the step is applied).
+    """
+    obs, actions, rewards, next_obs, dones = batch_to_device(batch, run.device)
+    q = agent.online(obs)
+    with torch.no_grad():
+        next_q = agent.target(next_obs)
+    loss = td_loss(q, actions, rewards, next_q, dones, hp.gamma, hp.td_error_clip)
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    grad_norm = torch.nn.utils.get_total_norm([p.grad for p in agent.online.parameters() if p.grad is not None])
+    run.check_finite(loss, grad_norm)
+    opt.step()
+    nan = torch.tensor(float("nan"))
+    return DQNTerms(policy=nan, value=loss.detach(), entropy=nan), float(grad_norm)
+
+
+def train(run: TrainingRun) -> None:
+    """Train DQN for ``run.total_frames`` frames on one environment, logging into ``run.dir``; resumes from its
+    checkpoint (with an empty replay buffer, see the module docstring).
+
+    Raises:
+        UserError: ``run.workers != 1`` or the environment does not give grayscale frames (``env.grayscale`` false).
+        replication.training.TrainingDiverged: a non-finite loss (the last good checkpoint is kept).
+    """
+    hp: DQNConfig = run.hyper
+    device = run.device
+    if run.workers != 1:
+        raise UserError(f"dqn runs one environment: workers = {run.workers}; accepted: workers [1]")
+    env = AtariBatch(run.game, 1, run.env, seed=run.env_seed())
+    if env.obs.ndim != 4:
+        env.close()
+        raise UserError(f"dqn stores grayscale frames; got observations of shape {env.obs.shape} "
+                        f"(env.grayscale = {run.env.grayscale}); accepted: env.grayscale true")
+    agent = DQNAgent(hp.network, env.num_actions, run.env.frame_stack).to(device)
+    opt = CentredRMSprop(agent.online.parameters(), lr=hp.learning_rate, decay=hp.rmsprop_decay, eps=hp.rmsprop_eps)
+    run.start(agent, opt)  # resume counters, RNG, both networks and the optimizer if a checkpoint exists
+    replay = ReplayBuffer(hp.replay_capacity, env.obs.shape[-2:], run.env.frame_stack, seed=run.env_seed())
+    tracker = EpisodeTracker(1)
+    frame_skip = run.env.frame_skip
+    policy = epsilon_greedy_policy(agent.online, hp.eval_epsilon)
+
+    obs = env.obs
+    replay.add_first(obs[0, -1])
+    try:
+        while run.frames < run.total_frames:
+            epsilon = epsilon_at(run.agent_steps, hp)
+            action = select_action(agent.online, torch.from_numpy(obs).to(device), epsilon, run.generator)
+            step = env.step(np.array([action], dtype=np.int64))
+            run.count_agent_steps(1, frame_skip)
+            replay.add(action, step.reward[0], step.done[0], step.obs[0, -1], next_is_first=bool(step.game_over[0]))
+            for worker, ret, length in tracker.update(step.raw_reward, step.game_over):
+                run.log_episode(worker, ret, length)
+            obs = step.obs
+
+            terms = None
+            if update_due(run.agent_steps, len(replay), hp):
+                terms, grad_norm = _learn(agent, opt, replay.sample(hp.batch_size), hp, run)
+            if target_sync_due(run.agent_steps, hp):
+                agent.sync_target()
+            if terms is not None:  # logs, evaluates and checkpoints after the target copy of this agent step
+                run.after_update(terms, grad_norm, hp.learning_rate, policy=policy)
+    finally:
+        env.close()
+    run.finish(policy)

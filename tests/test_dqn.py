@@ -1,0 +1,230 @@
+"""DQN (Mnih et al. 2015): schedule, loss and optimizer against hand-computed numbers; short real runs."""
+
+import dataclasses
+import json
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from replication import dqn
+from replication.atari import AtariConfig
+from replication.dqn import (CentredRMSprop, DQNConfig, batch_to_device, epsilon_at, epsilon_greedy_logits,
+                             td_loss, update_due)
+from replication.errors import UserError
+from replication.evaluate import EvalConfig
+from replication.replay import ReplayBuffer
+from replication.training import TrainingRun
+
+
+def test_defaults_are_the_nature_settings():
+    c = DQNConfig()
+    assert (c.replay_capacity, c.replay_start_agent_steps, c.batch_size, c.update_every_agent_steps) == \
+        (1_000_000, 50_000, 32, 4)
+    assert (c.target_update_agent_steps, c.epsilon_start, c.epsilon_end, c.epsilon_decay_agent_steps) == \
+        (10_000, 1.0, 0.1, 1_000_000)
+    assert (c.gamma, c.learning_rate, c.rmsprop_decay, c.rmsprop_eps, c.td_error_clip, c.eval_epsilon) == \
+        (0.99, 0.00025, 0.95, 0.01, 1.0, 0.05)
+    assert c.network == "nature"
+
+
+@pytest.mark.parametrize("change,key", [
+    ({"replay_start_agent_steps": 10, "replay_capacity": 10}, "replay_start_agent_steps"),
+    ({"network": "resnet"}, "network"),
+    ({"epsilon_end": 1.5}, "epsilon_end"),
+    ({"batch_size": 0}, "batch_size"),
+])
+def test_bad_hyperparameters_raise_user_error(change, key):
+    with pytest.raises(UserError, match=key):
+        DQNConfig(**change)
+
+
+def test_epsilon_schedule():
+    c = DQNConfig(replay_start_agent_steps=0, epsilon_decay_agent_steps=1000)
+    assert epsilon_at(0, c) == 1.0
+    assert epsilon_at(500, c) == pytest.approx(0.55)
+    assert epsilon_at(1000, c) == pytest.approx(0.1)
+    assert epsilon_at(5000, c) == pytest.approx(0.1)
+    # the Nature settings: the annealing clock starts at the replay start (release code eGreedy)
+    d = DQNConfig()
+    assert epsilon_at(0, d) == 1.0 and epsilon_at(50_000, d) == 1.0
+    assert epsilon_at(550_000, d) == pytest.approx(0.55)
+    assert epsilon_at(1_050_000, d) == pytest.approx(0.1) and epsilon_at(10**8, d) == pytest.approx(0.1)
+
+
+def test_updates_every_4_agent_steps_after_replay_start():
+    c = DQNConfig(replay_start_agent_steps=200, replay_capacity=2000)
+    due = [t for t in range(1, 1001) if update_due(t, min(t, 2000), c)]
+    assert due[0] == 204 and len(due) == (1000 - 200) // 4 and all(t % 4 == 0 for t in due)
+
+
+def test_huber_td_loss_hand_computed():
+    q = torch.tensor([[1.0, 2.0], [0.5, -1.0], [0.0, 0.0]], requires_grad=True)
+    actions = torch.tensor([1, 0, 1])
+    rewards = torch.tensor([1.0, 0.0, -1.0])
+    next_q = torch.tensor([[3.0, 0.0], [2.0, 4.0], [10.0, 10.0]], requires_grad=True)
+    dones = torch.tensor([0.0, 0.0, 1.0])
+    loss = td_loss(q, actions, rewards, next_q, dones, gamma=0.5, clip=1.0)
+    # targets 1 + 0.5*3 = 2.5, 0 + 0.5*4 = 2.0, -1 (terminal); TD errors Q - y = -0.5, -1.5, 1.0
+    # Huber: 0.5*0.25 + (1.5 - 0.5) + 0.5*1 = 1.625, summed over the minibatch
+    assert float(loss.detach()) == pytest.approx(1.625)
+    loss.backward()
+    # the gradient is the TD error clipped to [-1, 1], on the taken action only; none into the target
+    assert torch.allclose(q.grad, torch.tensor([[0.0, -0.5], [-1.0, 0.0], [0.0, 1.0]]))
+    assert next_q.grad is None
+
+
+def test_centred_rmsprop_hand_computed():
+    p = torch.nn.Parameter(torch.tensor([1.0, -2.0]))
+    opt = CentredRMSprop([p], lr=0.1, decay=0.9, eps=0.01)
+    p.grad = torch.tensor([0.5, -1.0])
+    opt.step()
+    # g = 0.1 d = [0.05, -0.1]; g2 = 0.1 d^2 = [0.025, 0.1]; g2 - g^2 + 0.01 = [0.0325, 0.1]
+    expected = [1.0 - 0.1 * 0.5 / math.sqrt(0.0325), -2.0 + 0.1 * 1.0 / math.sqrt(0.1)]
+    assert p.detach().tolist() == pytest.approx(expected, rel=1e-6)
+    p.grad = torch.tensor([-0.5, 0.5])
+    opt.step()
+    # g = 0.9 g + 0.1 d = [-0.005, -0.04]; g2 = 0.9 g2 + 0.1 d^2 = [0.0475, 0.115]
+    # g2 - g^2 + 0.01 = [0.057475, 0.1234]
+    expected = [expected[0] + 0.1 * 0.5 / math.sqrt(0.057475), expected[1] - 0.1 * 0.5 / math.sqrt(0.1234)]
+    assert p.detach().tolist() == pytest.approx(expected, rel=1e-6)
+    # the state round-trips through a checkpoint
+    opt2 = CentredRMSprop([p], lr=0.1, decay=0.9, eps=0.01)
+    opt2.load_state_dict(opt.state_dict())
+    assert torch.equal(opt2.state[p]["square_avg"], opt.state[p]["square_avg"])
+
+
+def test_eval_policy_logits_are_epsilon_greedy():
+    logits = epsilon_greedy_logits(torch.tensor([[1.0, 3.0, 2.0], [0.0, -1.0, -2.0]]), 0.3)
+    assert torch.allclose(torch.softmax(logits, -1), torch.tensor([[0.1, 0.8, 0.1], [0.8, 0.1, 0.1]]))
+    assert logits.argmax(-1).tolist() == [1, 0]
+    greedy = torch.softmax(epsilon_greedy_logits(torch.tensor([[1.0, 3.0]]), 0.0), -1)
+    assert greedy.tolist() == [[0.0, 1.0]]
+
+
+def test_packed_transfer_equals_plain():
+    buf = ReplayBuffer(50, seed=0)
+    rng = np.random.default_rng(0)
+    buf.add_first(rng.integers(0, 256, (84, 84), dtype=np.uint8))
+    for t in range(60):
+        buf.add(t % 6, (-1.0, 0.0, 1.0)[t % 3], t % 11 == 10, rng.integers(0, 256, (84, 84), dtype=np.uint8),
+                next_is_first=t % 11 == 10)
+    batch = buf.sample(32)
+    plain = batch_to_device(batch, torch.device("cpu"))
+    packed = batch_to_device(batch, torch.device("cpu"), pack=True)
+    for a, b in zip(plain, packed):
+        assert a.dtype == b.dtype and a.shape == b.shape and torch.equal(a, b)
+
+
+# -- short real runs --------------------------------------------------------------------------------------------
+TOTAL_FRAMES = 4000  # 1000 agent steps
+HYPER = DQNConfig(replay_capacity=2000, replay_start_agent_steps=200, target_update_agent_steps=100,
+                  epsilon_decay_agent_steps=400)
+
+
+def make_run(out, total_frames=TOTAL_FRAMES):
+    """A ``TrainingRun`` built as ``replication.train.make_run`` builds one from a resolved config."""
+    env, ev = AtariConfig(max_episode_frames=400, num_threads=1), EvalConfig(episodes=2, max_frames=400)
+    resolved = {"algo": "dqn", "game": "pong", "workers": 1, "seed": 0, "total_frames": total_frames,
+                "device": "cpu", "checkpoint_every_frames": 10**9, "log_every_updates": 25,
+                "env": dataclasses.asdict(env), "eval": dataclasses.asdict(ev), "hyper": dataclasses.asdict(HYPER)}
+    return TrainingRun(dir=out, algo="dqn", game="pong", workers=1, seed=0, total_frames=total_frames,
+                       device=torch.device("cpu"), env=env, eval=ev, hyper=HYPER, checkpoint_every_frames=10**9,
+                       log_every_updates=25, resolved=resolved)
+
+
+@pytest.fixture(scope="module")
+def two_runs(tmp_path_factory):
+    """Two runs with seed 0, recording the agent steps at which the target network was copied."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    syncs = []
+    original = dqn.DQNAgent.sync_target
+    try:
+        with pytest.MonkeyPatch.context() as mp:
+            dirs = []
+            for name in ("a", "b"):
+                out = tmp_path_factory.mktemp(name)
+                run = make_run(out)
+                calls = []
+                syncs.append(calls)
+
+                def spy(agent, run=run, calls=calls):
+                    calls.append(run.agent_steps)
+                    original(agent)
+
+                mp.setattr(dqn.DQNAgent, "sync_target", spy)
+                dqn.train(run)
+                dirs.append(out)
+    finally:
+        torch.set_num_threads(threads)
+    return dirs, syncs
+
+
+def test_run_directory_and_update_count(two_runs):
+    (a, _), _ = two_runs
+    done = json.loads((a / "done.json").read_text())
+    assert done["frames"] == TOTAL_FRAMES and done["agent_steps"] == TOTAL_FRAMES // 4
+    assert done["updates"] == (TOTAL_FRAMES // 4 - HYPER.replay_start_agent_steps) // HYPER.update_every_agent_steps
+    up = pd.read_csv(a / "updates.csv")
+    assert up["loss_value"].notna().all() and up["loss_policy"].isna().all() and (up["learning_rate"] == 0.00025).all()
+    ev = pd.read_csv(a / "eval.csv")
+    assert len(ev) == 2 and (ev["frames"] == TOTAL_FRAMES).all()
+    ckpt = torch.load(a / "checkpoint.pt", weights_only=False)
+    assert any(k.startswith("target.") for k in ckpt["model"]) and any(k.startswith("online.") for k in ckpt["model"])
+
+
+def test_target_copied_every_target_update_agent_steps(two_runs):
+    _, syncs = two_runs
+    period = HYPER.target_update_agent_steps
+    assert syncs[0] == list(range(period, TOTAL_FRAMES // 4 + 1, period))
+
+
+def test_same_seed_same_episodes(two_runs):
+    (a, b), _ = two_runs
+    ea = pd.read_csv(a / "episodes.csv").drop(columns="wall_time_s")
+    eb = pd.read_csv(b / "episodes.csv").drop(columns="wall_time_s")
+    assert len(ea) >= 5
+    pd.testing.assert_frame_equal(ea, eb)
+    pd.testing.assert_frame_equal(pd.read_csv(a / "eval.csv"), pd.read_csv(b / "eval.csv"))
+    ua = pd.read_csv(a / "updates.csv").drop(columns=["wall_time_s", "frames_per_s"])
+    ub = pd.read_csv(b / "updates.csv").drop(columns=["wall_time_s", "frames_per_s"])
+    pd.testing.assert_frame_equal(ua, ub)
+
+
+def test_resume_restores_networks_and_refills_the_replay(tmp_path):
+    """A finished half-length run resumed to the full budget: both networks come back from the checkpoint; the
+    replay buffer (not checkpointed) is refilled for ``replay_start_agent_steps`` before learning again."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        dqn.train(make_run(tmp_path, TOTAL_FRAMES // 2))
+        saved = torch.load(tmp_path / "checkpoint.pt", weights_only=False)["model"]
+        resumed = make_run(tmp_path, TOTAL_FRAMES)
+        loaded = {}
+        original_start = resumed.start
+
+        def start(model, optimizer):
+            original_start(model, optimizer)
+            loaded.update({k: v.clone() for k, v in model.state_dict().items()})
+
+        resumed.start = start
+        dqn.train(resumed)
+    finally:
+        torch.set_num_threads(threads)
+    assert all(torch.equal(loaded[k], saved[k]) for k in saved) and len(loaded) == len(saved)
+    done = json.loads((tmp_path / "done.json").read_text())
+    half_steps = TOTAL_FRAMES // 8
+    per_half = (half_steps - HYPER.replay_start_agent_steps) // HYPER.update_every_agent_steps
+    assert done["frames"] == TOTAL_FRAMES and done["resumes"] == 1 and done["updates"] == 2 * per_half
+    ep = pd.read_csv(tmp_path / "episodes.csv")
+    assert ep["frames"].is_monotonic_increasing
+
+
+def test_more_than_one_worker_is_a_user_error(tmp_path):
+    run = make_run(tmp_path)
+    run.workers = 2
+    with pytest.raises(UserError, match="workers = 2"):
+        dqn.train(run)
