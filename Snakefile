@@ -104,6 +104,7 @@ rule aggregate:
         throughput=f"{RESULTS}/tables/throughput.csv",
         normalized=f"{RESULTS}/tables/normalized.csv",
         runs=f"{RESULTS}/tables/runs.json",
+        missing=f"{RESULTS}/tables/missing.csv",
     log:
         f"{RESULTS}/logs/aggregate.log",
     params:
@@ -139,6 +140,7 @@ rule aggregate_game:
         throughput=f"{RESULTS}/tables/games/{{game}}/throughput.csv",
         normalized=f"{RESULTS}/tables/games/{{game}}/normalized.csv",
         runs=f"{RESULTS}/tables/games/{{game}}/runs.json",
+        missing=f"{RESULTS}/tables/games/{{game}}/missing.csv",
     log:
         f"{RESULTS}/logs/aggregate_{{game}}.log",
     params:

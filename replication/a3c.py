@@ -17,6 +17,7 @@ with its error), and evaluates the final shared network.
 from __future__ import annotations
 
 import ctypes
+import os
 import queue as queue_mod
 import signal
 import time
@@ -157,6 +158,8 @@ def worker_main(worker: int, game: str, env_cfg: dict, hp_dict: dict, seed: int,
         state = local.initial_state(1) if hp.lstm else None
         frame_skip = env_cfg.frame_skip
         updates = 0
+        # fault injection for the test suite only: worker 0 raises at this update (0 = never)
+        raise_at = int(os.environ.get("REPLICATION_TEST_WORKER_RAISE_AT_UPDATE", "0"))
 
         def global_frames() -> int:
             return base_frames + frame_skip * int(counters[:, 0].sum())
@@ -183,6 +186,8 @@ def worker_main(worker: int, game: str, env_cfg: dict, hp_dict: dict, seed: int,
             opt.step()
             updates += 1
             counters[worker, 1] += 1
+            if worker == 0 and updates == raise_at:
+                raise RuntimeError(f"injected failure at update {updates} (REPLICATION_TEST_WORKER_RAISE_AT_UPDATE)")
             if updates % log_every_updates == 0:
                 messages.put(("update", worker, float(terms.policy.detach()), float(terms.value.detach()),
                               float(terms.entropy.detach()),
@@ -233,6 +238,7 @@ def train(run: TrainingRun) -> None:
         steps, updates = (int(v) for v in counters.sum(0))
         run.set_counters(base_frames + frame_skip * steps, base_frames // frame_skip + steps, base_updates + updates)
 
+    last_episode_frames = base_frames
     try:
         while True:
             try:
@@ -243,12 +249,14 @@ def train(run: TrainingRun) -> None:
             if msg is not None:
                 kind, worker = msg[0], msg[1]
                 if kind == "episode":
-                    # logged at the parent's (monotonic) frame count when the episode arrives
-                    run.log_episode(worker, msg[4], msg[5])
+                    # the worker's frame count when the game ended, kept monotonic across workers
+                    last_episode_frames = max(last_episode_frames, msg[2])
+                    run.log_episode(worker, msg[4], msg[5], frames=last_episode_frames,
+                                    agent_steps=last_episode_frames // frame_skip)
                 elif kind == "update" and worker == 0:
                     run.log_update(*msg[2:])
-                elif kind == "error":
-                    raise WorkerFailed(f"worker {worker} failed: {msg[2].strip().splitlines()[-1]}\n{msg[2]}")
+                elif kind == "error":  # the worker printed its traceback to stderr itself
+                    raise WorkerFailed(f"worker {worker} failed: {msg[2].strip().splitlines()[-1]}")
                 continue  # drain the queue before checking the processes
             dead = [p for p in procs if p.exitcode not in (None, 0)]
             if dead:

@@ -6,8 +6,8 @@ Usage::
 
 Writes ``scores.csv`` (one row per run: final evaluation), ``curves.csv`` (training returns binned by
 frames, with the wall-clock hours of each bin), ``throughput.csv`` (frames/s per run with its host) and
-``normalized.csv`` (human-normalized final scores, naming the reference columns used). Each file is
-written atomically.
+``normalized.csv`` (human-normalized final scores, naming the reference columns used) and ``missing.csv``
+(run directories given but not finished: they are listed, never averaged). Each file is written atomically.
 """
 
 from __future__ import annotations
@@ -116,7 +116,11 @@ def aggregate(run_dirs: list[str | Path], out: str | Path) -> dict[str, pd.DataF
     """
     if not run_dirs:
         raise UserError("no run directories given; the config's plan selects none for this target")
-    runs = [read_run(p) for p in run_dirs]
+    finished = [p for p in run_dirs if (Path(p) / "done.json").exists()]
+    missing = pd.DataFrame({"run_dir": [str(p) for p in run_dirs if p not in finished]})
+    if not finished:
+        raise UserError(f"none of the {len(run_dirs)} run directories has finished (no done.json)")
+    runs = [read_run(p) for p in finished]
     order = ["algo", "game", "workers", "seed"]
     scores = pd.DataFrame([score_row(r) for r in runs]).sort_values(order)
     tables = {
@@ -124,6 +128,7 @@ def aggregate(run_dirs: list[str | Path], out: str | Path) -> dict[str, pd.DataF
         "curves": pd.concat([curve_rows(r) for r in runs], ignore_index=True),
         "throughput": pd.DataFrame([throughput_row(r) for r in runs]).sort_values(order),
         "normalized": normalized_rows(scores),
+        "missing": missing,  # unfinished runs: listed in the report, never averaged
     }
     out = Path(out)
     for name, df in tables.items():

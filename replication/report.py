@@ -5,7 +5,8 @@ Usage::
     python -m replication.report --tables results/tables --out reports/replication.pdf
 
 Pages: (1) summary and verdict per (algo, game); (2) our scores beside Mnih 2016 Table S3;
-(3) learning curves vs frames and vs wall-clock hours; (4) throughput; (5) protocol and provenance.
+(3) human-normalized scores; (4) learning curves vs frames and vs wall-clock hours; (5) speed-up vs workers
+when several worker counts ran (Table 2 / Figure 3 analogue); (6) throughput; (7) protocol and provenance.
 Every number names its seeds and protocol; every paper number its source.
 """
 
@@ -29,6 +30,7 @@ from matplotlib.backends.backend_pdf import PdfPages  # noqa: E402
 from replication import reference  # noqa: E402
 from replication.errors import UserError, cli_main  # noqa: E402
 from replication.rundir import atomic_write_bytes  # noqa: E402
+from replication.speedup import speedup_rows, speedup_summary  # noqa: E402
 from replication.stats import mean_ci  # noqa: E402
 
 PAGE = (11.69, 8.27)  # A4 landscape, inches
@@ -101,7 +103,12 @@ def verdict_table(summary: pd.DataFrame) -> pd.DataFrame:
     for _, r in summary.iterrows():
         col = reference.PAPER_COLUMN_FOR_ALGO.get(r["algo"])
         paper = s3.loc[r["game"], col] if (col and r["game"] in s3.index) else np.nan
-        inside = "n/a (1 seed)" if np.isnan(r["ci_low"]) else ("yes" if r["ci_low"] <= paper <= r["ci_high"] else "no")
+        if np.isnan(paper):
+            inside = "n/a (no paper value)"
+        elif np.isnan(r["ci_low"]):
+            inside = "n/a (1 seed)"
+        else:
+            inside = "yes" if r["ci_low"] <= paper <= r["ci_high"] else "no"
         ci = "n/a" if np.isnan(r["ci_low"]) else f"[{r['ci_low']:.1f}, {r['ci_high']:.1f}]"
         rows.append({"algo": r["algo"], "game": r["game"], "workers": r["workers"], "seeds": r["seeds"],
                      "frames (M)": r["frames"] / 1e6, "ours (mean)": r["mean"], "ours 95% CI": ci,
@@ -150,6 +157,37 @@ def curves_page(pdf: PdfPages, curves: pd.DataFrame, game: str) -> None:
     plt.close(fig)
 
 
+def speedup_pages(pdf: PdfPages, throughput: pd.DataFrame, curves: pd.DataFrame) -> None:
+    """Table 2 / Figure 3 analogue: speed-up vs workers (frames/s and time to a reference score) beside the paper."""
+    rows = speedup_rows(throughput, curves)
+    if rows.empty:
+        return
+    summary = speedup_summary(rows)
+    _table_page(pdf, "Speed-up vs number of workers (Mnih et al. 2016 Table 2 analogue)", summary,
+                ["Speed-ups relative to the smallest worker count run, averaged over seeds then over the games listed; "
+                 "time to score: wall-clock hours until the binned training return first reaches the lowest best "
+                 "return among the compared runs. paper_a3c: Mnih et al. 2016 Table 2, A3C row (time-to-score "
+                 "speed-up averaged over seven games, 16-core CPU)."])
+    _table_page(pdf, "Speed-up per game", rows, ["Per game and worker count; frames/s over the whole run."])
+    fig, ax = plt.subplots(figsize=PAGE)
+    for algo, g in summary.groupby("algo"):
+        ax.plot(g["workers"], g["speedup_frames_per_s"], marker="o", label=f"{algo}: frames/s")
+        ax.plot(g["workers"], g["speedup_time_to_score"], marker="s", ls="--", label=f"{algo}: time to score")
+    paper = reference.table2_speedup().set_index("method").loc["A3C"]
+    threads = [1, 2, 4, 8, 16]
+    ax.plot(threads, [paper[f"threads_{t}"] for t in threads], marker="^", color="black",
+            label="A3C, Mnih et al. 2016 Table 2")
+    ax.plot(threads, threads, color="grey", ls=":", label="ideal (linear)")
+    ax.set_xlabel("workers (actor-learner processes)")
+    ax.set_ylabel("speed-up relative to the fewest workers")
+    ax.set_xscale("log", base=2)
+    ax.set_yscale("log", base=2)
+    ax.legend()
+    ax.set_title("Speed-up vs workers (Figure 3 analogue)")
+    pdf.savefig(fig)
+    plt.close(fig)
+
+
 def provenance_lines(runs: list[dict]) -> list[str]:
     """Protocol, hyperparameters, versions, commit and host of the runs, grouped by distinct value."""
     lines = []
@@ -192,6 +230,7 @@ def build_report(tables: str | Path, out: str | Path, title: str = "Replication 
     except FileNotFoundError as e:
         raise UserError(f"missing table {e.filename}; run python -m replication.aggregate first") from None
     runs = json.loads((tables / "runs.json").read_text()) if (tables / "runs.json").exists() else []
+    missing = pd.read_csv(tables / "missing.csv") if (tables / "missing.csv").exists() else pd.DataFrame()
     summary = per_game_summary(scores)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -211,6 +250,8 @@ def build_report(tables: str | Path, out: str | Path, title: str = "Replication 
             "(no-op starts, frame cap, unclipped score of whole games).",
             "Paper numbers use the human-starts protocol (Table S3), so ratios compare different start states.",
             "A2C (PAAC) has no Table S3 column; it is set beside 'A3C FF, 1 day' (320M frames, the budget of PAAC's code).",
+            f"Unfinished runs (not in any number below): {len(missing)}"
+            + (": " + ", ".join(missing["run_dir"].astype(str)) if len(missing) else ""),
         ]
         _text_page(pdf, title, lines)
         _table_page(pdf, "Replication verdict per (algorithm, game)", verdict_table(summary),
@@ -226,6 +267,7 @@ def build_report(tables: str | Path, out: str | Path, title: str = "Replication 
                          "(van Hasselt et al. 2016 Table 3 for its 49 games, Wang et al. 2016 otherwise)."])
         for game in sorted(curves["game"].unique()):
             curves_page(pdf, curves, game)
+        speedup_pages(pdf, throughput, curves)
         tp = throughput[["algo", "game", "workers", "seed", "device", "frames", "wall_time_s", "frames_per_s"]]
         _table_page(pdf, "Training throughput", tp,
                     ["frames/s = emulator frames (frame skip included) / training wall time, final evaluation "

@@ -26,6 +26,7 @@ from replication.config import algorithms, load_config, resolve_device, resolve_
 from replication.errors import UserError, cli_main
 from replication.evaluate import EvalConfig
 from replication.rundir import run_dir
+from replication.a3c import WorkerFailed
 from replication.training import TrainingDiverged, TrainingRun
 
 
@@ -105,8 +106,8 @@ def main(argv: list[str] | None = None) -> int:
         run.close_on_interrupt()
         print(f"interrupted at frames {run.frames}; checkpoint saved in {out}, rerun to resume", file=sys.stderr)
         return 130 if isinstance(e, KeyboardInterrupt) else 143
-    except TrainingDiverged as e:
-        print(f"error: {e}", file=sys.stderr)
+    except (TrainingDiverged, WorkerFailed) as e:
+        print(f"error: {e}; last checkpoint kept in {out}", file=sys.stderr)
         return 3
     print(f"{out}: done, {run.frames} frames", file=sys.stderr)
     return 0

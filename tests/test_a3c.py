@@ -178,3 +178,26 @@ def test_sigterm_leaves_a_checkpoint_and_a_rerun_finishes(tmp_path):
     ep = pd.read_csv(out / "episodes.csv")
     assert ep["frames"].is_monotonic_increasing and set(ep["worker"]) == {0, 1}
     assert len(pd.read_csv(out / "eval.csv")) == 2
+
+
+def test_a_worker_that_raises_fails_the_run_with_its_error(tmp_path):
+    out = tmp_path / "run"
+    cmd = [sys.executable, "-m", "replication.train", *_config(tmp_path), "--out", str(out)]
+    env = {**os.environ, "REPLICATION_TEST_WORKER_RAISE_AT_UPDATE": "3"}
+    t0 = time.time()
+    r = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300, env=env)
+    assert r.returncode == 3
+    assert "error: worker 0 failed: RuntimeError: injected failure at update 3" in r.stderr
+    assert time.time() - t0 < 120  # seconds after start-up, not the 200k-frame budget
+    assert not (out / "done.json").exists()
+
+
+def test_one_worker_same_seed_same_episodes(tmp_path):
+    outs = [tmp_path / "a", tmp_path / "b"]
+    for out in outs:
+        r = subprocess.run([sys.executable, "-m", "replication.train", *_config(tmp_path, total=6000, workers=1),
+                            "--out", str(out)], cwd=ROOT, capture_output=True, text=True, timeout=600)
+        assert r.returncode == 0, r.stderr
+    a, b = (pd.read_csv(o / "episodes.csv").drop(columns="wall_time_s") for o in outs)
+    assert len(a) >= 2
+    pd.testing.assert_frame_equal(a, b)

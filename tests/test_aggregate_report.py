@@ -87,3 +87,42 @@ def test_mean_ci():
     m, lo, hi = mean_ci(np.array([1.0, 2.0, 3.0, 4.0]))
     assert m == 2.5 and 1.0 <= lo < 2.5 < hi <= 4.0
     assert np.isnan(mean_ci(np.array([5.0]))[1])
+
+
+def test_speedup_against_hand_computed_values(tmp_path):
+    from replication.speedup import speedup_rows, speedup_summary
+
+    r = tmp_path / "runs"
+    # 1 worker: 1000 frames/s, reaches 10 after 0.5 h; 4 workers: 3000 frames/s, reaches 10 after 0.25 h
+    dirs = [fake_run(r, "a3c_ff", "pong", 1, 0, [0], [-20, 10], frames=1_800_000, wall=1800.0),
+            fake_run(r, "a3c_ff", "pong", 4, 0, [0], [-20, 15], frames=2_700_000, wall=900.0)]
+    t = aggregate(dirs, tmp_path / "tables")
+    rows = speedup_rows(t["throughput"], t["curves"]).set_index("workers")
+    assert rows.loc[1, "reference_score"] == 10  # the lower of the two runs' best returns
+    assert rows.loc[4, "speedup_frames_per_s"] == pytest.approx(3.0)
+    assert rows.loc[1, "hours_to_score"] == pytest.approx(0.5)
+    assert rows.loc[4, "hours_to_score"] == pytest.approx(0.25)
+    assert rows.loc[4, "speedup_time_to_score"] == pytest.approx(2.0)
+    summary = speedup_summary(rows.reset_index()).set_index("workers")
+    assert summary.loc[4, "paper_a3c"] == pytest.approx(3.7)  # Mnih 2016 Table 2, A3C, 4 threads
+    out = build_report(tmp_path / "tables", tmp_path / "r.pdf")
+    assert out.read_bytes().startswith(b"%PDF")
+
+
+def test_unfinished_runs_are_listed_not_averaged(tmp_path, runs):
+    partial = runs[1]
+    (partial / "done.json").unlink()
+    t = aggregate(runs, tmp_path / "tables")
+    assert list(t["missing"]["run_dir"]) == [str(partial)]
+    pong = t["scores"][t["scores"]["game"] == "pong"]
+    assert list(pong["seed"]) == [0] and pong["eval_mean"].iloc[0] == pytest.approx(12.0)
+    build_report(tmp_path / "tables", tmp_path / "r.pdf")
+
+
+def test_game_absent_from_reference_tables_still_reports(tmp_path):
+    d = fake_run(tmp_path / "runs", "a2c", "tetris", 32, 0, [5, 7], [1, 2, 3])
+    t = aggregate([d], tmp_path / "tables")
+    assert t["normalized"].empty
+    v = verdict_table(per_game_summary(t["scores"]))
+    assert np.isnan(v["paper"].iloc[0])
+    assert build_report(tmp_path / "tables", tmp_path / "r.pdf").read_bytes().startswith(b"%PDF")
