@@ -6,7 +6,9 @@ Usage::
     python -m replication.bench --game pong --frames 400000 --out results/bench/a2c.csv
 
 Each line trains for the same number of frames on the same host, one after another (never concurrently),
-and reports training frames/s (emulator frames, frame skip included, per second of training wall time):
+and reports training frames/s (emulator frames, frame skip included, per second of training wall time).
+Two limits come first at each shape: the environment alone and the network alone; their serial combination
+``1 / (1/env + 1/network)`` is the bound an unpipelined learner can reach (``fraction_of_serial_bound``).
 
 * ``ours a2c`` at the given ``num_envs`` and networks (the default is NIPS at 32 envs; Nature at 16 envs
   matches SB3's ``CnnPolicy``);
@@ -51,6 +53,55 @@ def bench_ours(game: str, num_envs: int, network: str, frames: int, threads: int
         return json.loads((Path(d) / "run" / "done.json").read_text())["frames_per_s"]
 
 
+def bench_env_limit(game: str, num_envs: int, frames: int, threads: int) -> float:
+    """Frames/s of ale-py's AtariVectorEnv alone: random actions at ``num_envs``, our preprocessing."""
+    import numpy as np
+
+    from replication.atari import AtariConfig, make_vector_env
+
+    env = make_vector_env(game, num_envs, AtariConfig(num_threads=threads))
+    env.reset(seed=0)
+    rng = np.random.default_rng(0)
+    n = env.single_action_space.n
+    agent_steps = max(1, frames // (4 * num_envs))
+    actions = [rng.integers(0, n, num_envs) for _ in range(64)]
+    t0 = time.perf_counter()
+    for i in range(agent_steps):
+        env.step(actions[i % 64])
+    elapsed = time.perf_counter() - t0
+    env.close()
+    return agent_steps * num_envs * 4 / elapsed
+
+
+def bench_network_limit(num_envs: int, network: str, rollout_length: int, threads: int, updates: int = 30) -> float:
+    """Frames/s if only the network ran: per update, ``rollout_length`` acting forwards at batch ``num_envs`` with
+    autograd on (as in training), one bootstrap forward, one backward and one optimizer step."""
+    from replication.networks import ActorCritic
+    from replication.optim import PaperRMSprop
+
+    torch.set_num_threads(threads)
+    model = ActorCritic(network, 6)
+    opt = PaperRMSprop(model.parameters(), lr=1e-4)
+    obs = torch.randint(0, 256, (num_envs, 4, 84, 84), dtype=torch.uint8)
+
+    def one_update():
+        outs = [model(obs) for _ in range(rollout_length)]
+        with torch.no_grad():
+            model(obs)
+        loss = sum(o[0].mean() + o[1].mean() for o in outs)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+
+    for _ in range(3):
+        one_update()
+    t0 = time.perf_counter()
+    for _ in range(updates):
+        one_update()
+    elapsed = time.perf_counter() - t0
+    return updates * rollout_length * num_envs * 4 / elapsed
+
+
 def bench_sb3(game: str, num_envs: int, frames: int, threads: int) -> float:
     """Train Stable-Baselines3 A2C (CnnPolicy) for ``frames`` frames on the CPU; returns frames/s.
 
@@ -92,7 +143,16 @@ def main(argv: list[str] | None = None) -> int:
     lines = [("ours a2c", 32, "nips"), ("ours a2c", 16, "nips"), ("ours a2c", 16, "nature"),
              ("sb3 a2c", 16, "nature")]
     rows = []
+    bounds = {}
     for name, n, net in lines:
+        if (n, net) not in bounds and name.startswith("ours"):
+            env_fps = bench_env_limit(args.game, n, args.frames, args.threads)
+            net_fps = bench_network_limit(n, net, 5, args.threads)
+            bounds[(n, net)] = 1.0 / (1.0 / env_fps + 1.0 / net_fps)  # env and network one after the other
+            rows.append({"line": "env limit (AtariVectorEnv, random actions)", "game": args.game, "num_envs": n,
+                         "network": "-", "frames": args.frames, "frames_per_s": round(env_fps, 1)})
+            rows.append({"line": "network limit (act fwd + fwd/bwd/update)", "game": "-", "num_envs": n,
+                         "network": net, "frames": 30 * 5 * n * 4, "frames_per_s": round(net_fps, 1)})
         print(f"running {name} num_envs={n} network={net} for {args.frames} frames ...", file=sys.stderr)
         fps = (bench_sb3(args.game, n, args.frames, args.threads) if name.startswith("sb3")
                else bench_ours(args.game, n, net, args.frames, args.threads))
@@ -101,6 +161,9 @@ def main(argv: list[str] | None = None) -> int:
     df = pd.DataFrame(rows)
     sb3 = df.loc[df["line"] == "sb3 a2c", "frames_per_s"].iloc[0]
     df["ratio_to_sb3"] = (df["frames_per_s"] / sb3).round(2)
+    df["fraction_of_serial_bound"] = [
+        round(r.frames_per_s / bounds[(r.num_envs, r.network)], 2) if r.line.startswith("ours") else float("nan")
+        for r in df.itertuples()]
     host = host_info()
     df["host"] = f"{host['cpu']} ({host['cores']} cores)"
     atomic_write_bytes(args.out, df.to_csv(index=False).encode())

@@ -4,9 +4,11 @@ Usage::
 
     python -m replication.report --tables results/tables --out reports/replication.pdf
 
-Pages: (1) summary and verdict per (algo, game); (2) our scores beside Mnih 2016 Table S3;
-(3) human-normalized scores; (4) learning curves vs frames and vs wall-clock hours; (5) speed-up vs workers
-when several worker counts ran (Table 2 / Figure 3 analogue); (6) throughput; (7) protocol and provenance.
+Pages: (1) summary and verdict per (algo, game); (2) our scores beside Mnih 2016 Table S3 and human-normalized
+scores; (3) Table 1 analogue (mean/median/IQM/optimality gap with stratified-bootstrap CIs; performance profile
+with 3+ games); (4) speed-up vs workers when several worker counts ran (Table 2 / Figure 3 analogue);
+(5) learning curves vs frames and vs wall-clock hours (Figure 1 analogue); (6) the 12 PAAC games (Clemente 2017
+analogue) and throughput; (7) protocol and provenance.
 Every number names its seeds and protocol; every paper number its source.
 """
 
@@ -32,6 +34,10 @@ from replication.errors import UserError, cli_main  # noqa: E402
 from replication.rundir import atomic_write_bytes  # noqa: E402
 from replication.speedup import speedup_rows, speedup_summary  # noqa: E402
 from replication.stats import mean_ci  # noqa: E402
+from replication.summary import performance_profile, summarize_normalized  # noqa: E402
+
+PAAC_GAMES = ["amidar", "centipede", "beam_rider", "boxing", "breakout", "ms_pacman", "name_this_game", "pong",
+              "qbert", "seaquest", "space_invaders", "up_n_down"]  # Clemente et al. 2017, the 12 PAAC games
 
 PAGE = (11.69, 8.27)  # A4 landscape, inches
 S3_SOURCE = "Mnih et al. 2016, Table S3 (human starts, 30 min emulator time)"
@@ -157,6 +163,63 @@ def curves_page(pdf: PdfPages, curves: pd.DataFrame, game: str) -> None:
     plt.close(fig)
 
 
+def table1_pages(pdf: PdfPages, normalized: pd.DataFrame) -> None:
+    """Table 1 analogue: mean/median/IQM/optimality gap of human-normalized scores, beside the paper's Table 1;
+    a performance profile when 3 or more games ran."""
+    ours = summarize_normalized(normalized) if len(normalized) else pd.DataFrame()
+    paper = reference.table1_summary()[["method", "training_time_as_printed", "mean_human_normalized_pct",
+                                        "median_human_normalized_pct"]]
+    notes = ["Ours: no-op starts evaluation over the games run (listed in 'games'); mean/median over games of each "
+             "game's mean over seeds; IQM and optimality gap over all runs pooled; 95% CIs by the stratified "
+             "bootstrap over each game's runs (n/a with one run per game).",
+             "Paper: Mnih et al. 2016 Table 1, human starts over 57 games (DQN/Gorila rows: 49 games). Not the same "
+             "protocol or game set: compare with care."]
+    _table_page(pdf, "Human-normalized summary (Mnih et al. 2016 Table 1 analogue): ours", ours, notes)
+    _table_page(pdf, "Mnih et al. 2016 Table 1 (as printed)", paper, ["Source: replication/data/SOURCES.md §3."])
+    if len(normalized) and normalized["game"].nunique() >= 3:
+        fig, ax = plt.subplots(figsize=PAGE)
+        taus = np.linspace(0, max(200.0, float(normalized["human_normalized_pct"].max())), 200)
+        for (algo, workers), g in normalized.groupby(["algo", "workers"]):
+            ax.plot(taus, performance_profile(g["human_normalized_pct"].to_numpy(), taus),
+                    label=f"{algo} (workers {workers}), {g['game'].nunique()} games, {len(g)} runs")
+        ax.set_xlabel("human-normalized score threshold tau (%)")
+        ax.set_ylabel("fraction of runs with score > tau")
+        ax.set_title("Performance profile (Agarwal et al. 2021)")
+        ax.legend()
+        pdf.savefig(fig)
+        plt.close(fig)
+
+
+def clemente_page(pdf: PdfPages, summary: pd.DataFrame, throughput: pd.DataFrame) -> None:
+    """Clemente et al. 2017 analogue: the 12 PAAC games with Table S3 baselines and ours; PAAC's own column
+    is not transcribed (SOURCES.md §3.4), so it is shown as such, never invented."""
+    s3 = reference.table_s3().set_index("game")
+    ours = summary[summary["algo"] == "a2c"]
+    rows = []
+    for game in PAAC_GAMES:
+        row = {"game": game}
+        for _, r in ours[ours["game"] == game].iterrows():
+            row[f"ours a2c n_e={r['workers']}"] = r["mean"]
+        for col in ("dqn", "gorila", "double_dqn", "dueling_ddqn", "prioritized_dqn", "a3c_ff_1_day", "a3c_ff"):
+            row[reference.TABLE_S3_COLUMNS[col]] = s3.loc[game, col]
+        row["PAAC (Clemente 2017)"] = "not transcribed"
+        rows.append(row)
+    _table_page(pdf, "PAAC games (Clemente et al. 2017 analogue)", pd.DataFrame(rows),
+                ["Baseline columns: Mnih et al. 2016 Table S3 (human starts). The PAAC paper's score table is not "
+                 "transcribed in this suite's reference data (SOURCES.md §3.4), so its column is not shown as numbers. "
+                 "Ours: mean final no-op evaluation over seeds; blank where the game was not run."], fontsize=7)
+    a2c = throughput[throughput["algo"] == "a2c"]
+    if a2c["workers"].nunique() >= 2:
+        fig, ax = plt.subplots(figsize=PAGE)
+        sns.lineplot(data=a2c, x="workers", y="frames_per_s", hue="game", marker="o", ax=ax)
+        ax.set_xscale("log", base=2)
+        ax.set_xlabel("num_envs n_e")
+        ax.set_ylabel("training frames per second")
+        ax.set_title("A2C (PAAC) throughput vs num_envs")
+        pdf.savefig(fig)
+        plt.close(fig)
+
+
 def speedup_pages(pdf: PdfPages, throughput: pd.DataFrame, curves: pd.DataFrame) -> None:
     """Table 2 / Figure 3 analogue: speed-up vs workers (frames/s and time to a reference score) beside the paper."""
     rows = speedup_rows(throughput, curves)
@@ -250,6 +313,8 @@ def build_report(tables: str | Path, out: str | Path, title: str = "Replication 
             "(no-op starts, frame cap, unclipped score of whole games).",
             "Paper numbers use the human-starts protocol (Table S3), so ratios compare different start states.",
             "A2C (PAAC) has no Table S3 column; it is set beside 'A3C FF, 1 day' (320M frames, the budget of PAAC's code).",
+            "Not in this report: the Figure 2 analogue (final score vs learning rate), as no config sweeps "
+            "learning rates yet.",
             f"Unfinished runs (not in any number below): {len(missing)}"
             + (": " + ", ".join(missing["run_dir"].astype(str)) if len(missing) else ""),
         ]
@@ -262,12 +327,14 @@ def build_report(tables: str | Path, out: str | Path, title: str = "Replication 
                      "Dueling from Wang et al. 2016, Prioritized from Schaul et al. 2016 (as in the caption).",
                      "Ours: no-op starts evaluation, mean over seeds; see the protocol page."], fontsize=7)
         if len(normalized):
-            _table_page(pdf, "Human-normalized final scores", normalized.drop(columns=["protocol"]),
+            _table_page(pdf, "Human-normalized final scores per run", normalized.drop(columns=["protocol"]),
                         ["100 * (score - random) / (human - random) per run, with the no-op reference columns named "
                          "(van Hasselt et al. 2016 Table 3 for its 49 games, Wang et al. 2016 otherwise)."])
+        table1_pages(pdf, normalized)
+        speedup_pages(pdf, throughput, curves)
         for game in sorted(curves["game"].unique()):
             curves_page(pdf, curves, game)
-        speedup_pages(pdf, throughput, curves)
+        clemente_page(pdf, summary, throughput)
         tp = throughput[["algo", "game", "workers", "seed", "device", "frames", "wall_time_s", "frames_per_s"]]
         _table_page(pdf, "Training throughput", tp,
                     ["frames/s = emulator frames (frame skip included) / training wall time, final evaluation "

@@ -126,3 +126,23 @@ def test_game_absent_from_reference_tables_still_reports(tmp_path):
     v = verdict_table(per_game_summary(t["scores"]))
     assert np.isnan(v["paper"].iloc[0])
     assert build_report(tmp_path / "tables", tmp_path / "r.pdf").read_bytes().startswith(b"%PDF")
+
+
+def test_across_game_summary_hand_computed():
+    from replication.summary import performance_profile, summarize
+
+    per_game = {"a": np.array([0.0, 100.0]), "b": np.array([50.0, 50.0]), "c": np.array([200.0, 400.0])}
+    s = summarize(per_game).set_index("metric")
+    # per-game means 50, 50, 300 -> mean 133.33, median 50
+    assert s.loc["mean", "value"] == pytest.approx(400.0 / 3)
+    assert s.loc["median", "value"] == pytest.approx(50.0)
+    # pooled runs 0, 50, 50, 100, 200, 400: drop 25% each side of 6 (one each) -> mean(50, 50, 100, 200)
+    assert s.loc["iqm", "value"] == pytest.approx(100.0)
+    # optimality gap: mean(max(0, 100 - x)) = (100 + 50 + 50 + 0 + 0 + 0) / 6
+    assert s.loc["optimality_gap", "value"] == pytest.approx(200.0 / 6)
+    assert s.loc["mean", "ci_low"] <= s.loc["mean", "value"] <= s.loc["mean", "ci_high"]
+    assert (s["games"] == 3).all() and (s["runs"] == 6).all()
+    one_run = summarize({"a": np.array([10.0]), "b": np.array([20.0])}).set_index("metric")
+    assert np.isnan(one_run.loc["mean", "ci_low"]) and one_run.loc["mean", "value"] == pytest.approx(15.0)
+    assert list(performance_profile(np.array([0.0, 50.0, 150.0]), np.array([-1.0, 50.0, 100.0]))) == \
+        pytest.approx([1.0, 1 / 3, 1 / 3])
