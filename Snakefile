@@ -10,7 +10,7 @@ import os
 import shlex
 import sys
 
-from replication.config import resolve_device, resolve_run, run_plan, validate_config
+from replication.config import group_algorithm, resolve_device, resolve_run, run_plan, validate_config
 from replication.errors import UserError
 from replication.replay import replay_nbytes
 
@@ -38,20 +38,24 @@ def run_path(algo, game, workers, seed):
     return f"{RESULTS}/runs/{algo}/{game}/w{workers}/s{seed}"
 
 
-def run_device(algo):
-    return resolve_device(config["algos"][algo].get("device", config["device"]))
+def algorithm(label):
+    return group_algorithm(label, config["algos"][label])
 
 
-def train_threads(algo, workers):
+def run_device(label):
+    return resolve_device(config["algos"][label].get("device", config["device"]))
+
+
+def train_threads(label, workers):
     # A3C: one thread per actor-learner process (Mnih 2016 Supp. section 8); others: train_threads
-    return workers if algo.startswith("a3c") else config["train_threads"]
+    return workers if algorithm(label).startswith("a3c") else config["train_threads"]
 
 
-def train_mem_mb(algo, game, workers, seed):
+def train_mem_mb(label, game, workers, seed):
     # DQN preallocates its replay buffer (about 7.07 GB at 1M transitions) on top of a job's usual memory
     mem = config["mem_mb_per_train_job"]
-    if algo == "dqn":
-        run = resolve_run(config, algo, game, workers, seed)
+    if algorithm(label) == "dqn":
+        run = resolve_run(config, label, game, workers, seed)
         frame = (run["env"]["screen_size"], run["env"]["screen_size"])
         mem += -(-replay_nbytes(run["hyper"]["replay_capacity"], frame) // 2**20)
     return mem

@@ -51,12 +51,18 @@ def _ids(run: dict) -> dict:
     return {"algo": c["algo"], "game": c["game"], "workers": c["workers"], "seed": c["seed"]}
 
 
+def _algorithm(run: dict) -> str:
+    """The algorithm a run group ran (the label itself for plain groups)."""
+    return run["config"].get("algorithm", run["config"]["algo"])
+
+
 def score_row(run: dict) -> dict:
     """One ``scores.csv`` row: the final evaluation (rows at the largest evaluated ``frames``)."""
     ev = run["eval"]
     final = ev[ev["frames"] == ev["frames"].max()] if len(ev) else ev
     returns = final["episode_return"].to_numpy(dtype=float)
-    return {**_ids(run), "frames": run["done"]["frames"], "wall_time_s": run["done"]["wall_time_s"],
+    return {**_ids(run), "algorithm": _algorithm(run), "learning_rate": run["config"].get("learning_rate", np.nan),
+            "frames": run["done"]["frames"], "wall_time_s": run["done"]["wall_time_s"],
             "protocol": final["protocol"].iloc[0] if len(final) else "",
             "eval_mean": float(returns.mean()) if len(returns) else np.nan,
             "eval_std": float(returns.std(ddof=1)) if len(returns) > 1 else np.nan,

@@ -1,9 +1,15 @@
 """Workflow config -> one resolved config per run.
 
 The workflow config (``configs/*.yaml``, checked against ``configs/schema.yaml``) names games, seeds and,
-per algorithm, the worker counts, frame budget and hyperparameter overrides. ``resolve_run`` turns it into
-the fully resolved, JSON-serialisable config of one (algo, game, workers, seed) run, rejecting bad values
-with a ``UserError`` that names them.
+under ``algos:``, run groups. A group's key is its label, which names its run directories
+(``results/runs/{label}/...``); its algorithm is ``algo:`` or, when absent, the label itself. So
+``a3c_ff: {...}`` is plain A3C FF, while ``a3c_ff_speedup: {algo: a3c_ff, ...}`` is a second group of A3C FF runs
+(other games, worker counts or hyperparameters). A group may sweep learning rates: ``lr_samples: N`` draws
+one initial learning rate per seed 0..N-1 from LogUniform(1e-4, 1e-2) (Mnih et al. 2016 Supp. §8), or
+``learning_rates: [...]`` gives them (seed i gets the i-th).
+
+``resolve_run`` turns the config into the fully resolved, JSON-serialisable config of one
+(label, game, workers, seed) run, rejecting bad values with a ``UserError`` that names them.
 """
 
 from __future__ import annotations
@@ -95,10 +101,10 @@ def validate_config(cfg: dict) -> dict:
     for game in cfg["games"]:
         check_game(game)
     resolve_device(cfg["device"])
-    for algo, section in cfg["algos"].items():
+    for label, section in cfg["algos"].items():
         resolve_device(section.get("device", cfg["device"]))
-        cls, _ = algorithms()[check_algo(algo)]
-        build_dataclass(cls, section.get("hyper"), f"algos.{algo}.hyper")
+        cls, _ = algorithms()[group_algorithm(label, section)]
+        build_dataclass(cls, section.get("hyper"), f"algos.{label}.hyper")
         for game in section.get("games") or []:
             check_game(game)
     build_dataclass(AtariConfig, cfg.get("env"), "env")
@@ -121,14 +127,68 @@ def _schema_message(err: Exception) -> str:
     return "invalid config: " + (text[0] if text else repr(err))
 
 
+def group_algorithm(label: str, section: dict) -> str:
+    """The algorithm of run group ``label``: its ``algo:`` key, else the label itself.
+
+    Raises:
+        UserError: neither names a known algorithm.
+    """
+    algo = section.get("algo", label)
+    if algo not in algorithms():
+        hint = "" if "algo" in section else f" (or set algo: under algos.{label})"
+        raise UserError(f"unknown algorithm {algo!r}; accepted: {', '.join(sorted(algorithms()))}{hint}")
+    return algo
+
+
+def group_seeds(cfg: dict, section: dict) -> list[int]:
+    """Seeds of a run group: its own ``seeds``, else one per sampled/listed learning rate, else the top-level ones."""
+    if section.get("seeds"):
+        return [int(s) for s in section["seeds"]]
+    if section.get("lr_samples"):
+        return list(range(int(section["lr_samples"])))
+    if section.get("learning_rates"):
+        return list(range(len(section["learning_rates"])))
+    return [int(s) for s in cfg["seeds"]]
+
+
+LR_RANGE = (1e-4, 1e-2)  # Mnih et al. 2016 Supp. §8: initial learning rate ~ LogUniform(1e-4, 1e-2)
+
+
+def sampled_learning_rate(seed: int, low: float = LR_RANGE[0], high: float = LR_RANGE[1]) -> float:
+    """The initial learning rate of sweep seed ``seed``: LogUniform(low, high), the same for a seed on every host."""
+    import numpy as np
+
+    u = np.random.default_rng([int(seed), 20160204]).random()
+    return float(np.exp(np.log(low) + u * (np.log(high) - np.log(low))))
+
+
+def group_learning_rate(section: dict, seed: int) -> float | None:
+    """The swept initial learning rate of ``seed`` in this group, or None when the group does not sweep.
+
+    Raises:
+        UserError: a seed beyond the ``learning_rates`` list.
+    """
+    if section.get("learning_rates"):
+        lrs = section["learning_rates"]
+        if not 0 <= seed < len(lrs):
+            raise UserError(f"seed {seed} has no entry in learning_rates (length {len(lrs)}); accepted seeds: "
+                            f"0..{len(lrs) - 1}")
+        return float(lrs[seed])
+    if section.get("lr_samples"):
+        return sampled_learning_rate(seed)
+    return None
+
+
 def run_plan(cfg: dict) -> list[tuple[str, str, int, int]]:
-    """Every (algo, game, workers, seed) run the config asks for, in a stable order."""
+    """Every (label, game, workers, seed) run the config asks for, in a stable order, without duplicates."""
     plan = []
-    for algo, section in cfg["algos"].items():
+    for label, section in cfg["algos"].items():
         for game in section.get("games") or cfg["games"]:
             for workers in section["workers"]:
-                for seed in cfg["seeds"]:
-                    plan.append((algo, game, int(workers), int(seed)))
+                for seed in group_seeds(cfg, section):
+                    run = (label, game, int(workers), int(seed))
+                    if run not in plan:
+                        plan.append(run)
     return plan
 
 
@@ -143,21 +203,35 @@ def resolve_device(name: str) -> str:
     return name
 
 
-def resolve_run(cfg: dict, algo: str, game: str, workers: int, seed: int) -> dict:
+def resolve_run(cfg: dict, label: str, game: str, workers: int, seed: int) -> dict:
     """The fully resolved config of one run (JSON-serialisable), as written to its ``config.json``.
 
+    ``algo`` is the group label (it names the run directory), ``algorithm`` the algorithm it runs, and
+    ``learning_rate`` the run's initial learning rate (swept or default).
+
     Raises:
-        UserError: unknown algo or game, bad key or type, ``workers < 1``.
+        UserError: unknown label, algorithm or game, bad key or type, ``workers < 1``.
     """
-    check_algo(algo)
+    if label not in cfg["algos"]:
+        raise UserError(f"no run group {label!r} in the config; configured: {', '.join(cfg['algos'])}")
     check_game(game)
     if workers < 1:
         raise UserError(f"workers must be >= 1, got {workers}")
-    section = cfg["algos"][algo]
+    section = cfg["algos"][label]
+    algo = group_algorithm(label, section)
     cls, _ = algorithms()[algo]
-    hyper = build_dataclass(cls, section.get("hyper"), f"algos.{algo}.hyper")
+    overrides = dict(section.get("hyper") or {})
+    lr = group_learning_rate(section, seed)
+    if lr is not None:
+        if algo == "a2c":  # PAAC's learning rate is per environment (initial lr = per-env lr * num_envs)
+            overrides["learning_rate_per_env"] = lr / workers
+        else:
+            overrides["learning_rate"] = lr
+    hyper = build_dataclass(cls, overrides, f"algos.{label}.hyper")
+    initial_lr = hyper.learning_rate(workers) if algo == "a2c" else hyper.learning_rate
     return {
-        "algo": algo, "game": game, "workers": int(workers), "seed": int(seed),
+        "algo": label, "algorithm": algo, "game": game, "workers": int(workers), "seed": int(seed),
+        "learning_rate": float(initial_lr),
         "total_frames": int(section["total_frames"]),
         "device": section.get("device", cfg.get("device", "auto")),
         "checkpoint_every_frames": int(cfg["checkpoint_every_frames"]),

@@ -7,7 +7,8 @@ Usage::
 Pages: (1) summary and verdict per (algo, game); (2) our scores beside Mnih 2016 Table S3 and human-normalized
 scores; (3) Table 1 analogue (mean/median/IQM/optimality gap with stratified-bootstrap CIs; performance profile
 with 3+ games); (4) speed-up vs workers when several worker counts ran (Table 2 / Figure 3 analogue);
-(5) learning curves vs frames and vs wall-clock hours (Figure 1 analogue); (6) the 12 PAAC games (Clemente 2017
+(5) learning curves vs frames and vs wall-clock hours (Figure 1 analogue), final score vs learning rate when
+swept (Figure 2 analogue); (6) the 12 PAAC games (Clemente 2017
 analogue) and throughput; (7) protocol and provenance.
 Every number names its seeds and protocol; every paper number its source.
 """
@@ -95,9 +96,12 @@ def _cell(v) -> str:
 def per_game_summary(scores: pd.DataFrame) -> pd.DataFrame:
     """Mean final evaluation score per (algo, game, workers) over seeds, with a 95% bootstrap CI."""
     rows = []
+    if "algorithm" not in scores:
+        scores = scores.assign(algorithm=scores["algo"])
     for (algo, game, workers), g in scores.groupby(["algo", "game", "workers"]):
         m, lo, hi = mean_ci(g["eval_mean"].to_numpy(dtype=float))
-        rows.append({"algo": algo, "game": game, "workers": workers, "seeds": len(g), "frames": int(g["frames"].max()),
+        rows.append({"algo": algo, "algorithm": g["algorithm"].iloc[0], "game": game, "workers": workers,
+                     "seeds": len(g), "frames": int(g["frames"].max()),
                      "mean": m, "ci_low": lo, "ci_high": hi, "protocol": g["protocol"].iloc[0]})
     return pd.DataFrame(rows)
 
@@ -107,7 +111,7 @@ def verdict_table(summary: pd.DataFrame) -> pd.DataFrame:
     s3 = reference.table_s3().set_index("game")
     rows = []
     for _, r in summary.iterrows():
-        col = reference.PAPER_COLUMN_FOR_ALGO.get(r["algo"])
+        col = reference.PAPER_COLUMN_FOR_ALGO.get(r["algorithm"])
         paper = s3.loc[r["game"], col] if (col and r["game"] in s3.index) else np.nan
         if np.isnan(paper):
             inside = "n/a (no paper value)"
@@ -190,16 +194,41 @@ def table1_pages(pdf: PdfPages, normalized: pd.DataFrame) -> None:
         plt.close(fig)
 
 
+def lr_robustness_pages(pdf: PdfPages, scores: pd.DataFrame) -> bool:
+    """Figure 2 analogue: final score vs initial learning rate, one panel per game, for every run group that
+    swept learning rates (2+ distinct values). Returns whether a page was drawn."""
+    if "learning_rate" not in scores:
+        return False
+    swept = scores.groupby(["algo", "game"])["learning_rate"].nunique()
+    swept = swept[swept >= 2]
+    if swept.empty:
+        return False
+    games = sorted({g for _, g in swept.index})
+    fig, axes = plt.subplots(1, len(games), figsize=PAGE, squeeze=False)
+    for ax, game in zip(axes[0], games):
+        g = scores[(scores["game"] == game) & scores["algo"].isin([a for a, gg in swept.index if gg == game])]
+        sns.scatterplot(data=g, x="learning_rate", y="eval_mean", hue="algo", ax=ax)
+        ax.set_xscale("log")
+        ax.set_xlabel("initial learning rate")
+        ax.set_ylabel("final mean evaluation score")
+        ax.set_title(game)
+    fig.suptitle("Final score vs initial learning rate, one point per run (Mnih et al. 2016 Figure 2 analogue)")
+    fig.tight_layout(rect=(0, 0, 1, 0.94))
+    pdf.savefig(fig)
+    plt.close(fig)
+    return True
+
+
 def clemente_page(pdf: PdfPages, summary: pd.DataFrame, throughput: pd.DataFrame) -> None:
     """Clemente et al. 2017 analogue: the 12 PAAC games with Table S3 baselines and ours; PAAC's own column
     is not transcribed (SOURCES.md §3.4), so it is shown as such, never invented."""
     s3 = reference.table_s3().set_index("game")
-    ours = summary[summary["algo"] == "a2c"]
+    ours = summary[summary["algorithm"] == "a2c"]
     rows = []
     for game in PAAC_GAMES:
         row = {"game": game}
         for _, r in ours[ours["game"] == game].iterrows():
-            row[f"ours a2c n_e={r['workers']}"] = r["mean"]
+            row[f"ours {r['algo']} n_e={r['workers']}"] = r["mean"]
         for col in ("dqn", "gorila", "double_dqn", "dueling_ddqn", "prioritized_dqn", "a3c_ff_1_day", "a3c_ff"):
             row[reference.TABLE_S3_COLUMNS[col]] = s3.loc[game, col]
         row["PAAC (Clemente 2017)"] = "not transcribed"
@@ -313,8 +342,10 @@ def build_report(tables: str | Path, out: str | Path, title: str = "Replication 
             "(no-op starts, frame cap, unclipped score of whole games).",
             "Paper numbers use the human-starts protocol (Table S3), so ratios compare different start states.",
             "A2C (PAAC) has no Table S3 column; it is set beside 'A3C FF, 1 day' (320M frames, the budget of PAAC's code).",
-            "Not in this report: the Figure 2 analogue (final score vs learning rate), as no config sweeps "
-            "learning rates yet.",
+            "Figure 2 analogue (score vs learning rate): "
+            + ("drawn for the run groups that sweep learning rates." if "learning_rate" in scores
+               and (scores.groupby(["algo", "game"])["learning_rate"].nunique() >= 2).any()
+               else "not drawn, no run group sweeps learning rates (lr_samples / learning_rates)."),
             f"Unfinished runs (not in any number below): {len(missing)}"
             + (": " + ", ".join(missing["run_dir"].astype(str)) if len(missing) else ""),
         ]
@@ -334,6 +365,7 @@ def build_report(tables: str | Path, out: str | Path, title: str = "Replication 
         speedup_pages(pdf, throughput, curves)
         for game in sorted(curves["game"].unique()):
             curves_page(pdf, curves, game)
+        lr_robustness_pages(pdf, scores)
         clemente_page(pdf, summary, throughput)
         tp = throughput[["algo", "game", "workers", "seed", "device", "frames", "wall_time_s", "frames_per_s"]]
         _table_page(pdf, "Training throughput", tp,

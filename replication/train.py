@@ -32,7 +32,7 @@ from replication.training import TrainingDiverged, TrainingRun
 
 def make_run(resolved: dict, out: Path) -> tuple[TrainingRun, object]:
     """Build the ``TrainingRun`` and the algorithm's ``train`` function for a resolved config."""
-    cls, train_fn = algorithms()[resolved["algo"]]
+    cls, train_fn = algorithms()[resolved.get("algorithm", resolved["algo"])]
     device = torch.device(resolve_device(resolved["device"]))
     run = TrainingRun(
         dir=out, algo=resolved["algo"], game=resolved["game"], workers=resolved["workers"], seed=resolved["seed"],
@@ -56,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m replication.train", description=__doc__.split("\n")[0])
     p.add_argument("--configfile", help="workflow YAML config (validated against the schema)")
     p.add_argument("--run-config", help="resolved run config as JSON (what the Snakefile passes)")
-    p.add_argument("--algo")
+    p.add_argument("--algo", help="run group label in the config (usually the algorithm name)")
     p.add_argument("--game")
     p.add_argument("--workers", type=int)
     p.add_argument("--seed", type=int)
@@ -79,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
 
             check_algo(args.algo)
             raise UserError(f"algorithm {args.algo!r} is not configured in {args.configfile}; "
-                            f"configured: {', '.join(cfg['algos'])}")
+                            f"configured run groups: {', '.join(cfg['algos'])}")
         resolved = resolve_run(cfg, args.algo, args.game, args.workers, args.seed)
     else:
         raise UserError("give --configfile (with --algo --game --workers --seed) or --run-config")

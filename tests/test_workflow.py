@@ -5,6 +5,7 @@ import subprocess
 import sys
 
 import pandas as pd
+import pytest
 import yaml
 
 from conftest import ROOT
@@ -67,3 +68,60 @@ def test_smoke_workflow_produces_pdf_and_tables(tmp_path):
     # a second invocation has nothing to do
     again = snakemake(tmp_path, "--cores", "2", "--configfile", str(ROOT / "configs" / "smoke.yaml"), "-n")
     assert "Nothing to be done" in again.stdout + again.stderr
+
+
+def _train_jobs_per_group(output: str) -> dict:
+    counts = {}
+    for m in re.finditer(r"wildcards: algo=(\w+), game=(\w+), workers=(\d+), seed=(\d+)", output):
+        counts[m.group(1)] = counts.get(m.group(1), 0) + 1
+    return counts
+
+
+def test_paper_configs_plan_the_expected_jobs(tmp_path):
+    r = snakemake(tmp_path, "-n", "--configfile", str(ROOT / "configs" / "mnih2016.yaml"))
+    assert r.returncode == 0, r.stderr[-2000:]
+    out = r.stdout + r.stderr
+    assert job_counts(out) == {"train": 798, "aggregate": 1, "report": 1, "all": 1, "total": 801}
+    # 57 games x 3 seeds per main group; 7 games x 5 worker counts; 5 games x 50 learning rates
+    assert _train_jobs_per_group(out) == {"a3c_ff": 171, "a3c_lstm": 171, "dqn": 171, "a3c_ff_speedup": 35,
+                                          "a3c_ff_lr": 250}
+    r = snakemake(tmp_path, "-n", "--configfile", str(ROOT / "configs" / "clemente2017.yaml"))
+    assert r.returncode == 0, r.stderr[-2000:]
+    out = r.stdout + r.stderr
+    assert job_counts(out)["train"] == 120  # 12 games x 5 num_envs x 2 networks
+    assert _train_jobs_per_group(out) == {"a2c": 60, "a2c_nature": 60}
+
+
+def test_learning_rate_sweep_resolves_per_seed():
+    from replication.config import LR_RANGE, resolve_run, run_plan, sampled_learning_rate, validate_config
+
+    cfg = validate_config({"games": ["pong"], "algos": {
+        "sweep": {"algo": "a3c_ff", "workers": [2], "lr_samples": 20, "total_frames": 100},
+        "paac": {"algo": "a2c", "workers": [32], "learning_rates": [0.0224, 0.001], "total_frames": 100}}})
+    plan = run_plan(cfg)
+    assert [p for p in plan if p[0] == "sweep"] == [("sweep", "pong", 2, s) for s in range(20)]
+    lrs = [resolve_run(cfg, "sweep", "pong", 2, s)["hyper"]["learning_rate"] for s in range(20)]
+    assert all(LR_RANGE[0] <= lr <= LR_RANGE[1] for lr in lrs) and len(set(lrs)) == 20
+    assert lrs[3] == sampled_learning_rate(3)  # the same seed gives the same rate everywhere
+    run = resolve_run(cfg, "paac", "pong", 32, 0)
+    assert run["algorithm"] == "a2c" and run["learning_rate"] == pytest.approx(0.0224)
+    assert run["hyper"]["learning_rate_per_env"] == pytest.approx(0.0007)
+
+
+def test_slurm_profile_dry_run_requests_the_configured_resources(tmp_path):
+    r = snakemake(tmp_path, "-n", "--profile", str(ROOT / "profiles" / "slurm"),
+                  "--configfile", str(ROOT / "configs" / "smoke.yaml"))
+    assert r.returncode == 0, r.stderr[-2000:]
+    out = r.stdout + r.stderr
+    blocks = [b for b in out.split("rule train:")[1:]]
+    assert len(blocks) == 6
+    for b in blocks:
+        res = re.search(r"resources: (.*)", b).group(1)
+        assert "slurm_partition=CHANGE_ME_PARTITION" in res and "slurm_account=CHANGE_ME_ACCOUNT" in res
+        assert "runtime=2880" in res and "gpu=0" in res
+        mem = int(re.search(r"mem_mb=(\d+)", res).group(1))
+        # the config's mem_mb_per_train_job (4000); DQN adds its replay: 2001 slots of 84*84+14 bytes -> 14 MB
+        assert mem == (4014 if "algo=dqn" in b else 4000)
+    gpu = snakemake(tmp_path, "-n", "--profile", str(ROOT / "profiles" / "gpu"),
+                    "--configfile", str(ROOT / "configs" / "smoke.yaml"))
+    assert gpu.returncode == 0, gpu.stderr[-2000:]
