@@ -89,12 +89,12 @@ def rollout_loss(model: torch.nn.Module, env: AtariBatch, hp: A3CConfig, state, 
         generator: torch generator for sampling actions.
 
     Returns:
-        ``(terms, state, steps)``: the ``A2CLossTerms`` of the rollout (sum over its steps, Algorithm S3),
-        the LSTM state to carry on (zeros after a terminal), and the list of ``StepBatch`` of each step.
+        ``(terms, state, transitions)``: the ``A2CLossTerms`` of the rollout (sum over its steps, Algorithm S3),
+        the LSTM state to carry on (zeros after a terminal), and the ``StepBatch`` of each agent step.
     """
     if state is not None:
         state = (state[0].detach(), state[1].detach())
-    logits_t, values_t, actions, rewards, dones, steps = [], [], [], [], [], []
+    logits_t, values_t, actions, rewards, dones, transitions = [], [], [], [], [], []
     for _ in range(hp.rollout_length):
         obs = torch.from_numpy(env.obs)
         if hp.lstm:
@@ -109,23 +109,23 @@ def rollout_loss(model: torch.nn.Module, env: AtariBatch, hp: A3CConfig, state, 
         actions.append(action)
         rewards.append(torch.from_numpy(step.reward))
         dones.append(torch.from_numpy(step.done))
-        steps.append(step)
+        transitions.append(step)
         if step.done[0]:
             break
     with torch.no_grad():
         obs = torch.from_numpy(env.obs)
-        if steps[-1].done[0]:
+        if transitions[-1].done[0]:
             bootstrap = torch.zeros(1)
         elif hp.lstm:
             bootstrap = model(obs, state)[1]
         else:
             bootstrap = model(obs)[1]
-    if hp.lstm and steps[-1].done[0]:
+    if hp.lstm and transitions[-1].done[0]:
         state = model.initial_state(1)
     returns = n_step_returns(torch.stack(rewards), torch.stack(dones), bootstrap, hp.gamma)
     terms = actor_critic_loss(torch.cat(logits_t), torch.cat(values_t), torch.cat(actions), returns.reshape(-1),
-                              hp.entropy_beta, hp.value_loss_weight, loss_scale=len(steps))
-    return terms, state, steps
+                              hp.entropy_beta, hp.value_loss_weight, loss_scale=len(transitions))
+    return terms, state, transitions
 
 
 def worker_main(worker: int, game: str, env_cfg: dict, hp_dict: dict, seed: int, total_frames: int,
@@ -166,10 +166,10 @@ def worker_main(worker: int, game: str, env_cfg: dict, hp_dict: dict, seed: int,
 
         while not stop.is_set() and global_frames() < total_frames:
             local.load_state_dict(shared_model.state_dict())  # sync theta' <- theta
-            terms, state, steps = rollout_loss(local, env, hp, state, generator)
-            counters[worker, 0] += len(steps)
+            terms, state, transitions = rollout_loss(local, env, hp, state, generator)
+            counters[worker, 0] += len(transitions)  # agent steps
             frames = global_frames()
-            for step in steps:
+            for step in transitions:
                 for _, ret, length in tracker.update(step.raw_reward, step.game_over):
                     messages.put(("episode", worker, frames, frames // frame_skip, ret, length))
             local.zero_grad(set_to_none=True)
@@ -235,8 +235,9 @@ def train(run: TrainingRun) -> None:
     policy = RecurrentPolicy(model) if hp.lstm else (lambda x: model(x)[0])
 
     def sync_counters() -> None:
-        steps, updates = (int(v) for v in counters.sum(0))
-        run.set_counters(base_frames + frame_skip * steps, base_frames // frame_skip + steps, base_updates + updates)
+        agent_steps, updates = (int(v) for v in counters.sum(0))
+        run.set_counters(base_frames + frame_skip * agent_steps, base_frames // frame_skip + agent_steps,
+                         base_updates + updates)
 
     last_episode_frames = base_frames
     try:

@@ -95,14 +95,14 @@ def test_lstm_state_carried_detached_and_reset_at_episode_end():
     saw_carry = saw_reset = False
     try:
         for _ in range(12):
-            terms, new_state, steps = rollout_loss(model, env, hp, state, gen)
+            terms, new_state, transitions = rollout_loss(model, env, hp, state, gen)
             terms.total.backward()  # gradients stay inside this rollout (the incoming state was detached)
-            if steps[-1].done[0]:
+            if transitions[-1].done[0]:
                 assert float(new_state[0].abs().sum()) == 0 and float(new_state[1].abs().sum()) == 0
                 saw_reset = True
             else:
-                assert len(steps) == hp.rollout_length
-                assert float(new_state[0].abs().sum()) > 0
+                assert len(transitions) == hp.rollout_length
+                assert float(new_state[0].detach().abs().sum()) > 0
                 assert new_state[0].grad_fn is not None  # still attached to this rollout's graph
                 saw_carry = True
             state = new_state
