@@ -39,7 +39,9 @@ class A2CConfig:
     entropy_beta: float = 0.01  # paper value per the PAAC README ("changed from 0.01 to 0.02" in the code)
     value_loss_weight: float = 0.25  # Alfredvc/paac policy_v_network.py: 0.25 * (R - V)^2
     max_grad_norm: float = 40.0  # paper value per the PAAC README ("changed from 40.0 to 3.0" in the code)
+    loss_scale: float = 5.0  # Alfredvc/paac networks.py loss_scaling = 5.0 (= max_local_steps of the tuning)
     network: str = "nips"  # Alfredvc/paac train.py arch="NIPS"; "nature" is the other option
+    init: str = "torch"  # Alfredvc/paac networks.py init="torch"; "orthogonal" as OpenAI Baselines
 
     def learning_rate(self, num_envs: int) -> float:
         """Initial learning rate: ``learning_rate_per_env * num_envs`` (0.0224 at 32 envs)."""
@@ -56,7 +58,7 @@ def train(run: TrainingRun) -> None:
     n, T = run.workers, hp.rollout_length
     device = run.device
     env = AtariBatch(run.game, n, run.env, seed=run.env_seed())
-    model = ActorCritic(hp.network, env.num_actions, run.env.frame_stack).to(device)
+    model = ActorCritic(hp.network, env.num_actions, run.env.frame_stack, init=hp.init).to(device)
     lr0 = hp.learning_rate(n)
     opt = PaperRMSprop(model.parameters(), lr=lr0, alpha=hp.rmsprop_alpha, eps=hp.rmsprop_eps,
                        square_avg_init=hp.rmsprop_square_avg_init)
@@ -93,7 +95,7 @@ def train(run: TrainingRun) -> None:
             returns = n_step_returns(rewards, dones, bootstrap, hp.gamma).to(device)
             terms = actor_critic_loss(torch.cat(logits_steps).float(), torch.cat(value_steps).float(),
                                       actions.to(device).reshape(-1), returns.reshape(-1),
-                                      hp.entropy_beta, hp.value_loss_weight, loss_scale=T)
+                                      hp.entropy_beta, hp.value_loss_weight, loss_scale=hp.loss_scale)
             opt.zero_grad(set_to_none=True)
             terms.total.backward()
             grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), hp.max_grad_norm)

@@ -13,6 +13,29 @@ from torch import nn
 from replication.errors import UserError
 
 NETWORKS = ("nips", "nature")
+INITS = ("torch", "orthogonal")
+
+
+def initialize(model: nn.Module, init: str) -> None:
+    """Initialise ``model``'s weights in place.
+
+    ``torch``: PyTorch's default, uniform with bound 1/sqrt(fan_in) for weights and biases; this is the "torch"
+    init of PAAC's code (Alfredvc/paac networks.py) and the Torch7 default the A3C authors used (muupan wiki).
+    ``orthogonal``: OpenAI Baselines' A2C init, orthogonal weights with gain sqrt(2) in the torso, 0.01 for the
+    policy head and 1 for the value head, zero biases; it keeps activations at unit scale through the torso.
+
+    Raises:
+        UserError: unknown ``init``.
+    """
+    if init == "torch":
+        return
+    if init != "orthogonal":
+        raise UserError(f"unknown init {init!r}; accepted: {', '.join(INITS)}")
+    for name, m in model.named_modules():
+        if isinstance(m, (nn.Conv2d, nn.Linear)):
+            gain = 0.01 if name == "policy" else 1.0 if name == "value" else 2 ** 0.5
+            nn.init.orthogonal_(m.weight, gain=gain)
+            nn.init.zeros_(m.bias)
 
 
 def _torso(kind: str, in_channels: int) -> tuple[nn.Sequential, int]:
@@ -34,6 +57,7 @@ class ActorCritic(nn.Module):
         kind: ``"nips"`` or ``"nature"``.
         num_actions: size of the minimal action set.
         in_channels: frame stack (4).
+        init: ``torch`` or ``orthogonal`` (see ``initialize``).
 
     ``forward(obs)`` takes uint8 ``(B, 4, 84, 84)`` (scaled to [0, 1] inside) and returns
     ``(logits float32 (B, A), value float32 (B,))``.
@@ -42,11 +66,12 @@ class ActorCritic(nn.Module):
         UserError: unknown ``kind``.
     """
 
-    def __init__(self, kind: str, num_actions: int, in_channels: int = 4):
+    def __init__(self, kind: str, num_actions: int, in_channels: int = 4, init: str = "torch"):
         super().__init__()
         self.torso, hidden = _torso(kind, in_channels)
         self.policy = nn.Linear(hidden, num_actions)
         self.value = nn.Linear(hidden, 1)
+        initialize(self, init)
 
     def forward(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         h = self.torso(obs.float() / 255.0)

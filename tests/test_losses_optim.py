@@ -55,3 +55,17 @@ def test_linear_lr_anneals_to_zero():
     assert linear_lr(0.0224, 0, 100) == pytest.approx(0.0224)
     assert linear_lr(0.0224, 50, 100) == pytest.approx(0.0112)
     assert linear_lr(0.0224, 150, 100) == 0.0
+
+
+def test_orthogonal_init_and_unknown_init():
+    from replication.errors import UserError
+    from replication.networks import ActorCritic
+
+    m = ActorCritic("nips", 6, init="orthogonal")
+    w = m.torso[5].weight  # (256, 2592): orthogonal rows with gain sqrt(2)
+    assert torch.allclose(w @ w.T, 2.0 * torch.eye(256), atol=1e-3)
+    p = m.policy.weight
+    assert torch.allclose(p @ p.T, 1e-4 * torch.eye(6), atol=1e-6)
+    assert float(m.value.bias.abs().sum()) == 0.0
+    with pytest.raises(UserError, match="unknown init 'xavier'"):
+        ActorCritic("nips", 6, init="xavier")
