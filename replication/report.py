@@ -44,7 +44,24 @@ PAGE = (11.69, 8.27)  # A4 landscape, inches
 S3_SOURCE = "Mnih et al. 2016, Table S3 (human starts, 30 min emulator time)"
 
 
-def _text_page(pdf: PdfPages, title: str, lines: list[str]) -> None:
+class ReportPdf:
+    """``PdfPages`` that remembers each page's title, so the report's structure can be listed and checked."""
+
+    def __init__(self, path: Path):
+        self._pdf = PdfPages(path)
+        self.pages: list[str] = []
+
+    def add(self, fig, title: str) -> None:
+        """Save ``fig`` as the next page under ``title`` and close it."""
+        self._pdf.savefig(fig)
+        plt.close(fig)
+        self.pages.append(title)
+
+    def close(self) -> None:
+        self._pdf.close()
+
+
+def _text_page(pdf: ReportPdf, title: str, lines: list[str]) -> None:
     fig = plt.figure(figsize=PAGE)
     fig.text(0.05, 0.94, title, fontsize=16, weight="bold", va="top")
     y = 0.88
@@ -52,11 +69,10 @@ def _text_page(pdf: PdfPages, title: str, lines: list[str]) -> None:
         for part in textwrap.wrap(line, 150) or [""]:
             fig.text(0.05, y, part, fontsize=9, va="top", family="monospace" if line.startswith("  ") else None)
             y -= 0.025
-    pdf.savefig(fig)
-    plt.close(fig)
+    pdf.add(fig, title)
 
 
-def _table_page(pdf: PdfPages, title: str, df: pd.DataFrame, notes: list[str], fontsize: int = 8) -> None:
+def _table_page(pdf: ReportPdf, title: str, df: pd.DataFrame, notes: list[str], fontsize: int = 8) -> None:
     """Render ``df`` as a real table (matplotlib ``ax.table``) with a title and notes underneath."""
     rows_per_page = 24
     chunks = [df.iloc[i:i + rows_per_page] for i in range(0, max(len(df), 1), rows_per_page)]
@@ -81,8 +97,7 @@ def _table_page(pdf: PdfPages, title: str, df: pd.DataFrame, notes: list[str], f
         else:
             ax.text(0.5, 0.6, "no rows", ha="center")
         fig.text(0.05, 0.12, "\n".join(textwrap.fill(n, 170) for n in notes), fontsize=8, va="top")
-        pdf.savefig(fig)
-        plt.close(fig)
+        pdf.add(fig, title + suffix)
 
 
 def _cell(v) -> str:
@@ -142,7 +157,7 @@ def s3_table(summary: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
-def curves_page(pdf: PdfPages, curves: pd.DataFrame, game: str) -> None:
+def curves_page(pdf: ReportPdf, curves: pd.DataFrame, game: str) -> None:
     """Figure 1 analogue for one game: return vs frames (millions) and vs wall-clock hours, CI band over seeds."""
     g = curves[curves["game"] == game].copy()
     g["run"] = g["algo"] + " (workers " + g["workers"].astype(str) + ")"
@@ -163,11 +178,10 @@ def curves_page(pdf: PdfPages, curves: pd.DataFrame, game: str) -> None:
     fig.suptitle(f"{game}: training episode returns per frame bin (left: mean, band = 95% CI over seeds; "
                  f"right: one line per seed). Seeds per run: {seeds}", fontsize=11)
     fig.tight_layout(rect=(0, 0, 1, 0.95))
-    pdf.savefig(fig)
-    plt.close(fig)
+    pdf.add(fig, f"Learning curves: {game}")
 
 
-def table1_pages(pdf: PdfPages, normalized: pd.DataFrame) -> None:
+def table1_pages(pdf: ReportPdf, normalized: pd.DataFrame) -> None:
     """Table 1 analogue: mean/median/IQM/optimality gap of human-normalized scores, beside the paper's Table 1;
     a performance profile when 3 or more games ran."""
     ours = summarize_normalized(normalized) if len(normalized) else pd.DataFrame()
@@ -190,11 +204,10 @@ def table1_pages(pdf: PdfPages, normalized: pd.DataFrame) -> None:
         ax.set_ylabel("fraction of runs with score > tau")
         ax.set_title("Performance profile (Agarwal et al. 2021)")
         ax.legend()
-        pdf.savefig(fig)
-        plt.close(fig)
+        pdf.add(fig, "Performance profile")
 
 
-def lr_robustness_pages(pdf: PdfPages, scores: pd.DataFrame) -> bool:
+def lr_robustness_pages(pdf: ReportPdf, scores: pd.DataFrame) -> bool:
     """Figure 2 analogue: final score vs initial learning rate, one panel per game, for every run group that
     swept learning rates (2+ distinct values). Returns whether a page was drawn."""
     if "learning_rate" not in scores:
@@ -214,12 +227,11 @@ def lr_robustness_pages(pdf: PdfPages, scores: pd.DataFrame) -> bool:
         ax.set_title(game)
     fig.suptitle("Final score vs initial learning rate, one point per run (Mnih et al. 2016 Figure 2 analogue)")
     fig.tight_layout(rect=(0, 0, 1, 0.94))
-    pdf.savefig(fig)
-    plt.close(fig)
+    pdf.add(fig, "Final score vs learning rate (Figure 2 analogue)")
     return True
 
 
-def clemente_page(pdf: PdfPages, summary: pd.DataFrame, throughput: pd.DataFrame) -> None:
+def clemente_page(pdf: ReportPdf, summary: pd.DataFrame, throughput: pd.DataFrame) -> None:
     """Clemente et al. 2017 analogue: the 12 PAAC games with Table S3 baselines and ours; PAAC's own column
     is not transcribed (SOURCES.md §3.4), so it is shown as such, never invented."""
     s3 = reference.table_s3().set_index("game")
@@ -245,11 +257,10 @@ def clemente_page(pdf: PdfPages, summary: pd.DataFrame, throughput: pd.DataFrame
         ax.set_xlabel("num_envs n_e")
         ax.set_ylabel("training frames per second")
         ax.set_title("A2C (PAAC) throughput vs num_envs")
-        pdf.savefig(fig)
-        plt.close(fig)
+        pdf.add(fig, "A2C throughput vs num_envs")
 
 
-def speedup_pages(pdf: PdfPages, throughput: pd.DataFrame, curves: pd.DataFrame) -> None:
+def speedup_pages(pdf: ReportPdf, throughput: pd.DataFrame, curves: pd.DataFrame) -> None:
     """Table 2 / Figure 3 analogue: speed-up vs workers (frames/s and time to a reference score) beside the paper."""
     rows = speedup_rows(throughput, curves)
     if rows.empty:
@@ -276,8 +287,7 @@ def speedup_pages(pdf: PdfPages, throughput: pd.DataFrame, curves: pd.DataFrame)
     ax.set_yscale("log", base=2)
     ax.legend()
     ax.set_title("Speed-up vs workers (Figure 3 analogue)")
-    pdf.savefig(fig)
-    plt.close(fig)
+    pdf.add(fig, "Speed-up vs workers (Figure 3 analogue)")
 
 
 def provenance_lines(runs: list[dict]) -> list[str]:
@@ -307,8 +317,8 @@ def provenance_lines(runs: list[dict]) -> list[str]:
     return lines
 
 
-def build_report(tables: str | Path, out: str | Path, title: str = "Replication report") -> Path:
-    """Write the PDF for the tables in ``tables`` to ``out`` (atomically); returns ``out``.
+def build_report(tables: str | Path, out: str | Path, title: str = "Replication report") -> list[str]:
+    """Write the PDF for the tables in ``tables`` to ``out`` (atomically); returns the page titles in order.
 
     Raises:
         UserError: a table is missing.
@@ -328,7 +338,8 @@ def build_report(tables: str | Path, out: str | Path, title: str = "Replication 
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.tmp")
     sns.set_theme(style="whitegrid", context="paper")
-    with PdfPages(tmp) as pdf:
+    pdf = ReportPdf(tmp)
+    try:
         hosts = sorted({f"{t.cpu} ({t.cores} cores, GPU: {t.gpu})" for t in throughput.itertuples()})
         lines = [
             f"Games: {', '.join(sorted(scores['game'].unique()))}",
@@ -372,9 +383,11 @@ def build_report(tables: str | Path, out: str | Path, title: str = "Replication 
                     ["frames/s = emulator frames (frame skip included) / training wall time, final evaluation "
                      f"excluded. Host(s): {'; '.join(hosts)}."])
         _text_page(pdf, "Protocol and provenance", provenance_lines(runs))
+    finally:
+        pdf.close()
     atomic_write_bytes(out, tmp.read_bytes())
     tmp.unlink()
-    return out
+    return pdf.pages
 
 
 @cli_main
@@ -384,8 +397,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", required=True)
     p.add_argument("--title", default="Replication report: A3C (Mnih et al. 2016) and PAAC (Clemente et al. 2017)")
     args = p.parse_args(argv)
-    build_report(args.tables, args.out, args.title)
-    print(f"wrote {args.out}", file=sys.stderr)
+    pages = build_report(args.tables, args.out, args.title)
+    print(f"wrote {args.out}: {len(pages)} pages", file=sys.stderr)
+    for i, t in enumerate(pages, 1):
+        print(f"  {i:2d}. {t}", file=sys.stderr)
     return 0
 
 

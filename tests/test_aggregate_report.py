@@ -76,11 +76,51 @@ def test_summary_and_verdict_against_table_s3(tmp_path, runs):
     assert v.loc["breakout", "ours / paper"] == pytest.approx(200.0 / 551.6)
 
 
-def test_report_is_a_real_pdf(tmp_path, runs):
+def _pdf_pages(path):
+    data = path.read_bytes()
+    assert data.startswith(b"%PDF")
+    return data.count(b"/Type /Page\n") + data.count(b"/Type /Page ") + data.count(b"/Type /Page>")
+
+
+def test_report_is_a_real_pdf_with_the_expected_sections(tmp_path, runs):
     aggregate(runs, tmp_path / "tables")
-    out = build_report(tmp_path / "tables", tmp_path / "r.pdf")
-    data = out.read_bytes()
-    assert data.startswith(b"%PDF") and data.count(b"/Type /Page") >= 6
+    out = tmp_path / "r.pdf"
+    pages = build_report(tmp_path / "tables", out)
+    assert pages == [
+        "Replication report",
+        "Replication verdict per (algorithm, game)",
+        "Scores beside Mnih et al. 2016 Table S3",
+        "Human-normalized final scores per run",
+        "Human-normalized summary (Mnih et al. 2016 Table 1 analogue): ours",
+        "Mnih et al. 2016 Table 1 (as printed)",
+        "Learning curves: breakout",
+        "Learning curves: pong",
+        "PAAC games (Clemente et al. 2017 analogue)",
+        "Training throughput",
+        "Protocol and provenance",
+    ]
+    assert _pdf_pages(out) == len(pages)
+
+
+def test_report_with_every_algorithm_and_sweeps(tmp_path):
+    r = tmp_path / "runs"
+    dirs = [fake_run(r, algo, game, w, 0, [1, 2], [-5, 5]) for algo, w in (("a2c", 16), ("a3c_lstm", 16), ("dqn", 1))
+            for game in ("pong", "breakout", "seaquest")]
+    dirs += [fake_run(r, "a3c_ff", "pong", w, 0, [0], [-20, 10], frames=1_000_000, wall=100.0 * 16 / w)
+             for w in (1, 2, 16)]
+    for i, lr in enumerate((1e-4, 1e-3, 1e-2)):
+        d = fake_run(r, "a3c_ff_lr", "pong", 16, i, [float(i)], [-20, 10])
+        cfg = json.loads((d / "config.json").read_text())
+        (d / "config.json").write_text(json.dumps({**cfg, "algorithm": "a3c_ff", "learning_rate": lr}))
+        dirs.append(d)
+    aggregate(dirs, tmp_path / "tables")
+    out = tmp_path / "r.pdf"
+    pages = build_report(tmp_path / "tables", out)
+    for section in ("Performance profile", "Speed-up vs number of workers (Mnih et al. 2016 Table 2 analogue)",
+                    "Speed-up vs workers (Figure 3 analogue)", "Final score vs learning rate (Figure 2 analogue)",
+                    "Learning curves: seaquest"):
+        assert section in pages
+    assert _pdf_pages(out) == len(pages)
 
 
 def test_mean_ci():
@@ -105,8 +145,7 @@ def test_speedup_against_hand_computed_values(tmp_path):
     assert rows.loc[4, "speedup_time_to_score"] == pytest.approx(2.0)
     summary = speedup_summary(rows.reset_index()).set_index("workers")
     assert summary.loc[4, "paper_a3c"] == pytest.approx(3.7)  # Mnih 2016 Table 2, A3C, 4 threads
-    out = build_report(tmp_path / "tables", tmp_path / "r.pdf")
-    assert out.read_bytes().startswith(b"%PDF")
+    assert "Speed-up per game" in build_report(tmp_path / "tables", tmp_path / "r.pdf")
 
 
 def test_unfinished_runs_are_listed_not_averaged(tmp_path, runs):
@@ -116,7 +155,7 @@ def test_unfinished_runs_are_listed_not_averaged(tmp_path, runs):
     assert list(t["missing"]["run_dir"]) == [str(partial)]
     pong = t["scores"][t["scores"]["game"] == "pong"]
     assert list(pong["seed"]) == [0] and pong["eval_mean"].iloc[0] == pytest.approx(12.0)
-    build_report(tmp_path / "tables", tmp_path / "r.pdf")
+    assert build_report(tmp_path / "tables", tmp_path / "r.pdf")[0] == "Replication report"
 
 
 def test_game_absent_from_reference_tables_still_reports(tmp_path):
@@ -125,7 +164,7 @@ def test_game_absent_from_reference_tables_still_reports(tmp_path):
     assert t["normalized"].empty
     v = verdict_table(per_game_summary(t["scores"]))
     assert np.isnan(v["paper"].iloc[0])
-    assert build_report(tmp_path / "tables", tmp_path / "r.pdf").read_bytes().startswith(b"%PDF")
+    assert "Scores beside Mnih et al. 2016 Table S3" in build_report(tmp_path / "tables", tmp_path / "r.pdf")
 
 
 def test_across_game_summary_hand_computed():
