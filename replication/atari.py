@@ -17,7 +17,7 @@ rewards are derived here, as training signals only (``StepBatch.done``, ``StepBa
 from __future__ import annotations
 
 import difflib
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 
 import numpy as np
 
@@ -46,17 +46,8 @@ class AtariConfig:
     full_action_space: bool = False  # minimal action set, as in the papers
     num_threads: int = 0  # emulator threads; 0 lets ale-py pick (one per core)
 
-    @classmethod
-    def from_dict(cls, d: dict | None) -> "AtariConfig":
-        """Build from a config mapping; unknown keys raise ``UserError`` naming them."""
-        d = dict(d or {})
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(d) - known)
-        if unknown:
-            raise UserError(f"unknown env config key(s) {unknown}; accepted: {sorted(known)}")
-        return cls(**d)
-
     def to_dict(self) -> dict:
+        """All fields as a plain dict (what ``config.json`` records)."""
         return asdict(self)
 
 

@@ -123,7 +123,7 @@ def bench_sb3(game: str, num_envs: int, frames: int, threads: int) -> float:
     env = VecFrameStack(env, n_stack=4)
     torch.set_num_threads(threads)
     model = A2C("CnnPolicy", env, n_steps=5, device="cpu", seed=0, verbose=0)
-    agent_steps = frames // 4  # SB3 timesteps are agent steps summed over environments
+    agent_steps = frames // 4  # SB3's total_timesteps counts agent steps summed over environments
     model.learn(total_timesteps=min(agent_steps, 20 * num_envs * 5))  # warm-up, as ours warms up in its first updates
     t0 = time.perf_counter()
     model.learn(total_timesteps=agent_steps, reset_num_timesteps=True)

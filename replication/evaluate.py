@@ -8,13 +8,12 @@ score is the unclipped game score of the whole game. Actions are sampled from th
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 
 import numpy as np
 import torch
 
 from replication.atari import AtariConfig, make_vector_env
-from replication.errors import UserError
 
 
 @dataclass(frozen=True)
@@ -27,17 +26,8 @@ class EvalConfig:
     greedy: bool = False  # sample from pi; Mnih 2016 is silent (hyperparameters.md §1.11)
     every_frames: int = 0  # also evaluate during training every this many frames; 0 = only at the end
 
-    @classmethod
-    def from_dict(cls, d: dict | None) -> "EvalConfig":
-        """Build from a config mapping; unknown keys raise ``UserError``."""
-        d = dict(d or {})
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(d) - known)
-        if unknown:
-            raise UserError(f"unknown eval config key(s) {unknown}; accepted: {sorted(known)}")
-        return cls(**d)
-
     def to_dict(self) -> dict:
+        """All fields as a plain dict (what ``config.json`` records)."""
         return asdict(self)
 
     @property
