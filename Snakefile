@@ -99,20 +99,25 @@ rule train:
         "--threads {threads} > {log} 2>&1"
 
 
+def tables(folder):
+    """The aggregate step's outputs in ``folder``: one CSV per table plus runs.json (provenance)."""
+    names = ["scores", "curves", "throughput", "normalized", "missing"]
+    return {**{n: f"{folder}/{n}.csv" for n in names}, "runs": f"{folder}/runs.json"}
+
+
+def run_dirs(input):
+    return " ".join(shlex.quote(str(p).rsplit("/", 1)[0]) for p in input)
+
+
 rule aggregate:
     input:
         done_files(),
     output:
-        scores=f"{RESULTS}/tables/scores.csv",
-        curves=f"{RESULTS}/tables/curves.csv",
-        throughput=f"{RESULTS}/tables/throughput.csv",
-        normalized=f"{RESULTS}/tables/normalized.csv",
-        runs=f"{RESULTS}/tables/runs.json",
-        missing=f"{RESULTS}/tables/missing.csv",
+        **tables(f"{RESULTS}/tables"),
     log:
         f"{RESULTS}/logs/aggregate.log",
     params:
-        runs=lambda w, input: " ".join(shlex.quote(str(p).rsplit("/", 1)[0]) for p in input),
+        runs=lambda w, input: run_dirs(input),
         out=f"{RESULTS}/tables",
     resources:
         mem_mb=2000,
@@ -139,16 +144,11 @@ rule aggregate_game:
     input:
         lambda w: done_files(w.game),
     output:
-        scores=f"{RESULTS}/tables/games/{{game}}/scores.csv",
-        curves=f"{RESULTS}/tables/games/{{game}}/curves.csv",
-        throughput=f"{RESULTS}/tables/games/{{game}}/throughput.csv",
-        normalized=f"{RESULTS}/tables/games/{{game}}/normalized.csv",
-        runs=f"{RESULTS}/tables/games/{{game}}/runs.json",
-        missing=f"{RESULTS}/tables/games/{{game}}/missing.csv",
+        **tables(f"{RESULTS}/tables/games/{{game}}"),
     log:
         f"{RESULTS}/logs/aggregate_{{game}}.log",
     params:
-        runs=lambda w, input: " ".join(shlex.quote(str(p).rsplit("/", 1)[0]) for p in input),
+        runs=lambda w, input: run_dirs(input),
         out=lambda w: f"{RESULTS}/tables/games/{w.game}",
     resources:
         mem_mb=2000,

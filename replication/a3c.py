@@ -20,7 +20,6 @@ import ctypes
 import os
 import queue as queue_mod
 import signal
-import time
 import traceback
 from dataclasses import asdict, dataclass
 

@@ -171,6 +171,7 @@ class EpisodeTracker:
         self.lengths = np.zeros(num_envs, dtype=np.int64)
 
     def update(self, raw_reward: np.ndarray, game_over: np.ndarray) -> list[tuple[int, float, int]]:
+        """Add one agent step: float ``(n,)`` raw rewards, bool ``(n,)`` game overs; returns the finished games."""
         self.returns += raw_reward
         self.lengths += 1
         finished = []

@@ -134,10 +134,11 @@ def group_algorithm(label: str, section: dict) -> str:
         UserError: neither names a known algorithm.
     """
     algo = section.get("algo", label)
-    if algo not in algorithms():
+    try:
+        return check_algo(algo)
+    except UserError as e:
         hint = "" if "algo" in section else f" (or set algo: under algos.{label})"
-        raise UserError(f"unknown algorithm {algo!r}; accepted: {', '.join(sorted(algorithms()))}{hint}")
-    return algo
+        raise UserError(f"{e}{hint}") from None
 
 
 def group_seeds(cfg: dict, section: dict) -> list[int]:

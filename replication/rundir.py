@@ -88,6 +88,7 @@ class CsvLog:
         atomic_write_bytes(self.path, buf.getvalue().encode())
 
     def write(self, row: dict) -> None:
+        """Append one row (a mapping with every column) and flush it to disk."""
         self._w.writerow([_fmt(row[c]) for c in self.columns])
         self._f.flush()
 

@@ -7,7 +7,6 @@ A ``TrainingRun`` owns one run directory (see ``rundir.py``). Algorithms call, i
 
 from __future__ import annotations
 
-import json
 import math
 import random
 import time
@@ -229,7 +228,3 @@ class TrainingRun:
         if getattr(self, "model", None) is not None:
             self.save_checkpoint()
 
-
-def read_json(path: str | Path) -> dict:
-    with open(path) as f:
-        return json.load(f)

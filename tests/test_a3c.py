@@ -7,10 +7,8 @@ import subprocess
 import sys
 import time
 
-import numpy as np
 import pandas as pd
 import psutil
-import pytest
 import torch
 import torch.multiprocessing as mp
 import yaml
