@@ -10,7 +10,7 @@ import os
 import shlex
 import sys
 
-from replication.config import group_algorithm, resolve_device, resolve_run, run_plan, validate_config
+from replication.config import check_workers_fit_cores, group_algorithm, resolve_device, resolve_run, run_plan, validate_config
 from replication.errors import UserError
 from replication.replay import replay_nbytes
 
@@ -70,6 +70,15 @@ wildcard_constraints:
     game="[a-z0-9_]+",
     workers="[0-9]+",
     seed="[0-9]+",
+
+
+onstart:
+    # before the first job of a real run (not a dry run); on a cluster executor each job gets a node's cores
+    try:
+        check_workers_fit_cores(config, workflow.resource_settings.cores if workflow.local_exec else None)
+    except UserError as e:
+        sys.stderr.write(f"error: {e}\n")
+        sys.exit(2)
 
 
 rule all:

@@ -193,6 +193,25 @@ def run_plan(cfg: dict) -> list[tuple[str, str, int, int]]:
     return plan
 
 
+def check_workers_fit_cores(cfg: dict, cores: int | None) -> None:
+    """Refuse A3C runs with more actor-learners than the cores Snakemake was given (``--cores``).
+
+    Each A3C worker is one process with one torch thread (Mnih 2016 Supp. §8: one thread per actor-learner), so
+    workers beyond the cores time-share a core and every frames/s and speed-up number would be wrong. ``cores``
+    None (a cluster executor, where each job gets its own node's cores) skips the check.
+
+    Raises:
+        UserError: names the run group, its workers and the cores given.
+    """
+    if cores is None:
+        return
+    for label, _, workers, _ in run_plan(cfg):
+        if group_algorithm(label, cfg["algos"][label]).startswith("a3c") and workers > cores:
+            raise UserError(f"algos.{label}.workers = {workers} but snakemake was given --cores {cores}; accepted: "
+                            f"workers <= {cores} (one core per A3C actor-learner): pass --cores {workers} on a "
+                            f"host with that many cores, or lower workers")
+
+
 def resolve_device(name: str) -> str:
     """``auto`` -> ``cuda`` when available else ``cpu``; ``cuda`` without CUDA raises ``UserError``."""
     if name == "auto":

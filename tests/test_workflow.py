@@ -45,6 +45,25 @@ def test_bad_config_fails_before_any_job(tmp_path):
     assert "Traceback" not in r.stderr
 
 
+def test_more_a3c_workers_than_cores_fails_before_any_job(tmp_path):
+    r = snakemake(tmp_path, "--cores", "2", "--configfile", str(ROOT / "configs" / "mnih2016.yaml"))
+    assert r.returncode != 0 and "Traceback" not in r.stderr
+    assert "error: algos.a3c_ff.workers = 16 but snakemake was given --cores 2; accepted: workers <= 2" in r.stderr
+    assert not (tmp_path / "results").exists()
+
+
+def test_workers_fit_cores_check_only_counts_a3c():
+    from replication.config import check_workers_fit_cores, validate_config
+    from replication.errors import UserError
+
+    cfg = validate_config({"games": ["pong"], "algos": {"a2c": {"workers": [32], "total_frames": 100},
+                                                         "a3c_ff": {"workers": [1, 4], "total_frames": 100}}})
+    check_workers_fit_cores(cfg, 4)  # A2C's 32 environments run in one process: no limit
+    check_workers_fit_cores(cfg, None)  # cluster executor: each job gets its own node
+    with pytest.raises(UserError, match="algos.a3c_ff.workers = 4 but snakemake was given --cores 3"):
+        check_workers_fit_cores(cfg, 3)
+
+
 def test_smoke_workflow_produces_pdf_and_tables(tmp_path):
     r = snakemake(tmp_path, "--cores", "2", "--configfile", str(ROOT / "configs" / "smoke.yaml"))
     assert r.returncode == 0, r.stderr[-3000:]
