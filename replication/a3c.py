@@ -52,6 +52,7 @@ class A3CConfig:
     value_loss_weight: float = 0.5  # muupan/async-rl wiki: "They multiply the gradients of V by 0.5"
     max_grad_norm: float = 40.0  # deviation: tuned but not printed (Mnih 2016 §5.1); 40 as PAAC's paper value
     network: str = "nature"  # Mnih 2016 §5.1 set-up (b): the Nature DQN torso; "nips" for set-up (a)
+    init: str = "torch"  # Torch7's default, which the A3C authors used (muupan/async-rl wiki); or "orthogonal"
     lstm: bool = False  # a3c_lstm: 256 LSTM cells after the last hidden layer (Mnih 2016 §5.1)
 
 
@@ -65,7 +66,7 @@ class A3CLSTMConfig(A3CConfig):
 def build_model(hp: A3CConfig, num_actions: int, in_channels: int) -> torch.nn.Module:
     """The feed-forward or LSTM actor-critic for ``hp``."""
     cls = ActorCriticLSTM if hp.lstm else ActorCritic
-    return cls(hp.network, num_actions, in_channels)
+    return cls(hp.network, num_actions, in_channels, init=hp.init)
 
 
 def _die_with_parent() -> None:

@@ -82,19 +82,21 @@ class ActorCriticLSTM(nn.Module):
     """A3C LSTM agent (Mnih et al. 2016 §5.1): the torso, then 256 LSTM cells, then policy and value heads.
 
     ``forward(obs, state)`` takes uint8 ``(B, 4, 84, 84)`` and ``state = (h, c)``, each float32 ``(B, 256)``,
-    and returns ``(logits (B, A), value (B,), (h', c'))``. ``initial_state(B)`` gives zeros.
+    and returns ``(logits (B, A), value (B,), (h', c'))``. ``initial_state(B)`` gives zeros. ``init`` as for
+    ``ActorCritic``.
 
     Raises:
-        UserError: unknown ``kind``.
+        UserError: unknown ``kind`` or ``init``.
     """
 
-    def __init__(self, kind: str, num_actions: int, in_channels: int = 4, cells: int = 256):
+    def __init__(self, kind: str, num_actions: int, in_channels: int = 4, cells: int = 256, init: str = "torch"):
         super().__init__()
         self.torso, hidden = _torso(kind, in_channels)
         self.lstm = nn.LSTMCell(hidden, cells)
         self.cells = cells
         self.policy = nn.Linear(cells, num_actions)
         self.value = nn.Linear(cells, 1)
+        initialize(self, init)  # the LSTM cell keeps torch's init either way
 
     def initial_state(self, batch: int, device=None) -> tuple[torch.Tensor, torch.Tensor]:
         z = torch.zeros(batch, self.cells, device=device)
