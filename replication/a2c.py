@@ -77,7 +77,8 @@ def train(run: TrainingRun) -> None:
                 group["lr"] = lr
             logits_steps, value_steps = [], []
             for t in range(T):
-                logits, value = model(obs)
+                with run.autocast():
+                    logits, value = model(obs)
                 with torch.no_grad():
                     action = torch.multinomial(torch.softmax(logits.float(), -1), 1, generator=run.generator)
                 logits_steps.append(logits)
@@ -90,7 +91,7 @@ def train(run: TrainingRun) -> None:
                 for worker, ret, length in tracker.update(step.raw_reward, step.game_over):
                     run.log_episode(worker, ret, length)
                 obs = torch.from_numpy(step.obs).to(device)
-            with torch.no_grad():
+            with torch.no_grad(), run.autocast():
                 bootstrap = model(obs)[1].float().cpu()
             returns = n_step_returns(rewards, dones, bootstrap, hp.gamma).to(device)
             terms = actor_critic_loss(torch.cat(logits_steps).float(), torch.cat(value_steps).float(),

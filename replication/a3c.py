@@ -30,6 +30,7 @@ from replication.atari import AtariBatch, AtariConfig, EpisodeTracker
 from replication.losses import actor_critic_loss
 from replication.networks import ActorCritic, ActorCriticLSTM, RecurrentPolicy
 from replication.optim import PaperRMSprop, linear_lr
+from replication.precision import autocast
 from replication.returns import n_step_returns
 from replication.training import TrainingRun
 
@@ -77,7 +78,8 @@ def _die_with_parent() -> None:
         pass
 
 
-def rollout_loss(model: torch.nn.Module, env: AtariBatch, hp: A3CConfig, state, generator: torch.Generator):
+def rollout_loss(model: torch.nn.Module, env: AtariBatch, hp: A3CConfig, state, generator: torch.Generator,
+                 precision: str = "fp32"):
     """Act for up to ``rollout_length`` agent steps (or to a training terminal) and return the loss.
 
     Args:
@@ -87,6 +89,7 @@ def rollout_loss(model: torch.nn.Module, env: AtariBatch, hp: A3CConfig, state, 
         state: LSTM ``(h, c)`` each float32 ``(1, 256)``, or None for the feed-forward agent. It is detached
             here, so gradients flow through this rollout's steps only (truncated BPTT).
         generator: torch generator for sampling actions.
+        precision: ``fp32`` or ``bf16`` autocast of the forward passes (``replication/precision.py``).
 
     Returns:
         ``(terms, state, transitions)``: the ``A2CLossTerms`` of the rollout (sum over its steps, Algorithm S3),
@@ -97,10 +100,11 @@ def rollout_loss(model: torch.nn.Module, env: AtariBatch, hp: A3CConfig, state, 
     logits_t, values_t, actions, rewards, dones, transitions = [], [], [], [], [], []
     for _ in range(hp.rollout_length):
         obs = torch.from_numpy(env.obs)
-        if hp.lstm:
-            logits, value, state = model(obs, state)
-        else:
-            logits, value = model(obs)
+        with autocast("cpu", precision):
+            if hp.lstm:
+                logits, value, state = model(obs, state)
+            else:
+                logits, value = model(obs)
         with torch.no_grad():
             action = torch.multinomial(torch.softmax(logits, -1), 1, generator=generator).squeeze(1)
         step = env.step(action.numpy())
@@ -112,7 +116,7 @@ def rollout_loss(model: torch.nn.Module, env: AtariBatch, hp: A3CConfig, state, 
         transitions.append(step)
         if step.done[0]:
             break
-    with torch.no_grad():
+    with torch.no_grad(), autocast("cpu", precision):
         obs = torch.from_numpy(env.obs)
         if transitions[-1].done[0]:
             bootstrap = torch.zeros(1)
@@ -120,17 +124,19 @@ def rollout_loss(model: torch.nn.Module, env: AtariBatch, hp: A3CConfig, state, 
             bootstrap = model(obs, state)[1]
         else:
             bootstrap = model(obs)[1]
+    bootstrap = bootstrap.float()
     if hp.lstm and transitions[-1].done[0]:
         state = model.initial_state(1)
     returns = n_step_returns(torch.stack(rewards), torch.stack(dones), bootstrap, hp.gamma)
-    terms = actor_critic_loss(torch.cat(logits_t), torch.cat(values_t), torch.cat(actions), returns.reshape(-1),
+    terms = actor_critic_loss(torch.cat(logits_t).float(), torch.cat(values_t).float(), torch.cat(actions), returns.reshape(-1),
                               hp.entropy_beta, hp.value_loss_weight, loss_scale=len(transitions))
     return terms, state, transitions
 
 
 def worker_main(worker: int, game: str, env_cfg: dict, hp_dict: dict, seed: int, total_frames: int,
                 base_frames: int, lr0: float, log_every_updates: int, shared_model: torch.nn.Module,
-                square_avgs: list | None, counters: torch.Tensor, stop: mp.Event, messages: mp.Queue) -> None:
+                square_avgs: list | None, counters: torch.Tensor, stop: mp.Event, messages: mp.Queue,
+                precision: str = "fp32") -> None:
     """One actor-learner process (Algorithm S3). Runs until the global frame count reaches ``total_frames``.
 
     ``counters`` is int64 ``(workers, 2)`` in shared memory: ``[agent_steps, updates]`` of each worker; this
@@ -166,7 +172,7 @@ def worker_main(worker: int, game: str, env_cfg: dict, hp_dict: dict, seed: int,
 
         while not stop.is_set() and global_frames() < total_frames:
             local.load_state_dict(shared_model.state_dict())  # sync theta' <- theta
-            terms, state, transitions = rollout_loss(local, env, hp, state, generator)
+            terms, state, transitions = rollout_loss(local, env, hp, state, generator, precision)
             counters[worker, 0] += len(transitions)  # agent steps
             frames = global_frames()
             for step in transitions:
@@ -228,7 +234,7 @@ def train(run: TrainingRun) -> None:
     procs = []
     for w in range(run.workers):
         args = (w, run.game, asdict(run.env), asdict(hp), run.env_seed() + 7919 * w, run.total_frames, base_frames,
-                hp.learning_rate, run.log_every_updates, model, square_avgs, counters, stop, messages)
+                hp.learning_rate, run.log_every_updates, model, square_avgs, counters, stop, messages, run.precision)
         p = ctx.Process(target=worker_main, args=args, name=f"a3c-worker-{w}", daemon=True)
         p.start()
         procs.append(p)

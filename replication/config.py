@@ -254,6 +254,7 @@ def resolve_run(cfg: dict, label: str, game: str, workers: int, seed: int) -> di
         "learning_rate": float(initial_lr),
         "total_frames": int(section["total_frames"]),
         "device": section.get("device", cfg.get("device", "auto")),
+        "precision": section.get("precision", cfg.get("precision", "fp32")),
         "checkpoint_every_frames": int(cfg["checkpoint_every_frames"]),
         "log_every_updates": int(cfg["log_every_updates"]),
         "env": dataclasses.asdict(build_dataclass(AtariConfig, cfg.get("env"), "env")),

@@ -290,10 +290,11 @@ def _learn(agent: DQNAgent, opt: CentredRMSprop, batch: ReplayBatch, hp: DQNConf
         replication.training.TrainingDiverged: non-finite loss or gradient (before the step is applied).
     """
     obs, actions, rewards, next_obs, dones = batch_to_device(batch, run.device)
-    q = agent.online(obs)
-    with torch.no_grad():
-        next_q = agent.target(next_obs)
-    loss = td_loss(q, actions, rewards, next_q, dones, hp.gamma, hp.td_error_clip)
+    with run.autocast():
+        q = agent.online(obs)
+        with torch.no_grad():
+            next_q = agent.target(next_obs)
+    loss = td_loss(q.float(), actions, rewards, next_q.float(), dones, hp.gamma, hp.td_error_clip)
     opt.zero_grad(set_to_none=True)
     loss.backward()
     grad_norm = torch.nn.utils.get_total_norm([p.grad for p in agent.online.parameters() if p.grad is not None])
@@ -333,7 +334,8 @@ def train(run: TrainingRun) -> None:
     try:
         while run.frames < run.total_frames:
             epsilon = epsilon_at(run.agent_steps, hp)
-            action = select_action(agent.online, torch.from_numpy(obs).to(device), epsilon, run.generator)
+            with run.autocast():
+                action = select_action(agent.online, torch.from_numpy(obs).to(device), epsilon, run.generator)
             step = env.step(np.array([action], dtype=np.int64))
             run.count_agent_steps(1, frame_skip)
             replay.add(action, step.reward[0], step.done[0], step.obs[0, -1], next_is_first=bool(step.game_over[0]))

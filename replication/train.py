@@ -39,7 +39,8 @@ def make_run(resolved: dict, out: Path) -> tuple[TrainingRun, object]:
         total_frames=resolved["total_frames"], device=device, env=AtariConfig(**resolved["env"]),
         eval=EvalConfig(**resolved["eval"]), hyper=cls(**resolved["hyper"]),
         checkpoint_every_frames=resolved["checkpoint_every_frames"],
-        log_every_updates=resolved["log_every_updates"], resolved=resolved)
+        log_every_updates=resolved["log_every_updates"], resolved=resolved,
+        precision=resolved.get("precision", "fp32"))
     return run, train_fn
 
 

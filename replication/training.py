@@ -18,6 +18,7 @@ import torch
 
 from replication.atari import AtariConfig
 from replication.evaluate import EvalConfig, evaluate
+from replication.precision import autocast
 from replication.rundir import (EPISODE_COLUMNS, EVAL_COLUMNS, UPDATE_COLUMNS, CsvLog, atomic_write_bytes,
                                 atomic_write_json, provenance)
 
@@ -39,6 +40,7 @@ class TrainingRun:
         checkpoint_every_frames: checkpoint period in frames.
         log_every_updates: ``updates.csv`` row period in updates.
         resolved: the fully resolved config (written to ``config.json``).
+        precision: ``fp32`` or ``bf16`` (forward passes under autocast, ``replication/precision.py``).
     """
 
     dir: Path
@@ -54,6 +56,7 @@ class TrainingRun:
     checkpoint_every_frames: int
     log_every_updates: int
     resolved: dict
+    precision: str = "fp32"
     frames: int = 0
     agent_steps: int = 0
     updates: int = 0
@@ -61,6 +64,7 @@ class TrainingRun:
     _checkpoint: dict | None = None
 
     def __post_init__(self):
+        autocast(self.device, self.precision)  # rejects an unknown precision before anything is written
         self.dir = Path(self.dir)
         self.dir.mkdir(parents=True, exist_ok=True)
         ckpt = self.dir / "checkpoint.pt"
@@ -93,6 +97,10 @@ class TrainingRun:
     def eval_seed(self) -> int:
         """Seed of evaluation environment 0, disjoint from training seeds and equal across resumes."""
         return self.seed * 1_000_003 + 500_000
+
+    def autocast(self):
+        """Context manager for the learner's forward passes at the run's ``precision``."""
+        return autocast(self.device, self.precision)
 
     @property
     def wall_time_s(self) -> float:
