@@ -149,6 +149,22 @@ rule report:
         "{PY} -m replication.report --tables {params.tables} --out {output} > {log} 2>&1"
 
 
+rule bench:
+    """Opt-in (`snakemake --cores all bench`): training throughput beside Stable-Baselines3 on this host, in one
+    run (python -m replication.bench; needs the `bench` extra), as results/bench/bench.csv and reports/bench.pdf."""
+    output:
+        csv=f"{RESULTS}/bench/bench.csv",
+        pdf=f"{REPORTS}/bench.pdf",
+    log:
+        f"{RESULTS}/logs/bench.log",
+    threads: workflow.cores  # the whole host: lines run one after another, each measured alone
+    resources:
+        mem_mb=8000,
+    shell:
+        "({PY} -m replication.bench --threads {threads} --out {output.csv} && "
+        "{PY} -m replication.report --bench {output.csv} --out {output.pdf}) > {log} 2>&1"
+
+
 rule aggregate_game:
     input:
         lambda w: done_files(w.game),

@@ -1,62 +1,84 @@
-"""``python -m replication.bench``: A2C training throughput beside Stable-Baselines3, in one run.
+"""``python -m replication.bench``: training throughput of our algorithms beside Stable-Baselines3, in one run.
 
 Usage::
 
     pip install -e '.[bench]'          # Stable-Baselines3 (the peer) and OpenCV for its Atari wrappers
-    python -m replication.bench --game pong --frames 400000 --out results/bench/a2c.csv
+    python -m replication.bench --game pong --frames 200000 --out results/bench/bench.csv
+    snakemake --cores all bench        # the same, plus reports/bench.pdf
 
-Each line trains for the same number of frames on the same host, one after another (never concurrently),
-and reports training frames/s (emulator frames, frame skip included, per second of training wall time).
-Two limits come first at each shape: the environment alone and the network alone; their serial combination
-``1 / (1/env + 1/network)`` is the bound an unpipelined learner can reach (``fraction_of_serial_bound``).
+Every line trains on the same host, one after another (never concurrently), and reports training frames/s
+(emulator frames, frame skip included, per second of training wall time; evaluation excluded). For each shape two
+limits come first: the environment alone (ale-py ``AtariVectorEnv``, random actions) and the network alone; their
+serial combination ``1 / (1/env + 1/network)`` is what an unpipelined learner can reach
+(``fraction_of_serial_bound``). ``ratio_to_peer`` compares a line with Stable-Baselines3 at the same algorithm,
+network and number of environments.
 
-* ``ours a2c`` at the given ``num_envs`` and networks (the default is NIPS at 32 envs; Nature at 16 envs
-  matches SB3's ``CnnPolicy``);
-* ``sb3 a2c``: Stable-Baselines3 ``A2C("CnnPolicy")`` with 16 environments from ``make_atari_env`` (its
-  default ``DummyVecEnv``), ``n_steps=5``, the same preprocessing (no-op starts 30, frame skip 4 with max-pool,
-  84x84 grayscale, stack of 4, reward clipping; SB3 adds its episodic-life and fire-reset wrappers).
+* A2C: ours at PAAC's 32 environments with the NIPS network, and at 16 environments with the Nature network, the
+  shape of SB3's ``A2C("CnnPolicy")`` with 16 environments and ``n_steps=5``; also ``bf16`` (the opt-in
+  ``precision`` key).
+* DQN: ours and SB3's ``DQN("CnnPolicy")`` with the same settings (Nature network, minibatch 32, an update every
+  4 agent steps, target copy every 10k agent steps, centred RMSProp 2.5e-4 / 0.95 / 0.01, epsilon 1 -> 0.1) and a
+  benchmark-sized schedule (replay of 50k, learning from 2.5k agent steps, epsilon annealed by 7.5k).
+* A3C FF (NIPS network) at 1 and 2 actor-learners: ``per_worker_vs_1`` is frames/s per worker relative to one
+  worker (Mnih 2016 Table 2's speed-up divided by the worker count). SB3 has no A3C.
 
-This is a benchmark, not a test: numbers depend on the host and what else runs on it.
+Preprocessing is the same on both sides: no-op starts (30), frame skip 4 with max-pool, 84x84 grayscale, stack of
+4, clipped rewards; SB3 adds its episodic-life and fire-reset wrappers. This is a benchmark, not a test: numbers
+depend on the host and on what else runs on it.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import torch
 
 from replication.errors import UserError, cli_main
+from replication.precision import autocast
 from replication.rundir import atomic_write_bytes, host_info
 
-
-def bench_ours(game: str, num_envs: int, network: str, frames: int, threads: int) -> float:
-    """Train our A2C for ``frames`` frames on the CPU; returns training frames/s (evaluation excluded)."""
-    import json
-
-    from replication.config import resolve_run
-    from replication.train import make_run
-
-    cfg = {"games": [game], "seeds": [0], "device": "cpu", "checkpoint_every_frames": 10 ** 12,
-           "log_every_updates": 100, "env": {}, "eval": {"episodes": 1, "max_frames": 400},
-           "algos": {"a2c": {"workers": [num_envs], "total_frames": frames, "hyper": {"network": network}}}}
-    resolved = resolve_run(cfg, "a2c", game, num_envs, 0)
-    torch.set_num_threads(threads)
-    with tempfile.TemporaryDirectory() as d:
-        run, train_fn = make_run(resolved, Path(d) / "run")
-        train_fn(run)
-        return json.loads((Path(d) / "run" / "done.json").read_text())["frames_per_s"]
+# benchmark-sized DQN schedule (both sides); everything else is DQNConfig's Nature default
+DQN_BENCH = {"replay_capacity": 50_000, "replay_start_agent_steps": 2_500, "epsilon_decay_agent_steps": 5_000,
+             "network": "nature"}
+ALGOS = ("a2c", "dqn", "a3c")
 
 
+@dataclass(frozen=True)
+class Line:
+    """One benchmark line: who trains (``ours`` or ``sb3``), which algorithm, at which shape and precision."""
+
+    who: str
+    algo: str
+    workers: int  # A2C num_envs / A3C actor-learners / 1 for DQN
+    network: str
+    precision: str = "fp32"
+
+    @property
+    def name(self) -> str:
+        return f"{self.who} {self.algo}" + ("" if self.precision == "fp32" else f" {self.precision}")
+
+
+LINES = {
+    "a2c": [Line("ours", "a2c", 32, "nips"), Line("ours", "a2c", 32, "nips", "bf16"),
+            Line("ours", "a2c", 16, "nature"), Line("ours", "a2c", 16, "nature", "bf16"),
+            Line("sb3", "a2c", 16, "nature")],
+    "dqn": [Line("ours", "dqn", 1, "nature"), Line("ours", "dqn", 1, "nature", "bf16"), Line("sb3", "dqn", 1, "nature")],
+    "a3c": [Line("ours", "a3c_ff", 1, "nips"), Line("ours", "a3c_ff", 2, "nips")],
+}
+
+
+# -- limits ---------------------------------------------------------------------------------------------------
 def bench_env_limit(game: str, num_envs: int, frames: int, threads: int) -> float:
     """Frames/s of ale-py's AtariVectorEnv alone: random actions at ``num_envs``, our preprocessing."""
-    import numpy as np
-
     from replication.atari import AtariConfig, make_vector_env
 
     env = make_vector_env(game, num_envs, AtariConfig(num_threads=threads))
@@ -73,8 +95,19 @@ def bench_env_limit(game: str, num_envs: int, frames: int, threads: int) -> floa
     return agent_steps * num_envs * 4 / elapsed
 
 
-def bench_network_limit(num_envs: int, network: str, rollout_length: int, threads: int, updates: int = 30) -> float:
-    """Frames/s if only the network ran: per update, ``rollout_length`` acting forwards at batch ``num_envs`` with
+def _timed(fn, repeats: int, warmup: int = 3) -> float:
+    """Seconds per call of ``fn`` (after ``warmup`` calls)."""
+    for _ in range(warmup):
+        fn()
+    t0 = time.perf_counter()
+    for _ in range(repeats):
+        fn()
+    return (time.perf_counter() - t0) / repeats
+
+
+def bench_network_limit(num_envs: int, network: str, rollout_length: int, threads: int, updates: int = 30,
+                        precision: str = "fp32") -> float:
+    """A2C's network alone, in frames/s: per update ``rollout_length`` acting forwards at batch ``num_envs`` with
     autograd on (as in training), one bootstrap forward, one backward and one optimizer step."""
     from replication.networks import ActorCritic
     from replication.optim import PaperRMSprop
@@ -85,25 +118,83 @@ def bench_network_limit(num_envs: int, network: str, rollout_length: int, thread
     obs = torch.randint(0, 256, (num_envs, 4, 84, 84), dtype=torch.uint8)
 
     def one_update():
-        outs = [model(obs) for _ in range(rollout_length)]
-        with torch.no_grad():
-            model(obs)
-        loss = sum(o[0].mean() + o[1].mean() for o in outs)
+        with autocast("cpu", precision):
+            outs = [model(obs) for _ in range(rollout_length)]
+            with torch.no_grad():
+                model(obs)
+        loss = sum(o[0].float().mean() + o[1].float().mean() for o in outs)
         opt.zero_grad()
         loss.backward()
         opt.step()
 
-    for _ in range(3):
-        one_update()
-    t0 = time.perf_counter()
-    for _ in range(updates):
-        one_update()
-    elapsed = time.perf_counter() - t0
-    return updates * rollout_length * num_envs * 4 / elapsed
+    return rollout_length * num_envs * 4 / _timed(one_update, updates)
 
 
-def bench_sb3(game: str, num_envs: int, frames: int, threads: int) -> float:
-    """Train Stable-Baselines3 A2C (CnnPolicy) for ``frames`` frames on the CPU; returns frames/s.
+def dqn_network_times(network: str, threads: int, precision: str = "fp32", repeats: int = 30) -> tuple[float, float]:
+    """DQN's network alone: seconds per greedy action (batch 1 forward) and per minibatch update (online
+    forward/backward and target forward at batch 32, one centred-RMSProp step)."""
+    from replication.dqn import CentredRMSprop, DQNAgent, td_loss
+
+    torch.set_num_threads(threads)
+    agent = DQNAgent(network, 6)
+    opt = CentredRMSprop(agent.online.parameters(), lr=2.5e-4)
+    obs = torch.randint(0, 256, (32, 4, 84, 84), dtype=torch.uint8)
+    actions, zeros = torch.randint(0, 6, (32,)), torch.zeros(32)
+
+    def act():
+        with torch.no_grad(), autocast("cpu", precision):
+            agent.online(obs[:1]).argmax(-1)
+
+    def update():
+        with autocast("cpu", precision):
+            q = agent.online(obs)
+            with torch.no_grad():
+                next_q = agent.target(obs)
+        loss = td_loss(q.float(), actions, zeros, next_q.float(), zeros, 0.99)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+
+    return _timed(act, repeats * 4), _timed(update, repeats)
+
+
+def dqn_network_limit(frames: int, t_act: float, t_update: float) -> float:
+    """Frames/s of DQN's network alone over the benchmark's schedule: greedy actions need a forward (epsilon-greedy
+    random ones do not), and every 4th agent step after the replay start adds an update."""
+    from replication.dqn import DQNConfig, epsilon_at
+
+    hp = DQNConfig(**DQN_BENCH)
+    agent_steps = np.arange(1, frames // 4 + 1)
+    greedy = sum(1.0 - epsilon_at(int(s), hp) for s in agent_steps[::100]) * 100
+    updates = max(0, len(agent_steps) - hp.replay_start_agent_steps) / hp.update_every_agent_steps
+    return frames / (greedy * t_act + updates * t_update)
+
+
+# -- training lines -------------------------------------------------------------------------------------------
+def bench_ours(game: str, algo: str, workers: int, hyper: dict, frames: int, threads: int,
+               precision: str = "fp32") -> float:
+    """Train our ``algo`` (a2c, dqn, a3c_ff, a3c_lstm) for ``frames`` frames on the CPU; returns training frames/s.
+
+    Raises:
+        UserError: a bad algorithm, game or hyperparameter.
+    """
+    from replication.config import resolve_run
+    from replication.train import make_run
+
+    cfg = {"games": [game], "seeds": [0], "device": "cpu", "precision": precision,
+           "checkpoint_every_frames": 10 ** 12, "log_every_updates": 100, "env": {},
+           "eval": {"episodes": 1, "max_frames": 400},
+           "algos": {algo: {"workers": [workers], "total_frames": frames, "hyper": hyper}}}
+    resolved = resolve_run(cfg, algo, game, workers, 0)
+    torch.set_num_threads(threads)
+    with tempfile.TemporaryDirectory() as d:
+        run, train_fn = make_run(resolved, Path(d) / "run")
+        train_fn(run)
+        return json.loads((Path(d) / "run" / "done.json").read_text())["frames_per_s"]
+
+
+def _sb3_env(game: str, num_envs: int):
+    """SB3's Atari env stack (``make_atari_env`` + 4-frame ``VecFrameStack``) for ``game``.
 
     Raises:
         UserError: Stable-Baselines3 is not installed (``pip install -e '.[bench]'``).
@@ -111,7 +202,6 @@ def bench_sb3(game: str, num_envs: int, frames: int, threads: int) -> float:
     try:
         import ale_py
         import gymnasium as gym
-        from stable_baselines3 import A2C
         from stable_baselines3.common.env_util import make_atari_env
         from stable_baselines3.common.vec_env import VecFrameStack
     except ImportError:
@@ -120,7 +210,18 @@ def bench_sb3(game: str, num_envs: int, frames: int, threads: int) -> float:
     env_id = "ALE/" + "".join(p.capitalize() for p in game.split("_")) + "-v5"
     env = make_atari_env(env_id, n_envs=num_envs, seed=0,
                          env_kwargs={"frameskip": 1, "repeat_action_probability": 0.0})
-    env = VecFrameStack(env, n_stack=4)
+    return VecFrameStack(env, n_stack=4)
+
+
+def bench_sb3_a2c(game: str, num_envs: int, frames: int, threads: int) -> float:
+    """Train Stable-Baselines3 A2C (CnnPolicy, ``n_steps=5``) for ``frames`` frames on the CPU; returns frames/s.
+
+    Raises:
+        UserError: Stable-Baselines3 is not installed.
+    """
+    env = _sb3_env(game, num_envs)
+    from stable_baselines3 import A2C
+
     torch.set_num_threads(threads)
     model = A2C("CnnPolicy", env, n_steps=5, device="cpu", seed=0, verbose=0)
     agent_steps = frames // 4  # SB3's total_timesteps counts agent steps summed over environments
@@ -132,40 +233,129 @@ def bench_sb3(game: str, num_envs: int, frames: int, threads: int) -> float:
     return agent_steps * 4 / elapsed
 
 
+def bench_sb3_dqn(game: str, frames: int, threads: int) -> float:
+    """Train Stable-Baselines3 DQN (CnnPolicy) with ``DQN_BENCH``'s schedule and the Nature settings for ``frames``
+    frames on the CPU; returns frames/s.
+
+    Its replay stores each observation once (``optimize_memory_usage``, SB3's leanest mode); its optimizer is
+    torch's centred RMSprop with alpha 0.95 and eps 0.01 (outside the root, the nearest torch has); its
+    gradient-norm clip is left at SB3's default 10. Epsilon anneals from the first agent step (ours from the
+    replay start), reaching 0.1 at the same agent step.
+
+    Raises:
+        UserError: Stable-Baselines3 is not installed.
+    """
+    from replication.dqn import DQNConfig
+
+    env = _sb3_env(game, 1)
+    from stable_baselines3 import DQN
+
+    hp = DQNConfig(**DQN_BENCH)
+    agent_steps = frames // 4
+    torch.set_num_threads(threads)
+    model = DQN("CnnPolicy", env, learning_rate=hp.learning_rate, buffer_size=hp.replay_capacity,
+                learning_starts=hp.replay_start_agent_steps, batch_size=hp.batch_size, gamma=hp.gamma,
+                train_freq=hp.update_every_agent_steps, gradient_steps=1,
+                target_update_interval=hp.target_update_agent_steps,
+                exploration_fraction=(hp.replay_start_agent_steps + hp.epsilon_decay_agent_steps) / agent_steps,
+                exploration_initial_eps=hp.epsilon_start, exploration_final_eps=hp.epsilon_end,
+                optimize_memory_usage=True, replay_buffer_kwargs={"handle_timeout_termination": False},
+                policy_kwargs={"optimizer_class": torch.optim.RMSprop,
+                               "optimizer_kwargs": {"alpha": hp.rmsprop_decay, "eps": hp.rmsprop_eps,
+                                                    "centered": True}},
+                device="cpu", seed=0, verbose=0)
+    t0 = time.perf_counter()
+    model.learn(total_timesteps=agent_steps)
+    elapsed = time.perf_counter() - t0
+    env.close()
+    return agent_steps * 4 / elapsed
+
+
+# -- the table ------------------------------------------------------------------------------------------------
+def run_line(line: Line, game: str, frames: int, threads: int) -> float:
+    """Training frames/s of one line."""
+    if line.who == "sb3":
+        return (bench_sb3_a2c(game, line.workers, frames, threads) if line.algo == "a2c"
+                else bench_sb3_dqn(game, frames, threads))
+    hyper = dict(DQN_BENCH) if line.algo == "dqn" else {"network": line.network}
+    return bench_ours(game, line.algo, line.workers, hyper, frames, threads, line.precision)
+
+
+def limit_rows(line: Line, game: str, frames: int, threads: int) -> tuple[list[dict], float]:
+    """The env-limit and network-limit rows at ``line``'s shape and the serial bound (frames/s)."""
+    env_fps = bench_env_limit(game, line.workers, min(frames, 200_000), threads)
+    if line.algo == "dqn":
+        net_fps = dqn_network_limit(frames, *dqn_network_times(line.network, threads, line.precision))
+    elif line.algo == "a2c":
+        net_fps = bench_network_limit(line.workers, line.network, 5, threads, precision=line.precision)
+    else:  # A3C: one process per worker, each with one thread and its own batch-1 network
+        env_fps = bench_env_limit(game, 1, min(frames, 100_000), 1) * line.workers
+        net_fps = bench_network_limit(1, line.network, 5, 1, precision=line.precision) * line.workers
+    base = {"algo": line.algo, "game": game, "workers": line.workers, "precision": line.precision}
+    rows = [{**base, "line": "env limit", "network": "-", "frames_per_s": round(env_fps, 1)},
+            {**base, "line": "network limit", "network": line.network, "frames_per_s": round(net_fps, 1)}]
+    return rows, 1.0 / (1.0 / env_fps + 1.0 / net_fps)
+
+
+def bench_table(algos: list[str], game: str, frames: int, dqn_frames: int, threads: int) -> pd.DataFrame:
+    """Run every line of ``algos`` and return the table (one row per limit and per training line)."""
+    rows = []
+    for algo in algos:
+        for line in LINES[algo]:
+            n = dqn_frames if algo == "dqn" else frames
+            bound = float("nan")
+            if line.who == "ours":
+                limits, bound = limit_rows(line, game, n, threads)
+                rows += limits
+            print(f"running {line.name} workers={line.workers} network={line.network} for {n} frames ...",
+                  file=sys.stderr)
+            fps = run_line(line, game, n, threads)
+            rows.append({"algo": line.algo, "game": game, "workers": line.workers, "precision": line.precision,
+                         "line": line.name, "network": line.network, "frames": n, "frames_per_s": round(fps, 1),
+                         "fraction_of_serial_bound": round(fps / bound, 2) if bound == bound else float("nan")})
+    return add_ratios(pd.DataFrame(rows))
+
+
+def add_ratios(df: pd.DataFrame) -> pd.DataFrame:
+    """Add ``ratio_to_peer`` (ours / SB3 at the same algo, workers and network) and, for A3C, ``per_worker_vs_1``
+    (frames/s per worker / frames/s of the same line at 1 worker) to a bench table; NaN where there is none."""
+    df = df.copy()
+    df["ratio_to_peer"] = float("nan")
+    df["per_worker_vs_1"] = float("nan")
+    trained = df["line"].str.startswith(("ours", "sb3"))
+    for i, r in df[trained & df["line"].str.startswith("ours")].iterrows():
+        peer = df[trained & df["line"].str.startswith("sb3") & (df["algo"] == r["algo"])
+                  & (df["workers"] == r["workers"]) & (df["network"] == r["network"])]
+        if len(peer):
+            df.loc[i, "ratio_to_peer"] = round(r["frames_per_s"] / peer["frames_per_s"].iloc[0], 2)
+        one = df[trained & (df["line"] == r["line"]) & (df["algo"] == r["algo"]) & (df["workers"] == 1)]
+        if r["algo"].startswith("a3c") and len(one):
+            df.loc[i, "per_worker_vs_1"] = round(r["frames_per_s"] / r["workers"] / one["frames_per_s"].iloc[0], 2)
+    return df
+
+
 @cli_main
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m replication.bench", description=__doc__.split("\n")[0])
     p.add_argument("--game", default="pong")
-    p.add_argument("--frames", type=int, default=400_000, help="training frames per line")
+    p.add_argument("--algos", nargs="+", default=list(ALGOS), help=f"any of {', '.join(ALGOS)}")
+    p.add_argument("--frames", type=int, default=200_000, help="training frames per A2C/A3C line")
+    p.add_argument("--dqn-frames", type=int, default=100_000, help="training frames per DQN line")
     p.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="torch threads for every line")
-    p.add_argument("--out", default="results/bench/a2c.csv")
+    p.add_argument("--out", default="results/bench/bench.csv")
     args = p.parse_args(argv)
-    lines = [("ours a2c", 32, "nips"), ("ours a2c", 16, "nips"), ("ours a2c", 16, "nature"),
-             ("sb3 a2c", 16, "nature")]
-    rows = []
-    bounds = {}
-    for name, n, net in lines:
-        if (n, net) not in bounds and name.startswith("ours"):
-            env_fps = bench_env_limit(args.game, n, args.frames, args.threads)
-            net_fps = bench_network_limit(n, net, 5, args.threads)
-            bounds[(n, net)] = 1.0 / (1.0 / env_fps + 1.0 / net_fps)  # env and network one after the other
-            rows.append({"line": "env limit (AtariVectorEnv, random actions)", "game": args.game, "num_envs": n,
-                         "network": "-", "frames": args.frames, "frames_per_s": round(env_fps, 1)})
-            rows.append({"line": "network limit (act fwd + fwd/bwd/update)", "game": "-", "num_envs": n,
-                         "network": net, "frames": 30 * 5 * n * 4, "frames_per_s": round(net_fps, 1)})
-        print(f"running {name} num_envs={n} network={net} for {args.frames} frames ...", file=sys.stderr)
-        fps = (bench_sb3(args.game, n, args.frames, args.threads) if name.startswith("sb3")
-               else bench_ours(args.game, n, net, args.frames, args.threads))
-        rows.append({"line": name, "game": args.game, "num_envs": n, "network": net, "frames": args.frames,
-                     "frames_per_s": round(fps, 1)})
-    df = pd.DataFrame(rows)
-    sb3 = df.loc[df["line"] == "sb3 a2c", "frames_per_s"].iloc[0]
-    df["ratio_to_sb3"] = (df["frames_per_s"] / sb3).round(2)
-    df["fraction_of_serial_bound"] = [
-        round(r.frames_per_s / bounds[(r.num_envs, r.network)], 2) if r.line.startswith("ours") else float("nan")
-        for r in df.itertuples()]
+    bad = [a for a in args.algos if a not in ALGOS]
+    if bad:
+        raise UserError(f"unknown bench algorithm {bad[0]!r}; accepted: {', '.join(ALGOS)}")
+    for key in ("frames", "dqn_frames", "threads"):
+        if getattr(args, key) < 1:
+            raise UserError(f"--{key.replace('_', '-')} must be >= 1, got {getattr(args, key)}")
+    from replication.atari import check_game
+
+    check_game(args.game)
+    df = bench_table(args.algos, args.game, args.frames, args.dqn_frames, args.threads)
     host = host_info()
-    df["host"] = f"{host['cpu']} ({host['cores']} cores)"
+    df["host"] = f"{host['cpu']} ({host['cores']} cores), torch threads {args.threads}"
     atomic_write_bytes(args.out, df.to_csv(index=False).encode())
     print(df.drop(columns=["host"]).to_string(index=False))
     print(f"host: {host['cpu']}, {host['cores']} cores, torch threads {args.threads}; written to {args.out}")

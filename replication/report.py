@@ -390,14 +390,52 @@ def build_report(tables: str | Path, out: str | Path, title: str = "Replication 
     return pdf.pages
 
 
+BENCH_TARGETS = [  # issue "Throughput near the hardware limit": targets on a 2-core CPU host, fp32 unless said
+    "Targets (2-core CPU host): A2C >= 1.5x SB3 A2C and >= 0.8 of the serial bound; DQN >= 1.3x SB3 DQN; A3C frames/s "
+    "per worker at 2 workers >= 0.85 of 1 worker; A2C with bf16 >= 2x SB3 A2C.",
+]
+
+
+def build_bench_report(csv: str | Path, out: str | Path) -> list[str]:
+    """Write the benchmark table (``python -m replication.bench``'s CSV) as a one-page PDF; returns page titles.
+
+    Raises:
+        UserError: the CSV is missing.
+    """
+    csv = Path(csv)
+    if not csv.exists():
+        raise UserError(f"no benchmark table at {csv}; run: python -m replication.bench --out {csv}")
+    df = pd.read_csv(csv)
+    host = df["host"].iloc[0] if "host" in df and len(df) else "unknown host"
+    cols = ["algo", "line", "workers", "network", "precision", "frames", "frames_per_s", "ratio_to_peer",
+            "fraction_of_serial_bound", "per_worker_vs_1"]
+    pdf = ReportPdf(Path(out))
+    try:
+        _table_page(pdf, "Training throughput beside Stable-Baselines3 (frames/s)",
+                    df[[c for c in cols if c in df]],
+                    [f"Host: {host}. Each line trained alone, one after another; frames are emulator frames "
+                     "(frame skip 4 included). 'env limit' and 'network limit' bound an unpipelined learner; "
+                     "fraction_of_serial_bound = frames/s / (1 / (1/env + 1/network)). ratio_to_peer compares "
+                     "with SB3 at the same algorithm, network and number of environments. Reproduce: "
+                     "python -m replication.bench (or snakemake --cores all bench).", *BENCH_TARGETS])
+    finally:
+        pdf.close()
+    return pdf.pages
+
+
 @cli_main
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m replication.report", description=__doc__.split("\n")[0])
-    p.add_argument("--tables", required=True)
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--tables", help="folder of the aggregate step's CSVs")
+    src.add_argument("--bench", help="the benchmark's CSV (python -m replication.bench)")
     p.add_argument("--out", required=True)
     p.add_argument("--title", default="Replication report: A3C (Mnih et al. 2016) and PAAC (Clemente et al. 2017)")
     args = p.parse_args(argv)
-    pages = build_report(args.tables, args.out, args.title)
+    if args.bench:
+        pages = build_bench_report(args.bench, args.out)
+    else:
+        pages = build_report(args.tables, args.out, args.title)
     print(f"wrote {args.out}: {len(pages)} pages", file=sys.stderr)
     for i, t in enumerate(pages, 1):
         print(f"  {i:2d}. {t}", file=sys.stderr)

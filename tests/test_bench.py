@@ -1,9 +1,67 @@
-"""The benchmark's measuring functions run and return rates (speed itself is measured by the bench, not here)."""
+"""The benchmark's measuring functions run and return rates, and its table compares the right lines (speed
+itself is measured by the bench, not here)."""
 
-from replication.bench import bench_env_limit, bench_network_limit, bench_ours
+import math
+
+import pandas as pd
+import pytest
+
+from replication.bench import (add_ratios, bench_env_limit, bench_network_limit, bench_ours, dqn_network_limit,
+                               dqn_network_times, main)
+from replication.errors import UserError
 
 
 def test_bench_functions_return_positive_rates():
     assert bench_env_limit("pong", 2, 800, threads=1) > 0
     assert bench_network_limit(2, "nips", rollout_length=2, threads=1, updates=1) > 0
-    assert bench_ours("pong", 2, "nips", 800, threads=1) > 0
+    assert bench_network_limit(2, "nips", rollout_length=2, threads=1, updates=1, precision="bf16") > 0
+    assert bench_ours("pong", "a2c", 2, {"network": "nips"}, 800, threads=1) > 0
+    assert bench_ours("pong", "dqn", 1, {"replay_capacity": 500, "replay_start_agent_steps": 50,
+                                         "network": "nips"}, 800, threads=1, precision="bf16") > 0
+    t_act, t_update = dqn_network_times("nips", threads=1, repeats=1)
+    assert 0 < t_act < t_update
+
+
+def test_dqn_network_limit_counts_greedy_actions_and_updates():
+    # 100k frames = 25k agent steps; epsilon is 1 until 2.5k, 0.1 from 7.5k: greedy steps ~ 0.45*5k + 0.9*17.5k
+    fps = dqn_network_limit(100_000, t_act=1e-3, t_update=0.0)
+    assert fps == pytest.approx(100_000 / ((0.45 * 5_000 + 0.9 * 17_500) * 1e-3), rel=0.02)
+    # (25k - 2.5k) / 4 updates
+    assert dqn_network_limit(100_000, t_act=0.0, t_update=1e-2) == pytest.approx(100_000 / (5_625 * 1e-2))
+
+
+def test_ratios_compare_same_shape_only():
+    df = pd.DataFrame([
+        {"algo": "a2c", "workers": 16, "network": "nature", "line": "ours a2c", "frames_per_s": 600.0},
+        {"algo": "a2c", "workers": 32, "network": "nips", "line": "ours a2c", "frames_per_s": 900.0},
+        {"algo": "a2c", "workers": 16, "network": "nature", "line": "sb3 a2c", "frames_per_s": 400.0},
+        {"algo": "a2c", "workers": 16, "network": "nature", "line": "env limit", "frames_per_s": 5000.0},
+        {"algo": "a3c_ff", "workers": 1, "network": "nips", "line": "ours a3c_ff", "frames_per_s": 100.0},
+        {"algo": "a3c_ff", "workers": 2, "network": "nips", "line": "ours a3c_ff", "frames_per_s": 180.0}])
+    out = add_ratios(df)
+    assert out["ratio_to_peer"].iloc[0] == 1.5
+    assert math.isnan(out["ratio_to_peer"].iloc[1]) and math.isnan(out["ratio_to_peer"].iloc[3])
+    assert out["per_worker_vs_1"].iloc[5] == 0.9 and out["per_worker_vs_1"].iloc[4] == 1.0
+
+
+def test_bad_bench_arguments_are_one_line_errors(capsys):
+    with pytest.raises(SystemExit) as e:
+        main(["--algos", "ppo"])
+    assert e.value.code == 2
+    assert capsys.readouterr().err.strip() == "error: unknown bench algorithm 'ppo'; accepted: a2c, dqn, a3c"
+    with pytest.raises(UserError, match="--frames must be >= 1, got 0"):
+        main.__wrapped__(["--frames", "0"])
+
+
+def test_bench_report_is_a_one_page_pdf(tmp_path):
+    from replication.report import build_bench_report
+
+    csv = tmp_path / "bench.csv"
+    pd.DataFrame([{"algo": "a2c", "line": "ours a2c", "workers": 16, "network": "nature", "precision": "fp32",
+                   "frames": 1000, "frames_per_s": 600.0, "ratio_to_peer": 1.5, "fraction_of_serial_bound": 0.8,
+                   "per_worker_vs_1": float("nan"), "host": "test host"}]).to_csv(csv, index=False)
+    pages = build_bench_report(csv, tmp_path / "bench.pdf")
+    assert pages == ["Training throughput beside Stable-Baselines3 (frames/s)"]
+    assert (tmp_path / "bench.pdf").read_bytes().startswith(b"%PDF")
+    with pytest.raises(UserError, match="no benchmark table at"):
+        build_bench_report(tmp_path / "missing.csv", tmp_path / "x.pdf")
