@@ -23,7 +23,7 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/pip install --quiet -e '.[test,bench]'
-	$(BIN)/python -m replication.bench
+	$(BIN)/snakemake --cores all bench
 
 clean:
 	rm -rf results reports/*.pdf reports/games .snakemake
