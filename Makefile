@@ -19,7 +19,7 @@ run: $(STAMP)
 	$(BIN)/snakemake --cores all
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -rs
 
 bench: $(STAMP)
 	$(BIN)/pip install --quiet -e '.[test,bench]'
