@@ -27,6 +27,9 @@ MUNGE_DIR=$STATE/munge
 MUNGE_SOCKET=$MUNGE_DIR/munge.socket.2
 DAEMONS=(munged slurmctld slurmd)  # start order; stop goes the other way
 
+# this host's short name: the node's (and controller's) name in slurm.conf
+node_name() { hostname -s 2>/dev/null || uname -n | cut -d. -f1; }
+
 say() { printf 'local_slurm: %s\n' "$*"; }
 die() { printf 'local_slurm: error: %s\n' "$1" >&2; exit "${2:-1}"; }
 
@@ -74,7 +77,7 @@ live_pid() {
 
 write_conf() {
     local host cpus mem_mb margin_mb real_mb
-    host=$(hostname -s)
+    host=$(node_name)
     cpus=$(nproc)
     mem_mb=$(( $(awk '/^MemTotal:/ {print $2}' /proc/meminfo) / 1024 ))
     # leave room for the OS and the daemons: 10% of memory, at least 1 GiB
@@ -203,16 +206,16 @@ start() {
     # -c: start from a clean controller state (no jobs left over from an earlier start)
     SLURM_CONF=$CONF slurmctld -c -f "$CONF" || die "slurmctld failed to start: see $STATE/log/slurmctld.log"
     record_pid slurmctld "$STATE/run/slurmctld.pid"
-    SLURM_CONF=$CONF slurmd -f "$CONF" -N "$(hostname -s)" || die "slurmd failed to start: see $STATE/log/slurmd.log"
+    SLURM_CONF=$CONF slurmd -f "$CONF" -N "$(node_name)" || die "slurmd failed to start: see $STATE/log/slurmd.log"
     record_pid slurmd "$STATE/run/slurmd.pid"
     local state="" deadline=$(( SECONDS + WAIT_S ))
     while (( SECONDS < deadline )); do
-        state=$(SLURM_CONF=$CONF sinfo -h -N -n "$(hostname -s)" -o %t 2>/dev/null || true)
+        state=$(SLURM_CONF=$CONF sinfo -h -N -n "$(node_name)" -o %t 2>/dev/null || true)
         [[ $state == idle ]] && break
         sleep 1
     done
     [[ $state == idle ]] || die "node not idle after ${WAIT_S}s (sinfo says '${state:-nothing}'); logs in $STATE/log"
-    say "node $(hostname -s) idle in partition $PARTITION; use: export SLURM_CONF=$CONF"
+    say "node $(node_name) idle in partition $PARTITION; use: export SLURM_CONF=$CONF"
 }
 
 stop() {
