@@ -119,12 +119,27 @@ def pdf_pages(path: Path) -> int:
     return len(re.findall(rb"/Type\s*/Page\b(?!s)", path.read_bytes()))
 
 
-def test_smoke_workflow_on_slurm_matches_a_local_run(cluster, tmp_path):
+def local_smoke_run(request, workdir: Path) -> Path:
+    """The workflow directory of a local run of configs/smoke.yaml: a session fixture ``local_smoke_run`` (a
+    conftest one, shared with tests/test_workflow.py, saves a second run in CI) when there is one, else run here."""
+    try:
+        return Path(request.getfixturevalue("local_smoke_run"))
+    except pytest.FixtureLookupError:
+        pass
+    workdir.mkdir()
+    r = subprocess.run([sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "-d", str(workdir),
+                        "--cores", str(CPUS), "--configfile", str(ROOT / "configs" / "smoke.yaml")],
+                       capture_output=True, text=True, timeout=1500)
+    assert r.returncode == 0, r.stderr[-3000:]
+    return workdir
+
+
+def test_smoke_workflow_on_slurm_matches_a_local_run(cluster, tmp_path, request):
     smoke = str(ROOT / "configs" / "smoke.yaml")
     (tmp_path / "slurm").mkdir()
     proc, log, t0 = start_workflow(cluster, tmp_path / "slurm", "--configfile", smoke)
     text = finish_workflow(cluster, proc, log, t0, "slurm_smoke")
-    slurm_dir, local_dir = tmp_path / "slurm", tmp_path / "local"
+    slurm_dir = tmp_path / "slurm"
 
     # every job went through sbatch: one sbatch log per train job, and the scheduler saw each complete
     jobs = submissions(text)
@@ -140,10 +155,7 @@ def test_smoke_workflow_on_slurm_matches_a_local_run(cluster, tmp_path):
         assert "rule train:" in p.read_text(), p.read_text()[-2000:]
 
     # the same workflow run locally gives the same files, tables (columns, runs) and report pages
-    local_dir.mkdir()
-    r = subprocess.run([sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "-d", str(local_dir),
-                        "--cores", str(CPUS), "--configfile", smoke], capture_output=True, text=True, timeout=1500)
-    assert r.returncode == 0, r.stderr[-3000:]
+    local_dir = local_smoke_run(request, tmp_path / "local")
     assert tree(slurm_dir, "results", "reports") == tree(local_dir, "results", "reports")
     assert tables(slurm_dir) == tables(local_dir)
     pages = pdf_pages(slurm_dir / "reports" / "replication.pdf")
