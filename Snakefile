@@ -157,7 +157,8 @@ rule bench:
         pdf=f"{REPORTS}/bench.pdf",
     log:
         f"{RESULTS}/logs/bench.log",
-    threads: workflow.cores  # the whole host: lines run one after another, each measured alone
+    # the whole host (lines run one after another, each measured alone); 1 where no --cores was given (cluster)
+    threads: workflow.resource_settings.cores or 1
     resources:
         mem_mb=8000,
     shell:

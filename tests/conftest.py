@@ -20,3 +20,19 @@ def run_cli(*args: str, cwd: Path | None = None, timeout: int = 600) -> subproce
     """Run ``python -m <args>`` with this interpreter; returns the completed process (text output)."""
     return subprocess.run([sys.executable, "-m", *args], cwd=cwd or ROOT, capture_output=True, text=True,
                           timeout=timeout)
+
+
+@pytest.fixture(scope="session")
+def local_smoke_run(tmp_path_factory) -> Path:
+    """Workflow directory of one local ``snakemake --cores 2 --configfile configs/smoke.yaml`` run, shared by the
+    workflow test and the SLURM test (which compares its cluster run with it), so CI pays for it once.
+
+    Raises:
+        AssertionError: the workflow failed (its stderr tail in the message).
+    """
+    workdir = tmp_path_factory.mktemp("smoke")
+    r = subprocess.run([sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "-d", str(workdir),
+                        "--cores", "2", "--configfile", str(ROOT / "configs" / "smoke.yaml")],
+                       capture_output=True, text=True, timeout=900)
+    assert r.returncode == 0, r.stderr[-3000:]
+    return workdir
