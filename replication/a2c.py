@@ -72,36 +72,37 @@ def train(run: TrainingRun) -> None:
     actions = torch.zeros(T, n, dtype=torch.int64)
     try:
         while run.frames < run.total_frames:
-            lr = linear_lr(lr0, run.frames, run.total_frames)
-            for group in opt.param_groups:
-                group["lr"] = lr
-            logits_steps, value_steps = [], []
-            for t in range(T):
-                with run.autocast():
-                    logits, value = model(obs)
-                with torch.no_grad():
-                    action = torch.multinomial(torch.softmax(logits.float(), -1), 1, generator=run.generator)
-                logits_steps.append(logits)
-                value_steps.append(value)
-                actions[t] = action.squeeze(1).cpu()
-                step = env.step(actions[t].numpy())
-                rewards[t] = torch.from_numpy(step.reward)
-                dones[t] = torch.from_numpy(step.done.astype(np.float32))
-                run.count_agent_steps(n, frame_skip)
-                for worker, ret, length in tracker.update(step.raw_reward, step.game_over):
-                    run.log_episode(worker, ret, length)
-                obs = torch.from_numpy(step.obs).to(device)
-            with torch.no_grad(), run.autocast():
-                bootstrap = model(obs)[1].float().cpu()
-            returns = n_step_returns(rewards, dones, bootstrap, hp.gamma).to(device)
-            terms = actor_critic_loss(torch.cat(logits_steps).float(), torch.cat(value_steps).float(),
-                                      actions.to(device).reshape(-1), returns.reshape(-1),
-                                      hp.entropy_beta, hp.value_loss_weight, loss_scale=hp.loss_scale)
-            opt.zero_grad(set_to_none=True)
-            terms.total.backward()
-            grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), hp.max_grad_norm)
-            run.check_finite(terms.total, grad_norm)
-            opt.step()
+            with run.rollout():  # an interrupted rollout is not counted in the checkpoint
+                lr = linear_lr(lr0, run.frames, run.total_frames)
+                for group in opt.param_groups:
+                    group["lr"] = lr
+                logits_steps, value_steps = [], []
+                for t in range(T):
+                    with run.autocast():
+                        logits, value = model(obs)
+                    with torch.no_grad():
+                        action = torch.multinomial(torch.softmax(logits.float(), -1), 1, generator=run.generator)
+                    logits_steps.append(logits)
+                    value_steps.append(value)
+                    actions[t] = action.squeeze(1).cpu()
+                    step = env.step(actions[t].numpy())
+                    rewards[t] = torch.from_numpy(step.reward)
+                    dones[t] = torch.from_numpy(step.done.astype(np.float32))
+                    run.count_agent_steps(n, frame_skip)
+                    for worker, ret, length in tracker.update(step.raw_reward, step.game_over):
+                        run.log_episode(worker, ret, length)
+                    obs = torch.from_numpy(step.obs).to(device)
+                with torch.no_grad(), run.autocast():
+                    bootstrap = model(obs)[1].float().cpu()
+                returns = n_step_returns(rewards, dones, bootstrap, hp.gamma).to(device)
+                terms = actor_critic_loss(torch.cat(logits_steps).float(), torch.cat(value_steps).float(),
+                                          actions.to(device).reshape(-1), returns.reshape(-1),
+                                          hp.entropy_beta, hp.value_loss_weight, loss_scale=hp.loss_scale)
+                opt.zero_grad(set_to_none=True)
+                terms.total.backward()
+                grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), hp.max_grad_norm)
+                run.check_finite(terms.total, grad_norm)
+                opt.step()
             run.after_update(terms, float(grad_norm), lr, policy=lambda x: model(x)[0])
     finally:
         env.close()

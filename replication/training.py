@@ -7,6 +7,7 @@ A ``TrainingRun`` owns one run directory (see ``rundir.py``). Algorithms call, i
 
 from __future__ import annotations
 
+import contextlib
 import math
 import random
 import time
@@ -146,6 +147,18 @@ class TrainingRun:
                                  "agent_steps": self.agent_steps if agent_steps is None else agent_steps,
                                  "wall_time_s": self.wall_time_s, "worker": worker,
                                  "episode_return": episode_return, "episode_length": episode_length})
+
+    @contextlib.contextmanager
+    def rollout(self):
+        """Wrap one rollout and its update. If it is interrupted (Ctrl-C, SIGTERM, an error), the counters go back
+        to the rollout's start, so the checkpoint written on the way out counts only frames an update has used and
+        the resumed run redoes the interrupted rollout (its episode rows are cut with the logs)."""
+        start = (self.frames, self.agent_steps, self.updates)
+        try:
+            yield
+        except BaseException:
+            self.set_counters(*start)
+            raise
 
     def set_counters(self, frames: int, agent_steps: int, updates: int) -> None:
         """Set the counters from outside (A3C: the sum of the workers' shared counters)."""

@@ -129,3 +129,20 @@ def test_unknown_algo_on_the_command_line(tmp_path):
                        capture_output=True, text=True, cwd=ROOT)
     assert r.returncode == 2 and "unknown algorithm 'a3x'" in r.stderr and "a2c" in r.stderr
     assert "Traceback" not in r.stderr
+
+
+def test_interrupted_rollout_is_not_counted_in_the_checkpoint(tmp_path):
+    from replication.config import resolve_run, validate_config
+    from replication.train import make_run
+
+    cfg = validate_config(json.loads(json.dumps(TINY)))
+    run, _ = make_run(resolve_run(cfg, "a2c", "pong", 4, 0), tmp_path / "run")
+    run.set_counters(800, 200, 10)
+    with run.rollout():  # a completed rollout keeps its counts
+        run.count_agent_steps(4, 4)
+    assert (run.frames, run.agent_steps, run.updates) == (816, 204, 10)
+    with pytest.raises(KeyboardInterrupt):
+        with run.rollout():
+            run.count_agent_steps(4, 4)
+            raise KeyboardInterrupt  # SIGTERM arrives as an exception the same way
+    assert (run.frames, run.agent_steps, run.updates) == (816, 204, 10)
