@@ -128,8 +128,8 @@ def rollout_loss(model: torch.nn.Module, env: AtariBatch, hp: A3CConfig, state, 
     if hp.lstm and transitions[-1].done[0]:
         state = model.initial_state(1)
     returns = n_step_returns(torch.stack(rewards), torch.stack(dones), bootstrap, hp.gamma)
-    terms = actor_critic_loss(torch.cat(logits_t).float(), torch.cat(values_t).float(), torch.cat(actions), returns.reshape(-1),
-                              hp.entropy_beta, hp.value_loss_weight, loss_scale=len(transitions))
+    terms = actor_critic_loss(torch.cat(logits_t).float(), torch.cat(values_t).float(), torch.cat(actions),
+                              returns.reshape(-1), hp.entropy_beta, hp.value_loss_weight, loss_scale=len(transitions))
     return terms, state, transitions
 
 

@@ -71,7 +71,8 @@ LINES = {
     "a2c": [Line("ours", "a2c", 32, "nips"), Line("ours", "a2c", 32, "nips", "bf16"),
             Line("ours", "a2c", 16, "nature"), Line("ours", "a2c", 16, "nature", "bf16"),
             Line("sb3", "a2c", 16, "nature")],
-    "dqn": [Line("ours", "dqn", 1, "nature"), Line("ours", "dqn", 1, "nature", "bf16"), Line("sb3", "dqn", 1, "nature")],
+    "dqn": [Line("ours", "dqn", 1, "nature"), Line("ours", "dqn", 1, "nature", "bf16"),
+            Line("sb3", "dqn", 1, "nature")],
     "a3c": [Line("ours", "a3c_ff", 1, "nips"), Line("ours", "a3c_ff", 2, "nips")],
 }
 

@@ -15,13 +15,23 @@ from replication.errors import UserError
 PRECISIONS = ("fp32", "bf16")
 
 
+def check_precision(precision: str) -> str:
+    """Return ``precision`` if it is one of ``PRECISIONS``.
+
+    Raises:
+        UserError: names the bad value and the accepted ones.
+    """
+    if precision not in PRECISIONS:
+        raise UserError(f"unknown precision {precision!r}; accepted: {', '.join(PRECISIONS)}")
+    return precision
+
+
 def autocast(device: torch.device | str, precision: str):
     """Context manager for the forward passes of a run on ``device`` at ``precision``.
 
     Raises:
         UserError: ``precision`` not in ``PRECISIONS``.
     """
-    if precision not in PRECISIONS:
-        raise UserError(f"unknown precision {precision!r}; accepted: {', '.join(PRECISIONS)}")
+    check_precision(precision)
     device_type = torch.device(device).type
     return torch.autocast(device_type, dtype=torch.bfloat16, enabled=precision == "bf16")

@@ -19,7 +19,7 @@ import torch
 
 from replication.atari import AtariConfig
 from replication.evaluate import EvalConfig, evaluate
-from replication.precision import autocast
+from replication.precision import autocast, check_precision
 from replication.rundir import (EPISODE_COLUMNS, EVAL_COLUMNS, UPDATE_COLUMNS, CsvLog, atomic_write_bytes,
                                 atomic_write_json, provenance)
 
@@ -65,7 +65,7 @@ class TrainingRun:
     _checkpoint: dict | None = None
 
     def __post_init__(self):
-        autocast(self.device, self.precision)  # rejects an unknown precision before anything is written
+        check_precision(self.precision)  # before anything is written
         self.dir = Path(self.dir)
         self.dir.mkdir(parents=True, exist_ok=True)
         ckpt = self.dir / "checkpoint.pt"
