@@ -27,7 +27,7 @@ from torch import nn
 
 from replication.atari import AtariBatch, EpisodeTracker
 from replication.errors import UserError
-from replication.networks import NETWORKS, _torso
+from replication.networks import NETWORKS, _torso, channels_last, scale_frames
 from replication.replay import ReplayBatch, ReplayBuffer
 from replication.training import TrainingRun
 
@@ -164,18 +164,25 @@ class CentredRMSprop(torch.optim.Optimizer):
     def step(self, closure=None):
         for group in self.param_groups:
             decay, eps, lr = group["decay"], group["eps"], group["lr"]
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                d = p.grad
-                state = self.state[p]
-                if "grad_avg" not in state:
-                    state["grad_avg"] = torch.zeros_like(p)
-                    state["square_avg"] = torch.zeros_like(p)
-                g, g2 = state["grad_avg"], state["square_avg"]
-                g.mul_(decay).add_(d, alpha=1.0 - decay)
-                g2.mul_(decay).addcmul_(d, d, value=1.0 - decay)
-                p.addcdiv_(d, (g2 - g * g).add_(eps).sqrt_(), value=-lr)
+            params = [p for p in group["params"] if p.grad is not None]
+            if not params:
+                continue
+            for p in params:
+                if "grad_avg" not in self.state[p]:
+                    self.state[p]["grad_avg"] = torch.zeros_like(p)
+                    self.state[p]["square_avg"] = torch.zeros_like(p)
+            grads = [p.grad for p in params]
+            g = [self.state[p]["grad_avg"] for p in params]
+            g2 = [self.state[p]["square_avg"] for p in params]
+            # one multi-tensor kernel per operation over all parameters instead of a Python loop per parameter
+            torch._foreach_mul_(g, decay)
+            torch._foreach_add_(g, grads, alpha=1.0 - decay)
+            torch._foreach_mul_(g2, decay)
+            torch._foreach_addcmul_(g2, grads, grads, value=1.0 - decay)
+            denom = torch._foreach_addcmul(g2, g, g, value=-1.0)  # g2 - g^2
+            torch._foreach_add_(denom, eps)
+            torch._foreach_sqrt_(denom)
+            torch._foreach_addcdiv_(params, grads, denom, value=-lr)
         return None
 
 
@@ -193,9 +200,10 @@ class QNetwork(nn.Module):
         super().__init__()
         self.torso, hidden = _torso(kind, in_channels)
         self.head = nn.Linear(hidden, num_actions)
+        channels_last(self)
 
     def forward(self, obs: torch.Tensor) -> torch.Tensor:
-        return self.head(self.torso(obs.float() / 255.0))
+        return self.head(self.torso(scale_frames(obs)))
 
 
 class DQNAgent(nn.Module):

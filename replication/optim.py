@@ -63,15 +63,20 @@ class PaperRMSprop(torch.optim.Optimizer):
     @torch.no_grad()
     def step(self, closure=None):
         for group in self.param_groups:
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                state = self.state[p]
-                if "square_avg" not in state:
-                    state["square_avg"] = torch.full_like(p, group["square_avg_init"])
-                g = state["square_avg"]
-                g.mul_(group["alpha"]).addcmul_(p.grad, p.grad, value=1.0 - group["alpha"])
-                p.addcdiv_(p.grad, g.add(group["eps"]).sqrt_(), value=-group["lr"])
+            params = [p for p in group["params"] if p.grad is not None]
+            if not params:
+                continue
+            for p in params:
+                if "square_avg" not in self.state[p]:
+                    self.state[p]["square_avg"] = torch.full_like(p, group["square_avg_init"])
+            grads = [p.grad for p in params]
+            g = [self.state[p]["square_avg"] for p in params]
+            # one multi-tensor kernel per operation over all parameters instead of a Python loop per parameter
+            torch._foreach_mul_(g, group["alpha"])
+            torch._foreach_addcmul_(g, grads, grads, value=1.0 - group["alpha"])
+            denom = torch._foreach_add(g, group["eps"])
+            torch._foreach_sqrt_(denom)
+            torch._foreach_addcdiv_(params, grads, denom, value=-group["lr"])
         return None
 
 
