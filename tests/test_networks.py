@@ -1,0 +1,76 @@
+"""The networks' channels-last layout changes speed only: values, shapes and checkpoints are as with NCHW."""
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from replication.dqn import CentredRMSprop, QNetwork
+from replication.networks import ActorCritic, ActorCriticLSTM, scale_frames
+from replication.optim import PaperRMSprop
+
+
+def _reference_nature_torso(model: ActorCritic, obs: torch.Tensor) -> torch.Tensor:
+    """The Nature torso written out with plain NCHW-contiguous tensors (Mnih et al. 2015 network)."""
+    c1, _, c2, _, c3, _, _, fc, _ = model.torso
+    x = obs.float() / 255.0
+    x = F.relu(F.conv2d(x, c1.weight.contiguous(), c1.bias, stride=4))
+    x = F.relu(F.conv2d(x, c2.weight.contiguous(), c2.bias, stride=2))
+    x = F.relu(F.conv2d(x, c3.weight.contiguous(), c3.bias, stride=1))
+    return F.relu(F.linear(x.flatten(1), fc.weight, fc.bias))
+
+
+def test_scale_frames_values_and_layout():
+    obs = torch.randint(0, 256, (3, 4, 84, 84), dtype=torch.uint8)
+    x = scale_frames(obs)
+    assert x.dtype == torch.float32 and x.shape == (3, 4, 84, 84)
+    assert x.is_contiguous(memory_format=torch.channels_last)
+    assert torch.equal(x, obs.float() / 255.0)
+
+
+def test_channels_last_network_equals_nchw_reference():
+    torch.manual_seed(0)
+    model = ActorCritic("nature", 6)
+    assert model.torso[0].weight.is_contiguous(memory_format=torch.channels_last)
+    obs = torch.randint(0, 256, (5, 4, 84, 84), dtype=torch.uint8)
+    logits, value = model(obs)
+    h = _reference_nature_torso(model, obs)
+    assert torch.allclose(logits, model.policy(h), atol=1e-5)
+    assert torch.allclose(value, model.value(h).squeeze(-1), atol=1e-5)
+
+
+@pytest.mark.parametrize("cls", [ActorCritic, ActorCriticLSTM, QNetwork])
+def test_checkpoint_round_trips_between_layouts(cls):
+    torch.manual_seed(0)
+    a = cls("nips", 4)
+    nchw = {k: v.contiguous() for k, v in a.state_dict().items()}  # a checkpoint written before channels-last
+    torch.manual_seed(1)
+    b = cls("nips", 4)
+    b.load_state_dict(nchw)
+    assert b.torso[0].weight.is_contiguous(memory_format=torch.channels_last)
+    for k, v in a.state_dict().items():
+        assert torch.equal(b.state_dict()[k], v), k
+
+
+@pytest.mark.parametrize("make_opt", [lambda ps: PaperRMSprop(ps, lr=0.1, alpha=0.9, eps=0.1),
+                                      lambda ps: CentredRMSprop(ps, lr=0.1, decay=0.9, eps=0.01)])
+def test_multi_tensor_step_equals_one_parameter_at_a_time(make_opt):
+    # the optimizers update all parameters with foreach kernels; each must move as if it were alone,
+    # and a parameter without a gradient must not move
+    torch.manual_seed(0)
+    shapes = [(3, 2, 4, 4), (5,), (2, 7)]
+    together = [torch.nn.Parameter(torch.randn(s).contiguous(memory_format=torch.channels_last)
+                                   if len(s) == 4 else torch.randn(s)) for s in shapes]
+    alone = [torch.nn.Parameter(p.detach().clone()) for p in together]
+    frozen = torch.nn.Parameter(torch.ones(2))
+    opt_all = make_opt(together + [frozen])
+    opts = [make_opt([p]) for p in alone]
+    for _ in range(3):
+        grads = [torch.randn(s) for s in shapes]
+        for p, q, g in zip(together, alone, grads):
+            p.grad, q.grad = g.clone(), g.clone()
+        opt_all.step()
+        for o in opts:
+            o.step()
+    for p, q in zip(together, alone):
+        assert torch.allclose(p, q, atol=1e-7)
+    assert torch.equal(frozen.detach(), torch.ones(2))
