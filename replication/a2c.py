@@ -5,6 +5,11 @@ policy (one batched forward per step); n-step returns are bootstrapped from ``V(
 at terminals; one gradient step of the batch-mean actor-critic loss, scaled by ``rollout_length`` as in the
 authors' code, with global gradient-norm clipping and RMSProp (eps under the root, Mnih 2016 eq. 9).
 The learning rate decays linearly to 0 over ``total_frames``.
+
+Overlap (``env_groups`` > 1, not in the paper; the same algorithm): the environments are split into groups, each
+its own ``AtariVectorEnv``; while one group's emulators step in ale-py's threads, the network computes the next
+group's forward. Every environment still takes exactly one step per agent step with the current policy, and the
+loss is the same batch in the same (agent step, environment) order.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import numpy as np
 import torch
 
 from replication.atari import AtariBatch, EpisodeTracker
+from replication.errors import UserError
 from replication.losses import actor_critic_loss
 from replication.networks import ActorCritic
 from replication.optim import PaperRMSprop, linear_lr
@@ -42,6 +48,18 @@ class A2CConfig:
     loss_scale: float = 5.0  # Alfredvc/paac networks.py loss_scaling = 5.0 (= max_local_steps of the tuning)
     network: str = "nips"  # Alfredvc/paac train.py arch="NIPS"; "nature" is the other option
     init: str = "torch"  # Alfredvc/paac networks.py init="torch"; "orthogonal" as OpenAI Baselines
+    env_groups: int = 1  # engineering, not in the paper: 1 = PAAC's single lockstep batch; 2 overlaps emulation
+    # of one half of the environments with the network's forward for the other half (module docstring)
+
+    def __post_init__(self):
+        if self.env_groups < 1:
+            raise UserError(f"a2c hyper env_groups = {self.env_groups!r}; accepted: >= 1")
+
+    def check_workers(self, num_envs: int) -> None:
+        """Raise ``UserError`` unless ``env_groups`` divides ``num_envs`` (every group steps the same count)."""
+        if num_envs % self.env_groups:
+            raise UserError(f"a2c hyper env_groups = {self.env_groups} does not divide workers = {num_envs}; "
+                            f"accepted: a divisor of {num_envs}")
 
     def learning_rate(self, num_envs: int) -> float:
         """Initial learning rate: ``learning_rate_per_env * num_envs`` (0.0224 at 32 envs)."""
@@ -52,48 +70,61 @@ def train(run: TrainingRun) -> None:
     """Train A2C for ``run.total_frames`` frames, logging into ``run.dir``; resumes from its checkpoint.
 
     Raises:
+        UserError: ``env_groups`` does not divide the number of environments.
         replication.training.TrainingDiverged: a non-finite loss (the last good checkpoint is kept).
     """
     hp: A2CConfig = run.hyper
-    n, T = run.workers, hp.rollout_length
+    n, T, G = run.workers, hp.rollout_length, hp.env_groups
+    hp.check_workers(n)
+    m = n // G  # environments per group; environment g * m + i is group g's i-th, seeded env_seed + g * m + i
     device = run.device
-    env = AtariBatch(run.game, n, run.env, seed=run.env_seed())
-    model = ActorCritic(hp.network, env.num_actions, run.env.frame_stack, init=hp.init).to(device)
+    envs = [AtariBatch(run.game, m, run.env, seed=run.env_seed() + g * m) for g in range(G)]
+    model = ActorCritic(hp.network, envs[0].num_actions, run.env.frame_stack, init=hp.init).to(device)
     lr0 = hp.learning_rate(n)
     opt = PaperRMSprop(model.parameters(), lr=lr0, alpha=hp.rmsprop_alpha, eps=hp.rmsprop_eps,
                        square_avg_init=hp.rmsprop_square_avg_init)
     run.start(model, opt)  # resume counters, RNG, model and optimizer if a checkpoint exists
-    tracker = EpisodeTracker(n)
+    trackers = [EpisodeTracker(m) for _ in range(G)]
     frame_skip = run.env.frame_skip
 
-    obs = torch.from_numpy(env.obs).to(device)
+    obs = [torch.from_numpy(env.obs).to(device) for env in envs]
     rewards = torch.zeros(T, n)
     dones = torch.zeros(T, n)
     actions = torch.zeros(T, n, dtype=torch.int64)
+
+    def receive(g: int, t: int) -> torch.Tensor:
+        """Wait for group ``g``'s step ``t``; record its rewards, terminals and finished games; next obs."""
+        step, cols = envs[g].recv(), slice(g * m, (g + 1) * m)
+        rewards[t, cols] = torch.from_numpy(step.reward)
+        dones[t, cols] = torch.from_numpy(step.done.astype(np.float32))
+        run.count_agent_steps(m, frame_skip)
+        for i, ret, length in trackers[g].update(step.raw_reward, step.game_over):
+            run.log_episode(g * m + i, ret, length)
+        return torch.from_numpy(step.obs).to(device)
+
     try:
         while run.frames < run.total_frames:
             with run.rollout():  # an interrupted rollout is not counted in the checkpoint
                 lr = linear_lr(lr0, run.frames, run.total_frames)
                 for group in opt.param_groups:
                     group["lr"] = lr
-                logits_steps, value_steps = [], []
+                logits_steps, value_steps = [], []  # (agent step, group) order = (t, environment) order
                 for t in range(T):
-                    with run.autocast():
-                        logits, value = model(obs)
-                    with torch.no_grad():
-                        action = torch.multinomial(torch.softmax(logits.float(), -1), 1, generator=run.generator)
-                    logits_steps.append(logits)
-                    value_steps.append(value)
-                    actions[t] = action.squeeze(1).cpu()
-                    step = env.step(actions[t].numpy())
-                    rewards[t] = torch.from_numpy(step.reward)
-                    dones[t] = torch.from_numpy(step.done.astype(np.float32))
-                    run.count_agent_steps(n, frame_skip)
-                    for worker, ret, length in tracker.update(step.raw_reward, step.game_over):
-                        run.log_episode(worker, ret, length)
-                    obs = torch.from_numpy(step.obs).to(device)
+                    for g in range(G):  # group g's forward runs while the other groups' emulators step
+                        if t > 0:
+                            obs[g] = receive(g, t - 1)
+                        with run.autocast():
+                            logits, value = model(obs[g])
+                        with torch.no_grad():
+                            action = torch.multinomial(torch.softmax(logits.float(), -1), 1, generator=run.generator)
+                        logits_steps.append(logits)
+                        value_steps.append(value)
+                        actions[t, g * m:(g + 1) * m] = action.squeeze(1).cpu()
+                        envs[g].send(actions[t, g * m:(g + 1) * m].numpy())
+                for g in range(G):
+                    obs[g] = receive(g, T - 1)
                 with torch.no_grad(), run.autocast():
-                    bootstrap = model(obs)[1].float().cpu()
+                    bootstrap = model(torch.cat(obs) if G > 1 else obs[0])[1].float().cpu()
                 returns = n_step_returns(rewards, dones, bootstrap, hp.gamma).to(device)
                 terms = actor_critic_loss(torch.cat(logits_steps).float(), torch.cat(value_steps).float(),
                                           actions.to(device).reshape(-1), returns.reshape(-1),
@@ -105,5 +136,6 @@ def train(run: TrainingRun) -> None:
                 opt.step()
             run.after_update(terms, float(grad_norm), lr, policy=lambda x: model(x)[0])
     finally:
-        env.close()
+        for env in envs:
+            env.close()
     run.finish(lambda x: model(x)[0])

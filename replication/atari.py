@@ -142,8 +142,18 @@ class AtariBatch:
         self.lives = np.asarray(info["lives"]).copy()
 
     def step(self, actions: np.ndarray) -> StepBatch:
-        """Apply int64 ``actions`` of shape ``(num_envs,)``; returns the ``StepBatch``."""
-        obs, raw, terminated, truncated, info = self.env.step(actions)
+        """Apply int64 ``actions`` of shape ``(num_envs,)``; returns the ``StepBatch`` (``send`` then ``recv``)."""
+        self.send(actions)
+        return self.recv()
+
+    def send(self, actions: np.ndarray) -> None:
+        """Start stepping with int64 ``actions`` ``(num_envs,)`` and return at once: the emulators run in
+        ale-py's threads until ``recv``, so the caller can compute meanwhile (e.g. another group's forward)."""
+        self.env.send(actions)
+
+    def recv(self) -> StepBatch:
+        """Wait for the step started by ``send``; returns its ``StepBatch``."""
+        obs, raw, terminated, truncated, info = self.env.recv()
         game_over = np.logical_or(terminated, truncated)
         lives = np.asarray(info["lives"])
         done = game_over.copy()

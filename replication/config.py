@@ -104,7 +104,10 @@ def validate_config(cfg: dict) -> dict:
     for label, section in cfg["algos"].items():
         resolve_device(section.get("device", cfg["device"]))
         cls, _ = algorithms()[group_algorithm(label, section)]
-        build_dataclass(cls, section.get("hyper"), f"algos.{label}.hyper")
+        hyper = build_dataclass(cls, section.get("hyper"), f"algos.{label}.hyper")
+        if hasattr(hyper, "check_workers"):  # e.g. A2C's env_groups must divide each num_envs
+            for workers in section["workers"]:
+                hyper.check_workers(workers)
         for game in section.get("games") or []:
             check_game(game)
     build_dataclass(AtariConfig, cfg.get("env"), "env")

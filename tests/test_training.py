@@ -110,6 +110,7 @@ def test_sigkill_then_rerun_resumes_without_duplicate_rows(tmp_path):
     ({"algos": {"a2c": {"workers": [0], "total_frames": 10}}}, "workers"),
     ({"algos": {"a2c": {"workers": [4], "total_frames": -5}}}, "total_frames"),
     ({"env": {"frame_skip": "four"}}, "env.frame_skip"),
+    ({"algos": {"a2c": {"workers": [4], "total_frames": 10, "hyper": {"env_groups": 3}}}}, "env_groups = 3"),
     ({"device": "cuda"} if not __import__("torch").cuda.is_available() else {"device": "tpu"}, "device"),
 ])
 def test_bad_config_is_one_line_error(tmp_path, change, needle):
@@ -146,3 +147,22 @@ def test_interrupted_rollout_is_not_counted_in_the_checkpoint(tmp_path):
             run.count_agent_steps(4, 4)
             raise KeyboardInterrupt  # SIGTERM arrives as an exception the same way
     assert (run.frames, run.agent_steps, run.updates) == (816, 204, 10)
+
+
+def test_env_groups_overlap_is_the_same_algorithm(tmp_path):
+    # two groups of 2 environments, each stepping while the other's forward runs, give the same actions and
+    # losses as one lockstep batch of 4 (same per-environment seeds, same sampling order)
+    logs = []
+    for groups in (1, 2):
+        d = tmp_path / f"g{groups}"
+        d.mkdir()
+        cfg = write_config(d, log_every_updates=1,
+                           algos={"a2c": {"workers": [4], "total_frames": 480, "hyper": {"env_groups": groups}}})
+        r = train(cfg, d / "run")
+        assert r.returncode == 0, r.stderr
+        assert json.loads((d / "run" / "config.json").read_text())["hyper"]["env_groups"] == groups
+        logs.append(pd.read_csv(d / "run" / "updates.csv"))
+    one, two = logs
+    assert len(one) == 6 and list(one["frames"]) == list(two["frames"])
+    for col in ("loss_policy", "loss_value", "entropy", "grad_norm"):
+        assert two[col].to_numpy() == pytest.approx(one[col].to_numpy(), rel=1e-4), col
