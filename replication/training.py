@@ -110,7 +110,9 @@ class TrainingRun:
 
     # -- lifecycle ------------------------------------------------------------------------------------------
     def start(self, model: torch.nn.Module, optimizer: torch.optim.Optimizer) -> None:
-        """Open the logs (cut back to the checkpoint), write ``config.json``, restore a checkpoint if any."""
+        """Open the logs (cut back to the checkpoint), write ``config.json``, restore a checkpoint if any, and
+        start the training clock: ``wall_time_s`` excludes building the environments and networks (ale-py's
+        vector env takes ~1-3 s to start, a fifth of a 100k-frame benchmark line)."""
         self.model, self.optimizer = model, optimizer
         keep = self.frames if self._checkpoint is not None else None
         if self._checkpoint is None:  # a fresh start: drop logs of a run that never checkpointed
@@ -131,6 +133,8 @@ class TrainingRun:
             np.random.set_state(rng["numpy"])
             random.setstate(rng["python"])
             self._checkpoint = None
+        self._t0 = time.monotonic()
+        self._rate_mark = (self._t0, self.frames)
 
     def count_agent_steps(self, n: int, frame_skip: int) -> None:
         """Count ``n`` agent steps (``n * frame_skip`` frames)."""
