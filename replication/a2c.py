@@ -66,6 +66,14 @@ class A2CConfig:
         return self.learning_rate_per_env * num_envs
 
 
+@torch.no_grad()
+def sample_actions(logits: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """One action per row of ``logits`` (float ``(B, A)``, any precision) from ``softmax`` in float32, outside
+    autocast -> int64 ``(B,)``; draws from ``generator`` in row order."""
+    with torch.autocast(logits.device.type, enabled=False):
+        return torch.multinomial(torch.softmax(logits.float(), -1), 1, generator=generator).squeeze(1)
+
+
 def train(run: TrainingRun) -> None:
     """Train A2C for ``run.total_frames`` frames, logging into ``run.dir``; resumes from its checkpoint.
 
@@ -109,22 +117,21 @@ def train(run: TrainingRun) -> None:
                 for group in opt.param_groups:
                     group["lr"] = lr
                 logits_steps, value_steps = [], []  # (agent step, group) order = (t, environment) order
-                for t in range(T):
-                    for g in range(G):  # group g's forward runs while the other groups' emulators step
-                        if t > 0:
-                            obs[g] = receive(g, t - 1)
-                        with run.autocast():
+                with run.autocast():  # one context per rollout: bf16 autocast casts the weights once, not per forward
+                    for t in range(T):
+                        for g in range(G):  # group g's forward runs while the other groups' emulators step
+                            if t > 0:
+                                obs[g] = receive(g, t - 1)
                             logits, value = model(obs[g])
-                        with torch.no_grad():
-                            action = torch.multinomial(torch.softmax(logits.float(), -1), 1, generator=run.generator)
-                        logits_steps.append(logits)
-                        value_steps.append(value)
-                        actions[t, g * m:(g + 1) * m] = action.squeeze(1).cpu()
-                        envs[g].send(actions[t, g * m:(g + 1) * m].numpy())
-                for g in range(G):
-                    obs[g] = receive(g, T - 1)
-                with torch.no_grad(), run.autocast():
-                    bootstrap = model(torch.cat(obs) if G > 1 else obs[0])[1].float().cpu()
+                            action = sample_actions(logits, run.generator)
+                            logits_steps.append(logits)
+                            value_steps.append(value)
+                            actions[t, g * m:(g + 1) * m] = action.cpu()
+                            envs[g].send(actions[t, g * m:(g + 1) * m].numpy())
+                    for g in range(G):
+                        obs[g] = receive(g, T - 1)
+                    with torch.no_grad():
+                        bootstrap = model(torch.cat(obs) if G > 1 else obs[0])[1].float().cpu()
                 returns = n_step_returns(rewards, dones, bootstrap, hp.gamma).to(device)
                 terms = actor_critic_loss(torch.cat(logits_steps).float(), torch.cat(value_steps).float(),
                                           actions.to(device).reshape(-1), returns.reshape(-1),
