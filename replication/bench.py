@@ -116,24 +116,33 @@ def _timed(fn, repeats: int, warmup: int = 3, trials: int = 3) -> float:
 
 def bench_network_limit(num_envs: int, network: str, rollout_length: int, threads: int, updates: int = 30,
                         precision: str = "fp32") -> float:
-    """A2C's network alone, in frames/s: per update ``rollout_length`` acting forwards at batch ``num_envs`` with
-    autograd on (as in training), one bootstrap forward, one backward and one optimizer step."""
+    """A2C's network alone, in frames/s: the learner's whole share of an update as in ``replication.a2c.train``:
+    ``rollout_length`` acting forwards at batch ``num_envs`` with autograd on, each followed by action sampling,
+    one bootstrap forward, the actor-critic loss, one backward, gradient-norm clipping and one RMSProp step."""
+    from replication.a2c import A2CConfig, sample_actions
+    from replication.losses import actor_critic_loss
     from replication.networks import ActorCritic
     from replication.optim import PaperRMSprop
 
     torch.set_num_threads(threads)
+    hp = A2CConfig()
     model = ActorCritic(network, 6)
     opt = PaperRMSprop(model.parameters(), lr=1e-4)
     obs = torch.randint(0, 256, (num_envs, 4, 84, 84), dtype=torch.uint8)
+    returns = torch.randn(rollout_length * num_envs)
+    generator = torch.Generator().manual_seed(0)
 
     def one_update():
         with autocast("cpu", precision):
             outs = [model(obs) for _ in range(rollout_length)]
+            actions = torch.cat([sample_actions(o[0], generator) for o in outs])
             with torch.no_grad():
                 model(obs)
-        loss = sum(o[0].float().mean() + o[1].float().mean() for o in outs)
+        terms = actor_critic_loss(torch.cat([o[0] for o in outs]).float(), torch.cat([o[1] for o in outs]).float(),
+                                  actions, returns, hp.entropy_beta, hp.value_loss_weight, loss_scale=hp.loss_scale)
         opt.zero_grad()
-        loss.backward()
+        terms.total.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), hp.max_grad_norm)
         opt.step()
 
     return rollout_length * num_envs * 4 / _timed(one_update, updates)
