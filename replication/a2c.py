@@ -22,7 +22,7 @@ import torch
 from replication.atari import AtariBatch, EpisodeTracker
 from replication.errors import UserError
 from replication.losses import actor_critic_loss
-from replication.networks import ActorCritic
+from replication.networks import ActorCritic, sample_actions
 from replication.optim import PaperRMSprop, linear_lr
 from replication.returns import n_step_returns
 from replication.training import TrainingRun
@@ -66,14 +66,6 @@ class A2CConfig:
         return self.learning_rate_per_env * num_envs
 
 
-@torch.no_grad()
-def sample_actions(logits: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-    """One action per row of ``logits`` (float ``(B, A)``, any precision) from ``softmax`` in float32, outside
-    autocast -> int64 ``(B,)``; draws from ``generator`` in row order."""
-    with torch.autocast(logits.device.type, enabled=False):
-        return torch.multinomial(torch.softmax(logits.float(), -1), 1, generator=generator).squeeze(1)
-
-
 def train(run: TrainingRun) -> None:
     """Train A2C for ``run.total_frames`` frames, logging into ``run.dir``; resumes from its checkpoint.
 
@@ -85,6 +77,7 @@ def train(run: TrainingRun) -> None:
     n, T, G = run.workers, hp.rollout_length, hp.env_groups
     hp.check_workers(n)
     m = n // G  # environments per group; environment g * m + i is group g's i-th, seeded env_seed + g * m + i
+    cols = [slice(g * m, (g + 1) * m) for g in range(G)]  # group g's columns of the (T, n) rollout tensors
     device = run.device
     envs = [AtariBatch(run.game, m, run.env, seed=run.env_seed() + g * m) for g in range(G)]
     model = ActorCritic(hp.network, envs[0].num_actions, run.env.frame_stack, init=hp.init).to(device)
@@ -102,9 +95,9 @@ def train(run: TrainingRun) -> None:
 
     def receive(g: int, t: int) -> torch.Tensor:
         """Wait for group ``g``'s step ``t``; record its rewards, terminals and finished games; next obs."""
-        step, cols = envs[g].recv(), slice(g * m, (g + 1) * m)
-        rewards[t, cols] = torch.from_numpy(step.reward)
-        dones[t, cols] = torch.from_numpy(step.done.astype(np.float32))
+        step = envs[g].recv()
+        rewards[t, cols[g]] = torch.from_numpy(step.reward)
+        dones[t, cols[g]] = torch.from_numpy(step.done.astype(np.float32))
         run.count_agent_steps(m, frame_skip)
         for i, ret, length in trackers[g].update(step.raw_reward, step.game_over):
             run.log_episode(g * m + i, ret, length)
@@ -126,8 +119,8 @@ def train(run: TrainingRun) -> None:
                             action = sample_actions(logits, run.generator)
                             logits_steps.append(logits)
                             value_steps.append(value)
-                            actions[t, g * m:(g + 1) * m] = action.cpu()
-                            envs[g].send(actions[t, g * m:(g + 1) * m].numpy())
+                            actions[t, cols[g]] = action.cpu()
+                            envs[g].send(actions[t, cols[g]].numpy())
                     for g in range(G):
                         obs[g] = receive(g, T - 1)
                     with torch.no_grad():

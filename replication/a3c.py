@@ -28,7 +28,7 @@ import torch.multiprocessing as mp
 
 from replication.atari import AtariBatch, AtariConfig, EpisodeTracker
 from replication.losses import actor_critic_loss
-from replication.networks import ActorCritic, ActorCriticLSTM, RecurrentPolicy
+from replication.networks import ActorCritic, ActorCriticLSTM, RecurrentPolicy, sample_actions
 from replication.optim import PaperRMSprop, linear_lr
 from replication.precision import autocast
 from replication.returns import n_step_returns
@@ -105,8 +105,7 @@ def rollout_loss(model: torch.nn.Module, env: AtariBatch, hp: A3CConfig, state, 
                 logits, value, state = model(obs, state)
             else:
                 logits, value = model(obs)
-        with torch.no_grad():
-            action = torch.multinomial(torch.softmax(logits, -1), 1, generator=generator).squeeze(1)
+        action = sample_actions(logits, generator)
         step = env.step(action.numpy())
         logits_t.append(logits)
         values_t.append(value)

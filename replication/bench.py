@@ -73,7 +73,8 @@ class Line:
 
 LINES = {
     "a2c": [Line("ours", "a2c", 32, "nips"), Line("ours", "a2c", 32, "nips", "bf16"),
-            Line("ours", "a2c", 32, "nips", env_groups=2), Line("ours", "a2c", 16, "nature"), Line("ours", "a2c", 16, "nature", "bf16"),
+            Line("ours", "a2c", 32, "nips", env_groups=2),
+            Line("ours", "a2c", 16, "nature"), Line("ours", "a2c", 16, "nature", "bf16"),
             Line("sb3", "a2c", 16, "nature")],
     "dqn": [Line("ours", "dqn", 1, "nature"), Line("ours", "dqn", 1, "nature", "bf16"),
             Line("sb3", "dqn", 1, "nature")],
@@ -119,9 +120,9 @@ def bench_network_limit(num_envs: int, network: str, rollout_length: int, thread
     """A2C's network alone, in frames/s: the learner's whole share of an update as in ``replication.a2c.train``:
     ``rollout_length`` acting forwards at batch ``num_envs`` with autograd on, each followed by action sampling,
     one bootstrap forward, the actor-critic loss, one backward, gradient-norm clipping and one RMSProp step."""
-    from replication.a2c import A2CConfig, sample_actions
+    from replication.a2c import A2CConfig
     from replication.losses import actor_critic_loss
-    from replication.networks import ActorCritic
+    from replication.networks import ActorCritic, sample_actions
     from replication.optim import PaperRMSprop
 
     torch.set_num_threads(threads)
@@ -323,12 +324,11 @@ def bench_table(algos: list[str], game: str, frames: int, dqn_frames: int, threa
     for algo in algos:
         for line in LINES[algo]:
             n = dqn_frames if algo == "dqn" else frames
-            bound = float("nan")
             shape = (line.algo, line.workers, line.network, line.precision)
             if line.who == "ours" and shape not in bounds:  # limits once per shape
                 limits, bounds[shape] = limit_rows(line, game, n, threads)
                 rows += limits
-            bound = bounds.get(shape, bound) if line.who == "ours" else bound
+            bound = bounds[shape] if line.who == "ours" else float("nan")
             print(f"running {line.name} workers={line.workers} network={line.network} for {n} frames ...",
                   file=sys.stderr)
             fps = run_line(line, game, n, threads)

@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from replication.atari import AtariConfig, make_vector_env
+from replication.networks import sample_actions
 
 
 @dataclass(frozen=True)
@@ -80,7 +81,7 @@ def evaluate(policy, game: str, env_cfg: AtariConfig, cfg: EvalConfig, seed: int
             elif cfg.greedy:
                 actions = logits.argmax(-1)
             else:
-                actions = torch.multinomial(torch.softmax(logits, -1), 1, generator=gen).squeeze(1)
+                actions = sample_actions(logits, gen)
             obs, reward, terminated, truncated, _ = env.step(actions.numpy().astype(np.int64))
             returns += np.where(active, reward, 0)
             lengths += active

@@ -55,6 +55,23 @@ def channels_last(model: nn.Module) -> nn.Module:
     return model.to(memory_format=torch.channels_last)
 
 
+@torch.no_grad()
+def sample_actions(logits: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """Sample ``a ~ pi(. | s) = softmax(logits)`` per row: the actor's action choice of A3C (Mnih et al. 2016,
+    Algorithm S3) and PAAC (Clemente et al. 2017, Algorithm 1), and the sampled evaluation policy.
+
+    Args:
+        logits: float ``(B, A)`` of any precision (bf16 under autocast); the softmax is taken in float32 with
+            autocast off, so bf16 runs sample from the same probabilities as fp32 ones.
+        generator: CPU ``torch.Generator``; rows draw from it in order.
+
+    Returns:
+        int64 ``(B,)`` action indices.
+    """
+    with torch.autocast(logits.device.type, enabled=False):
+        return torch.multinomial(torch.softmax(logits.float(), -1), 1, generator=generator).squeeze(1)
+
+
 def _torso(kind: str, in_channels: int) -> tuple[nn.Sequential, int]:
     if kind == "nips":
         layers = [nn.Conv2d(in_channels, 16, 8, stride=4), nn.ReLU(), nn.Conv2d(16, 32, 4, stride=2), nn.ReLU(),

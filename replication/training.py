@@ -80,8 +80,6 @@ class TrainingRun:
             self._wall_offset = 0.0
             self._resumes = 0
             self._evaluated_at = None
-        self._t0 = time.monotonic()
-        self._rate_mark = (self._t0, self.frames)
         self._next_ckpt = (self.frames // self.checkpoint_every_frames + 1) * self.checkpoint_every_frames
         every = self.eval.every_frames
         self._next_eval = (self.frames // every + 1) * every if every else None
