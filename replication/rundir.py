@@ -153,5 +153,7 @@ def git_commit() -> str | None:
 
 
 def provenance() -> dict:
-    """Everything besides the config needed to rerun and interpret a run."""
-    return {"versions": versions(), "host": host_info(), "git_commit": git_commit()}
+    """Everything besides the config needed to rerun and interpret a run (threading variables included: they
+    change frames/s, see ``replication/__init__.py``)."""
+    threading = {k: os.environ.get(k) for k in ("GOMP_SPINCOUNT", "OMP_WAIT_POLICY", "OMP_NUM_THREADS")}
+    return {"versions": versions(), "host": host_info(), "git_commit": git_commit(), "threading": threading}
