@@ -26,6 +26,7 @@ from replication.networks import ActorCritic, sample_actions
 from replication.optim import PaperRMSprop, linear_lr
 from replication.returns import n_step_returns
 from replication.training import TrainingRun
+from replication.transfer import to_device
 
 
 @dataclass(frozen=True)
@@ -88,7 +89,7 @@ def train(run: TrainingRun) -> None:
     trackers = [EpisodeTracker(m) for _ in range(G)]
     frame_skip = run.env.frame_skip
 
-    obs = [torch.from_numpy(env.obs).to(device) for env in envs]
+    obs = [to_device(env.obs, device) for env in envs]
     rewards = torch.zeros(T, n)
     dones = torch.zeros(T, n)
     actions = torch.zeros(T, n, dtype=torch.int64)
@@ -101,7 +102,7 @@ def train(run: TrainingRun) -> None:
         run.count_agent_steps(m, frame_skip)
         for i, ret, length in trackers[g].update(step.raw_reward, step.game_over):
             run.log_episode(g * m + i, ret, length)
-        return torch.from_numpy(step.obs).to(device)
+        return to_device(step.obs, device)  # pinned, non-blocking on CUDA
 
     try:
         while run.frames < run.total_frames:

@@ -30,6 +30,7 @@ from replication.errors import UserError
 from replication.networks import NETWORKS, _torso, channels_last, scale_frames
 from replication.replay import ReplayBatch, ReplayBuffer
 from replication.training import TrainingRun
+from replication.transfer import host_buffer, to_device
 
 
 @dataclass(frozen=True)
@@ -278,7 +279,7 @@ def batch_to_device(batch: ReplayBatch, device: torch.device, pack: bool | None 
                 torch.from_numpy(batch.next_obs), torch.from_numpy(batch.dones))
     B, shape, o = len(batch.actions), batch.obs.shape, batch.obs.nbytes
     head = 16 * B  # int64 actions, float32 rewards, float32 dones: each section 4-byte aligned
-    host = torch.empty(head + 2 * o, dtype=torch.uint8, pin_memory=device.type == "cuda")
+    host = host_buffer((head + 2 * o,), torch.uint8, device)
     h = host.numpy()
     h[:8 * B].view(np.int64)[:] = batch.actions
     h[8 * B:12 * B].view(np.float32)[:] = batch.rewards
@@ -343,7 +344,7 @@ def train(run: TrainingRun) -> None:
         while run.frames < run.total_frames:
             epsilon = epsilon_at(run.agent_steps, hp)
             with run.autocast():
-                action = select_action(agent.online, torch.from_numpy(obs).to(device), epsilon, run.generator)
+                action = select_action(agent.online, to_device(obs, device), epsilon, run.generator)
             step = env.step(np.array([action], dtype=np.int64))
             run.count_agent_steps(1, frame_skip)
             replay.add(action, step.reward[0], step.done[0], step.obs[0, -1], next_is_first=bool(step.game_over[0]))

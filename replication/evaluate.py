@@ -15,6 +15,7 @@ import torch
 
 from replication.atari import AtariConfig, make_vector_env
 from replication.networks import sample_actions
+from replication.transfer import to_device
 
 
 @dataclass(frozen=True)
@@ -73,7 +74,7 @@ def evaluate(policy, game: str, env_cfg: AtariConfig, cfg: EvalConfig, seed: int
         lengths = np.zeros(n, dtype=np.int64)
         active = np.ones(n, dtype=bool)
         while active.any():
-            logits = policy(torch.from_numpy(obs).to(device)).float().cpu()
+            logits = policy(to_device(obs, device)).float().cpu()
             if epsilon is not None:
                 explore = torch.rand(n, generator=gen) < epsilon
                 random_actions = torch.randint(logits.shape[-1], (n,), generator=gen)

@@ -1,5 +1,7 @@
-"""The networks' channels-last layout changes speed only: values, shapes and checkpoints are as with NCHW."""
+"""The networks' channels-last layout changes speed only (values, shapes and checkpoints are as with NCHW); the
+foreach optimizers equal per-parameter steps; observations reach the device unchanged."""
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -7,6 +9,7 @@ import torch.nn.functional as F
 from replication.dqn import CentredRMSprop, QNetwork
 from replication.networks import ActorCritic, ActorCriticLSTM, scale_frames
 from replication.optim import PaperRMSprop
+from replication.transfer import to_device
 
 
 def _reference_nature_torso(model: ActorCritic, obs: torch.Tensor) -> torch.Tensor:
@@ -74,3 +77,14 @@ def test_multi_tensor_step_equals_one_parameter_at_a_time(make_opt):
     for p, q in zip(together, alone):
         assert torch.allclose(p, q, atol=1e-7)
     assert torch.equal(frozen.detach(), torch.ones(2))
+
+
+def test_to_device_wraps_on_cpu_and_staged_copy_does_not_alias():
+    """``transfer.to_device``: the CPU path wraps the array; the staged path (CUDA's code, unpinned here) copies."""
+    frames = np.random.default_rng(0).integers(0, 256, (3, 4, 84, 84), dtype=np.uint8)
+    wrapped = to_device(frames, torch.device("cpu"))
+    staged = to_device(frames, torch.device("cpu"), stage=True)
+    assert wrapped.dtype == staged.dtype == torch.uint8 and staged.shape == (3, 4, 84, 84)
+    assert torch.equal(staged, torch.from_numpy(frames))
+    frames[0, 0, 0, 0] ^= 0xFF  # a later write to the numpy array
+    assert wrapped[0, 0, 0, 0] == frames[0, 0, 0, 0] and staged[0, 0, 0, 0] != frames[0, 0, 0, 0]
