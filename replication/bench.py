@@ -4,6 +4,7 @@ Usage::
 
     pip install -e '.[bench]'          # Stable-Baselines3 (the peer) and OpenCV for its Atari wrappers
     python -m replication.bench --game pong --frames 200000 --out results/bench/bench.csv
+    python -m replication.bench --algos a2c --repeats 3   # each line 3 times, round-robin: median and range
     snakemake --cores all bench        # the same, plus reports/bench.pdf
 
 Every line trains on the same host, one after another (never concurrently), and reports training frames/s
@@ -318,23 +319,37 @@ def limit_rows(line: Line, game: str, frames: int, threads: int) -> tuple[list[d
     return rows, 1.0 / (1.0 / env_fps + 1.0 / net_fps)
 
 
-def bench_table(algos: list[str], game: str, frames: int, dqn_frames: int, threads: int) -> pd.DataFrame:
-    """Run every line of ``algos`` and return the table (one row per limit and per training line)."""
-    rows, bounds = [], {}
+def bench_table(algos: list[str], game: str, frames: int, dqn_frames: int, threads: int,
+                repeats: int = 1) -> pd.DataFrame:
+    """Run every line of ``algos`` and return the table (one row per limit and per training line).
+
+    The limits come first, once per shape. Then each algorithm's lines train ``repeats`` times, round-robin
+    (all lines once, then all again), so a slow spell on a shared host hits every line rather than one;
+    ``frames_per_s`` is the median of a line's runs, ``frames_per_s_min`` / ``_max`` their range.
+    """
+    rows = []
     for algo in algos:
+        n = dqn_frames if algo == "dqn" else frames
+        limits, bounds = {}, {}
         for line in LINES[algo]:
-            n = dqn_frames if algo == "dqn" else frames
             shape = (line.algo, line.workers, line.network, line.precision)
-            if line.who == "ours" and shape not in bounds:  # limits once per shape
-                limits, bounds[shape] = limit_rows(line, game, n, threads)
-                rows += limits
-            bound = bounds[shape] if line.who == "ours" else float("nan")
-            print(f"running {line.name} workers={line.workers} network={line.network} for {n} frames ...",
-                  file=sys.stderr)
-            fps = run_line(line, game, n, threads)
+            if line.who == "ours" and shape not in bounds:
+                limits[line], bounds[shape] = limit_rows(line, game, n, threads)
+        rates = {line: [] for line in LINES[algo]}
+        for r in range(repeats):
+            for line in LINES[algo]:
+                print(f"running {line.name} workers={line.workers} network={line.network} for {n} frames "
+                      f"({r + 1}/{repeats}) ...", file=sys.stderr)
+                rates[line].append(run_line(line, game, n, threads))
+        for line in LINES[algo]:
+            fps = float(np.median(rates[line]))
+            bound = bounds[(line.algo, line.workers, line.network, line.precision)] if line.who == "ours" else None
+            rows += limits.get(line, [])
             rows.append({"algo": line.algo, "game": game, "workers": line.workers, "precision": line.precision,
                          "line": line.name, "network": line.network, "frames": n, "frames_per_s": round(fps, 1),
-                         "fraction_of_serial_bound": round(fps / bound, 2) if bound == bound else float("nan")})
+                         "fraction_of_serial_bound": round(fps / bound, 2) if bound else float("nan"),
+                         "repeats": repeats, "frames_per_s_min": round(min(rates[line]), 1),
+                         "frames_per_s_max": round(max(rates[line]), 1)})
     return add_ratios(pd.DataFrame(rows))
 
 
@@ -364,18 +379,20 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--frames", type=int, default=200_000, help="training frames per A2C/A3C line")
     p.add_argument("--dqn-frames", type=int, default=100_000, help="training frames per DQN line")
     p.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="torch threads for every line")
+    p.add_argument("--repeats", type=int, default=1,
+                   help="runs per training line, round-robin; the table gives the median and the range")
     p.add_argument("--out", default="results/bench/bench.csv")
     args = p.parse_args(argv)
     bad = [a for a in args.algos if a not in ALGOS]
     if bad:
         raise UserError(f"unknown bench algorithm {bad[0]!r}; accepted: {', '.join(ALGOS)}")
-    for key in ("frames", "dqn_frames", "threads"):
+    for key in ("frames", "dqn_frames", "threads", "repeats"):
         if getattr(args, key) < 1:
             raise UserError(f"--{key.replace('_', '-')} must be >= 1, got {getattr(args, key)}")
     from replication.atari import check_game
 
     check_game(args.game)
-    df = bench_table(args.algos, args.game, args.frames, args.dqn_frames, args.threads)
+    df = bench_table(args.algos, args.game, args.frames, args.dqn_frames, args.threads, args.repeats)
     host = host_info()
     df["host"] = f"{host['cpu']} ({host['cores']} cores), torch threads {args.threads}"
     atomic_write_bytes(args.out, df.to_csv(index=False).encode())

@@ -73,11 +73,13 @@ def _text_page(pdf: ReportPdf, title: str, lines: list[str]) -> None:
 
 
 def _table_page(pdf: ReportPdf, title: str, df: pd.DataFrame, notes: list[str], fontsize: int = 8) -> None:
-    """Render ``df`` as a real table (matplotlib ``ax.table``) with a title and notes underneath."""
-    rows_per_page = 24
+    """Render ``df`` as a real table (matplotlib ``ax.table``) with a title and notes underneath; long tables go
+    on as many pages as needed, so the table never runs into the notes."""
+    rows_per_page = 20
     chunks = [df.iloc[i:i + rows_per_page] for i in range(0, max(len(df), 1), rows_per_page)]
     for k, chunk in enumerate(chunks):
-        fig, ax = plt.subplots(figsize=PAGE)
+        fig = plt.figure(figsize=PAGE)
+        ax = fig.add_axes((0.05, 0.24, 0.9, 0.68))  # the notes get the bottom fifth of the page
         ax.axis("off")
         suffix = f" ({k + 1}/{len(chunks)})" if len(chunks) > 1 else ""
         ax.set_title(title + suffix, fontsize=14, weight="bold", loc="left")
@@ -96,7 +98,7 @@ def _table_page(pdf: ReportPdf, title: str, df: pd.DataFrame, notes: list[str], 
                     cell.set_text_props(weight="bold")
         else:
             ax.text(0.5, 0.6, "no rows", ha="center")
-        fig.text(0.05, 0.12, "\n".join(textwrap.fill(n, 170) for n in notes), fontsize=8, va="top")
+        fig.text(0.05, 0.2, "\n".join(textwrap.fill(n, 170) for n in notes), fontsize=8, va="top")
         pdf.add(fig, title + suffix)
 
 
@@ -407,15 +409,17 @@ def build_bench_report(csv: str | Path, out: str | Path) -> list[str]:
         raise UserError(f"no benchmark table at {csv}; run: python -m replication.bench --out {csv}")
     df = pd.read_csv(csv)
     host = df["host"].iloc[0] if "host" in df and len(df) else "unknown host"
-    cols = ["algo", "line", "workers", "network", "precision", "frames", "frames_per_s", "ratio_to_peer",
-            "fraction_of_serial_bound", "per_worker_vs_1"]
+    cols = ["algo", "line", "workers", "network", "precision", "frames", "frames_per_s", "frames_per_s_min",
+            "frames_per_s_max", "ratio_to_peer", "fraction_of_serial_bound", "per_worker_vs_1"]
     pdf = ReportPdf(Path(out))
     try:
         _table_page(pdf, "Training throughput beside Stable-Baselines3 (frames/s)",
                     df[[c for c in cols if c in df]],
                     [f"Host: {host}. Each line trained alone, one after another; frames are emulator frames "
                      "(frame skip 4 included). 'env limit' and 'network limit' bound an unpipelined learner; "
-                     "fraction_of_serial_bound = frames/s / (1 / (1/env + 1/network)). ratio_to_peer compares "
+                     "fraction_of_serial_bound = frames/s / (1 / (1/env + 1/network)). With --repeats, "
+                     "frames_per_s is the median of the line's runs (round-robin), _min/_max their range. "
+                     "ratio_to_peer compares "
                      "with SB3 at the same algorithm, network and number of environments. Reproduce: "
                      "python -m replication.bench (or snakemake --cores all bench).", *BENCH_TARGETS])
     finally:

@@ -65,3 +65,31 @@ def test_bench_report_is_a_one_page_pdf(tmp_path):
     assert (tmp_path / "bench.pdf").read_bytes().startswith(b"%PDF")
     with pytest.raises(UserError, match="no benchmark table at"):
         build_bench_report(tmp_path / "missing.csv", tmp_path / "x.pdf")
+
+
+def test_repeats_run_round_robin_and_report_the_median(monkeypatch):
+    from replication import bench
+
+    calls = []
+    rates = {"ours a2c": [900.0, 300.0, 600.0], "sb3 a2c": [200.0, 400.0, 300.0]}
+
+    def fake_run_line(line, game, frames, threads):
+        calls.append(line.name)
+        return rates[line.name][sum(c == line.name for c in calls) - 1]
+
+    def fake_limits(line, game, frames, threads):
+        base = {"algo": line.algo, "game": game, "workers": line.workers, "precision": line.precision}
+        return [{**base, "line": "env limit", "network": "-", "frames_per_s": 2000.0}], 1000.0
+
+    monkeypatch.setattr(bench, "LINES", {"a2c": [bench.Line("ours", "a2c", 16, "nature"),
+                                                 bench.Line("sb3", "a2c", 16, "nature")]})
+    monkeypatch.setattr(bench, "run_line", fake_run_line)
+    monkeypatch.setattr(bench, "limit_rows", fake_limits)
+    df = bench.bench_table(["a2c"], "pong", 1000, 1000, threads=1, repeats=3)
+    assert calls == ["ours a2c", "sb3 a2c"] * 3  # round-robin, not three of one line then three of the next
+    assert list(df["line"]) == ["env limit", "ours a2c", "sb3 a2c"]
+    ours, sb3 = df.iloc[1], df.iloc[2]
+    assert (ours["frames_per_s"], ours["frames_per_s_min"], ours["frames_per_s_max"]) == (600.0, 300.0, 900.0)
+    assert sb3["frames_per_s"] == 300.0 and ours["repeats"] == 3
+    assert ours["ratio_to_peer"] == 2.0 and ours["fraction_of_serial_bound"] == 0.6
+    assert math.isnan(sb3["fraction_of_serial_bound"])
