@@ -153,7 +153,10 @@ def git_commit() -> str | None:
 
 
 def provenance() -> dict:
-    """Everything besides the config needed to rerun and interpret a run (threading variables included: they
-    change frames/s, see ``replication/__init__.py``)."""
-    threading = {k: os.environ.get(k) for k in ("GOMP_SPINCOUNT", "OMP_WAIT_POLICY", "OMP_NUM_THREADS")}
-    return {"versions": versions(), "host": host_info(), "git_commit": git_commit(), "threading": threading}
+    """Everything besides the config needed to rerun and interpret a run (the runtime settings included: they
+    change frames/s, see ``replication/runtime.py``)."""
+    import replication
+
+    runtime = {k: os.environ.get(k) for k in ("GOMP_SPINCOUNT", "OMP_WAIT_POLICY", "OMP_NUM_THREADS")}
+    runtime["malloc_keeps_freed_memory"] = replication.MALLOC_TUNED
+    return {"versions": versions(), "host": host_info(), "git_commit": git_commit(), "runtime": runtime}
