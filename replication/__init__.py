@@ -4,7 +4,6 @@ Importing the package applies two process-wide speed settings before PyTorch loa
 a user's own setting wins): ``GOMP_SPINCOUNT=30000`` and a glibc ``malloc`` that keeps freed memory.
 """
 
-from replication.runtime import keep_freed_memory, set_omp_spin_default
+from replication import runtime
 
-set_omp_spin_default()
-MALLOC_TUNED = keep_freed_memory()
+runtime.apply()

@@ -17,6 +17,8 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+from replication import runtime
+
 EPISODE_COLUMNS = ["frames", "agent_steps", "wall_time_s", "worker", "episode_return", "episode_length"]
 UPDATE_COLUMNS = ["frames", "updates", "wall_time_s", "loss_policy", "loss_value", "entropy", "grad_norm",
                   "learning_rate", "frames_per_s"]
@@ -155,8 +157,4 @@ def git_commit() -> str | None:
 def provenance() -> dict:
     """Everything besides the config needed to rerun and interpret a run (the runtime settings included: they
     change frames/s, see ``replication/runtime.py``)."""
-    import replication
-
-    runtime = {k: os.environ.get(k) for k in ("GOMP_SPINCOUNT", "OMP_WAIT_POLICY", "OMP_NUM_THREADS")}
-    runtime["malloc_keeps_freed_memory"] = replication.MALLOC_TUNED
-    return {"versions": versions(), "host": host_info(), "git_commit": git_commit(), "runtime": runtime}
+    return {"versions": versions(), "host": host_info(), "git_commit": git_commit(), "runtime": runtime.settings()}

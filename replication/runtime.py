@@ -28,6 +28,21 @@ OMP_SPIN_DEFAULT = "30000"
 M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3  # mallopt parameter numbers from glibc's <malloc.h>
 MMAP_THRESHOLD_BYTES = 32 * 2 ** 20  # glibc's upper limit for the mmap threshold on 64-bit hosts
 TRIM_THRESHOLD_BYTES = 2 ** 30
+_malloc_tuned: bool | None = None  # set by apply()
+
+
+def apply() -> None:
+    """Apply both settings (``replication/__init__.py`` calls this on import, before anything imports torch)."""
+    global _malloc_tuned
+    set_omp_spin_default()
+    _malloc_tuned = keep_freed_memory()
+
+
+def settings() -> dict:
+    """The runtime settings in effect, as recorded in each run's provenance: the OpenMP variables (None where
+    unset) and whether ``keep_freed_memory`` tuned malloc in this process (None before ``apply``)."""
+    env = {k: os.environ.get(k) for k in ("GOMP_SPINCOUNT", "OMP_WAIT_POLICY", "OMP_NUM_THREADS")}
+    return {**env, "malloc_keeps_freed_memory": _malloc_tuned}
 
 
 def set_omp_spin_default() -> str:

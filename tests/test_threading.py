@@ -9,8 +9,8 @@ import sys
 
 import pytest
 
-PROBE = ("import replication, torch, os; from replication.rundir import provenance; "
-         "print(os.environ['GOMP_SPINCOUNT'], provenance()['runtime']['GOMP_SPINCOUNT'], replication.MALLOC_TUNED)")
+PROBE = ("import replication, torch, os; from replication.rundir import provenance; r = provenance()['runtime']; "
+         "print(os.environ['GOMP_SPINCOUNT'], r['GOMP_SPINCOUNT'], r['malloc_keeps_freed_memory'])")
 
 
 def _probe(**env_overrides) -> list[str]:
