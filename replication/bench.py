@@ -67,6 +67,11 @@ class Line:
     env_groups: int = 1  # A2C only: overlap of emulation and forward in groups (replication/a2c.py)
 
     @property
+    def shape(self) -> tuple[str, int, str, str]:
+        """What the limits depend on: ``(algo, workers, network, precision)``."""
+        return self.algo, self.workers, self.network, self.precision
+
+    @property
     def name(self) -> str:
         return (f"{self.who} {self.algo}" + ("" if self.precision == "fp32" else f" {self.precision}")
                 + ("" if self.env_groups == 1 else f" {self.env_groups} env groups"))
@@ -332,9 +337,8 @@ def bench_table(algos: list[str], game: str, frames: int, dqn_frames: int, threa
         n = dqn_frames if algo == "dqn" else frames
         limits, bounds = {}, {}
         for line in LINES[algo]:
-            shape = (line.algo, line.workers, line.network, line.precision)
-            if line.who == "ours" and shape not in bounds:
-                limits[line], bounds[shape] = limit_rows(line, game, n, threads)
+            if line.who == "ours" and line.shape not in bounds:
+                limits[line], bounds[line.shape] = limit_rows(line, game, n, threads)
         rates = {line: [] for line in LINES[algo]}
         for r in range(repeats):
             for line in LINES[algo]:
@@ -343,7 +347,7 @@ def bench_table(algos: list[str], game: str, frames: int, dqn_frames: int, threa
                 rates[line].append(run_line(line, game, n, threads))
         for line in LINES[algo]:
             fps = float(np.median(rates[line]))
-            bound = bounds[(line.algo, line.workers, line.network, line.precision)] if line.who == "ours" else None
+            bound = bounds[line.shape] if line.who == "ours" else None
             rows += limits.get(line, [])
             rows.append({"algo": line.algo, "game": game, "workers": line.workers, "precision": line.precision,
                          "line": line.name, "network": line.network, "frames": n, "frames_per_s": round(fps, 1),

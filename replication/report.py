@@ -419,8 +419,8 @@ def build_bench_report(csv: str | Path, out: str | Path) -> list[str]:
                      "(frame skip 4 included). 'env limit' and 'network limit' bound an unpipelined learner; "
                      "fraction_of_serial_bound = frames/s / (1 / (1/env + 1/network)). With --repeats, "
                      "frames_per_s is the median of the line's runs (round-robin), _min/_max their range. "
-                     "ratio_to_peer compares "
-                     "with SB3 at the same algorithm, network and number of environments. Reproduce: "
+                     "ratio_to_peer compares with SB3 at the same algorithm, network and number of environments. "
+                     "Reproduce: "
                      "python -m replication.bench (or snakemake --cores all bench).", *BENCH_TARGETS])
     finally:
         pdf.close()
