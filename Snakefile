@@ -10,7 +10,8 @@ import os
 import shlex
 import sys
 
-from replication.config import check_workers_fit_cores, group_algorithm, resolve_device, resolve_run, run_plan, validate_config
+from replication.config import check_workers_fit_cores, group_algorithm, peer_plan, resolve_device, resolve_run, run_plan, validate_config
+from replication.peer import PEER_PREFIX
 from replication.errors import UserError
 from replication.replay import replay_nbytes
 
@@ -30,7 +31,7 @@ except UserError as e:
 PY = shlex.quote(sys.executable)
 RESULTS = config["results_dir"]
 REPORTS = config["reports_dir"]
-PLAN = run_plan(config)
+PLAN = run_plan(config) + peer_plan(config)  # peers: Stable-Baselines3 runs of groups with `peer: true`
 GAMES = sorted({game for _, game, _, _ in PLAN})
 
 
@@ -66,7 +67,7 @@ def done_files(game=None):
 
 
 wildcard_constraints:
-    algo="[a-z0-9_]+",
+    algo=f"(?!{PEER_PREFIX})[a-z0-9_]+",  # our run groups; sb3_<label> directories are train_peer's
     game="[a-z0-9_]+",
     workers="[0-9]+",
     seed="[0-9]+",
@@ -108,9 +109,39 @@ rule train:
         "--threads {threads} > {log} 2>&1"
 
 
+rule train_peer:
+    """Stable-Baselines3's run at the settings of our run group {algo} (configs with `peer: true`; needs the
+    `bench` extra): the learning-parity check (python -m replication.parity)."""
+    output:
+        f"{RESULTS}/runs/{PEER_PREFIX}{{algo}}/{{game}}/w{{workers}}/s{{seed}}/done.json",
+    log:
+        f"{RESULTS}/logs/train/{PEER_PREFIX}{{algo}}/{{game}}/w{{workers}}/s{{seed}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/train/{PEER_PREFIX}{{algo}}/{{game}}/w{{workers}}/s{{seed}}.tsv"
+    params:
+        run_config=lambda w: shlex.quote(  # our group's resolved run; train_peer relabels it sb3_<label>
+            json.dumps(resolve_run(config, w.algo, w.game, int(w.workers), int(w.seed)))
+        ),
+        out=lambda w: run_path(PEER_PREFIX + w.algo, w.game, w.workers, w.seed),
+    threads: config["train_threads"]
+    resources:
+        mem_mb=lambda w: train_mem_mb(w.algo, w.game, int(w.workers), int(w.seed)),
+    retries: 2  # resumes from its checkpoint.pt
+    shell:
+        "{PY} -m replication.parity train --run-config {params.run_config} --out {params.out} "
+        "--threads {threads} > {log} 2>&1"
+
+
+rule parity:
+    """`snakemake --cores 2 --configfile configs/parity.yaml parity`: both sides of every `peer: true` group,
+    then the tables (parity.csv among them) and the report with its parity page."""
+    input:
+        f"{REPORTS}/replication.pdf",
+
+
 def tables(folder):
     """The aggregate step's outputs in ``folder``: one CSV per table plus runs.json (provenance)."""
-    names = ["scores", "curves", "throughput", "normalized", "missing"]
+    names = ["scores", "curves", "throughput", "normalized", "missing", "parity", "parity_curves"]
     return {**{n: f"{folder}/{n}.csv" for n in names}, "runs": f"{folder}/runs.json"}
 
 

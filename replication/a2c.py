@@ -4,7 +4,7 @@ Each update: every environment takes ``rollout_length`` agent steps with actions
 policy (one batched forward per step); n-step returns are bootstrapped from ``V(s_{t+rollout_length})`` and cut
 at terminals; one gradient step of the batch-mean actor-critic loss, scaled by ``rollout_length`` as in the
 authors' code, with global gradient-norm clipping and RMSProp (eps under the root, Mnih 2016 eq. 9).
-The learning rate decays linearly to 0 over ``total_frames``.
+The learning rate decays linearly to 0 over ``total_frames`` (``lr_schedule: constant`` keeps it, as SB3).
 
 Overlap (``env_groups`` > 1, not in the paper; the same algorithm): the environments are split into groups, each
 its own ``AtariVectorEnv``; while one group's emulators step in ale-py's threads, the network computes the next
@@ -23,7 +23,7 @@ from replication.atari import AtariBatch, EpisodeTracker
 from replication.errors import UserError
 from replication.losses import actor_critic_loss
 from replication.networks import ActorCritic, sample_actions
-from replication.optim import PaperRMSprop, linear_lr
+from replication.optim import LR_SCHEDULES, PaperRMSprop, scheduled_lr
 from replication.returns import n_step_returns
 from replication.training import TrainingRun
 from replication.transfer import to_device
@@ -49,10 +49,13 @@ class A2CConfig:
     loss_scale: float = 5.0  # Alfredvc/paac networks.py loss_scaling = 5.0 (= max_local_steps of the tuning)
     network: str = "nips"  # Alfredvc/paac train.py arch="NIPS"; "nature" is the other option
     init: str = "torch"  # Alfredvc/paac networks.py init="torch"; "orthogonal" as OpenAI Baselines
+    lr_schedule: str = "linear"  # PAAC / Mnih 2016 §8: annealed linearly to 0; "constant" as SB3's A2C
     env_groups: int = 1  # engineering, not in the paper: 1 = PAAC's single lockstep batch; 2 overlaps emulation
     # of one half of the environments with the network's forward for the other half (module docstring)
 
     def __post_init__(self):
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise UserError(f"a2c hyper lr_schedule = {self.lr_schedule!r}; accepted: {', '.join(LR_SCHEDULES)}")
         if self.env_groups < 1:
             raise UserError(f"a2c hyper env_groups = {self.env_groups!r}; accepted: >= 1")
 
@@ -107,7 +110,7 @@ def train(run: TrainingRun) -> None:
     try:
         while run.frames < run.total_frames:
             with run.rollout():  # an interrupted rollout is not counted in the checkpoint
-                lr = linear_lr(lr0, run.frames, run.total_frames)
+                lr = scheduled_lr(hp.lr_schedule, lr0, run.frames, run.total_frames)
                 for group in opt.param_groups:
                     group["lr"] = lr
                 logits_steps, value_steps = [], []  # (agent step, group) order = (t, environment) order

@@ -6,8 +6,10 @@ Usage::
 
 Writes ``scores.csv`` (one row per run: final evaluation), ``curves.csv`` (training returns binned by
 frames, with the wall-clock hours of each bin), ``throughput.csv`` (frames/s per run with its host) and
-``normalized.csv`` (human-normalized final scores, naming the reference columns used) and ``missing.csv``
-(run directories given but not finished: they are listed, never averaged). Each file is written atomically.
+``normalized.csv`` (human-normalized final scores, naming the reference columns used), ``missing.csv``
+(run directories given but not finished: they are listed, never averaged), and ``parity.csv`` /
+``parity_curves.csv`` (ours beside the Stable-Baselines3 peer runs ``sb3_<label>``, ``replication/parity.py``;
+empty without peer runs). Each file is written atomically.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from replication import reference
+from replication import parity, reference
 from replication.errors import UserError, cli_main
 from replication.rundir import atomic_write_bytes
 
@@ -135,6 +137,8 @@ def aggregate(run_dirs: list[str | Path], out: str | Path) -> dict[str, pd.DataF
         "throughput": pd.DataFrame([throughput_row(r) for r in runs]).sort_values(order),
         "normalized": normalized_rows(scores),
         "missing": missing,  # unfinished runs: listed in the report, never averaged
+        "parity": parity.parity_table(runs, require=False),
+        "parity_curves": parity.parity_curves(parity.paired_runs(runs)),
     }
     out = Path(out)
     for name, df in tables.items():

@@ -110,6 +110,16 @@ def validate_config(cfg: dict) -> dict:
                 hyper.check_workers(workers)
         for game in section.get("games") or []:
             check_game(game)
+        if section.get("peer"):
+            from replication.peer import check_peer_algorithm, peer_label
+
+            try:
+                check_peer_algorithm(group_algorithm(label, section))
+            except UserError as e:
+                raise UserError(f"algos.{label}.peer: {e}") from None
+            if peer_label(label) in cfg["algos"]:
+                raise UserError(f"algos.{label}.peer: its peer's label {peer_label(label)!r} is also a run group; "
+                                "rename that group")
     build_dataclass(AtariConfig, cfg.get("env"), "env")
     build_dataclass(EvalConfig, cfg.get("eval"), "eval")
     return cfg
@@ -194,6 +204,15 @@ def run_plan(cfg: dict) -> list[tuple[str, str, int, int]]:
                     if run not in plan:
                         plan.append(run)
     return plan
+
+
+def peer_plan(cfg: dict) -> list[tuple[str, str, int, int]]:
+    """Every (peer label, game, workers, seed) Stable-Baselines3 run of the groups with ``peer: true``; the peer of
+    group ``L``'s run is ``sb3_L`` at the same game, workers and seed (``replication/peer.py``)."""
+    from replication.peer import peer_label
+
+    return [(peer_label(label), game, workers, seed) for label, game, workers, seed in run_plan(cfg)
+            if cfg["algos"][label].get("peer")]
 
 
 def check_workers_fit_cores(cfg: dict, cores: int | None) -> None:

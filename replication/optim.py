@@ -83,3 +83,25 @@ class PaperRMSprop(torch.optim.Optimizer):
 def linear_lr(initial_lr: float, frames: int, total_frames: int) -> float:
     """Learning rate annealed linearly from ``initial_lr`` at frame 0 to 0 at ``total_frames`` (Mnih 2016 §8)."""
     return initial_lr * max(0.0, 1.0 - frames / max(1, total_frames))
+
+
+LR_SCHEDULES = ("linear", "constant")
+
+
+def scheduled_lr(schedule: str, initial_lr: float, frames: int, total_frames: int) -> float:
+    """The learning rate at ``frames`` of ``total_frames`` (both emulator frames) under ``schedule``.
+
+    ``linear``: ``linear_lr`` (Mnih 2016 §8, PAAC). ``constant``: ``initial_lr`` throughout, as Stable-Baselines3's
+    A2C default and the RL Zoo's Atari A2C settings (``hyperparams/a2c.yml``: no ``learning_rate`` key, so 7e-4
+    constant).
+
+    Raises:
+        UserError: an unknown schedule name.
+    """
+    if schedule == "linear":
+        return linear_lr(initial_lr, frames, total_frames)
+    if schedule == "constant":
+        return initial_lr
+    from replication.errors import UserError
+
+    raise UserError(f"unknown lr_schedule {schedule!r}; accepted: {', '.join(LR_SCHEDULES)}")

@@ -183,6 +183,60 @@ def curves_page(pdf: ReportPdf, curves: pd.DataFrame, game: str) -> None:
     pdf.add(fig, f"Learning curves: {game}")
 
 
+PARITY_NOTE = ("Measure: mean training score (unclipped, whole games) of the episodes that ended in the last 10% of "
+               "the frame budget, averaged over runs; 95% CIs from a bootstrap stratified by run (each run's episodes "
+               "resampled on their own, scipy.stats.bootstrap). Verdict: 'not informative' when the peer's CI reaches "
+               "the game's random score (no-op random, van Hasselt et al. 2016 / Wang et al. 2016), else 'parity' when "
+               "the CI of ours - peer contains 0, else 'ours ahead' / 'ours behind'. Peer: Stable-Baselines3 at the same "
+               "settings (replication/peer.py lists where the protocols cannot match). Wall times are not a speed "
+               "benchmark (see the bench).")
+
+
+def parity_figure(curves: pd.DataFrame, table: pd.DataFrame):
+    """One panel per (run group, game) of the parity check: training return vs frames for ours and the SB3 peer
+    (mean and 95% CI over seeds per frame bin), the game's random score dashed, and the pooled verdict in the
+    panel title. Returns the matplotlib figure (A4 landscape)."""
+    keys = sorted({(a, g) for a, g in zip(curves["algo"], curves["game"]) if not str(a).startswith("sb3_")})
+    cols = min(3, max(1, len(keys)))
+    rows = -(-max(1, len(keys)) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=PAGE, squeeze=False)
+    for ax, (label, game) in zip(axes.flat, keys):
+        c = curves[(curves["game"] == game) & curves["algo"].isin([label, f"sb3_{label}"])].copy()
+        c["frames (millions)"] = c["frames"] / 1e6
+        c["side"] = np.where(c["side"] == "sb3", f"Stable-Baselines3 (sb3_{label})", f"ours ({label})")
+        sns.lineplot(data=c, x="frames (millions)", y="episode_return", hue="side", errorbar=("ci", 95), ax=ax,
+                     marker="o", markersize=3, palette="colorblind")
+        ref = reference.noop_reference(game)
+        if ref:
+            ax.axhline(ref[0], ls="--", color="grey", lw=1, label="random (no-op)")
+        rows_ = table[(table["algo"] == label) & (table["game"] == game)]
+        pooled = rows_.loc[rows_["seeds"].astype(str).str.len().idxmax()] if len(rows_) else None
+        verdict = f": {pooled['verdict']} (seeds {pooled['seeds']})" if pooled is not None else ""
+        ax.set_title(f"{label}, {game}{verdict}", fontsize=10)
+        ax.set_xlabel("emulator frames (millions)")
+        ax.set_ylabel("training episode return")
+        ax.legend(fontsize=7)
+        ax.grid(alpha=0.3)
+    for ax in list(axes.flat)[len(keys):]:
+        ax.axis("off")
+    fig.suptitle("Learning parity with Stable-Baselines3 at matched settings (band: 95% CI over seeds)", fontsize=12)
+    fig.tight_layout(rect=(0, 0, 1, 0.95))
+    return fig
+
+
+def parity_pages(pdf: ReportPdf, tables: Path) -> None:
+    """The parity page (table of verdicts) and its curves, when the tables hold peer runs; else nothing."""
+    path = tables / "parity.csv"
+    table = pd.read_csv(path) if path.exists() and path.stat().st_size else pd.DataFrame()
+    if table.empty:
+        return
+    curves = pd.read_csv(tables / "parity_curves.csv")
+    cols = ["algo", "game", "seeds", "frames", "ours_mean", "ours_low", "ours_high", "peer_mean", "peer_low",
+            "peer_high", "difference", "difference_low", "difference_high", "random", "verdict"]
+    _table_page(pdf, "Learning parity with Stable-Baselines3", table[cols], [PARITY_NOTE])
+    pdf.add(parity_figure(curves, table), "Learning parity: curves")
+
+
 def table1_pages(pdf: ReportPdf, normalized: pd.DataFrame) -> None:
     """Table 1 analogue: mean/median/IQM/optimality gap of human-normalized scores, beside the paper's Table 1;
     a performance profile when 3 or more games ran."""
@@ -366,6 +420,7 @@ def build_report(tables: str | Path, out: str | Path, title: str = "Replication 
         _table_page(pdf, "Replication verdict per (algorithm, game)", verdict_table(summary),
                     [f"ours: mean over seeds of each run's mean final evaluation score; CI: 95% bootstrap over "
                      f"seeds (scipy.stats.bootstrap), n/a with one seed. paper: {S3_SOURCE}."])
+        parity_pages(pdf, tables)
         _table_page(pdf, "Scores beside Mnih et al. 2016 Table S3", s3_table(summary),
                     [f"Paper columns: {S3_SOURCE}; DQN from Nair et al. 2015, Double from van Hasselt et al. 2016, "
                      "Dueling from Wang et al. 2016, Prioritized from Schaul et al. 2016 (as in the caption).",
