@@ -1,0 +1,196 @@
+"""Learning parity with Stable-Baselines3: the verdict math, the settings mapping, and real tiny runs of both
+sides into the run-directory contract (ours and the peer), resumed and tabulated."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from conftest import ROOT
+
+from replication.a2c import A2CConfig
+from replication.errors import UserError
+from replication.optim import scheduled_lr
+from replication.parity import final_window, parity_table, verdict
+from replication.stats import stratified_difference_ci, stratified_mean_ci
+
+sb3 = pytest.importorskip("stable_baselines3", reason="the peer needs the test extra's stable-baselines3")
+
+ZOO = {"network": "nature", "init": "orthogonal", "learning_rate_per_env": 0.00004375, "lr_schedule": "constant",
+       "rmsprop_eps": 0.00001, "rmsprop_square_avg_init": 1.0, "value_loss_weight": 0.25, "max_grad_norm": 0.5,
+       "loss_scale": 1.0}
+TINY = {
+    "games": ["breakout"], "seeds": [0], "device": "cpu", "checkpoint_every_frames": 1600, "log_every_updates": 2,
+    "env": {"terminal_on_life_loss": True, "fire_reset": True, "max_episode_frames": 2000},
+    "eval": {"episodes": 2, "max_frames": 400},
+    "algos": {"a2c": {"peer": True, "workers": [4], "total_frames": 4800, "hyper": ZOO}},
+}
+
+
+# -- pure parts -----------------------------------------------------------------------------------------------
+def test_verdicts():
+    rnd = 1.7
+    peer_learned = (10.0, 8.0, 12.0)
+    assert verdict((0.5, -1.0, 2.0), peer_learned, rnd) == "parity"
+    assert verdict((3.0, 1.0, 5.0), peer_learned, rnd) == "ours ahead"
+    assert verdict((-3.0, -5.0, -1.0), peer_learned, rnd) == "ours behind"
+    # the peer's CI reaches random: agreement says nothing about learning, never "parity"
+    assert verdict((0.0, -1.0, 1.0), (2.0, 1.5, 2.5), rnd) == "not informative"
+    assert verdict((0.0, -1.0, 1.0), (2.0, 1.7, 2.5), rnd) == "not informative"
+    assert verdict((0.0, float("nan"), float("nan")), peer_learned, rnd) == "not informative"
+
+
+def test_final_window_keeps_the_last_tenth_of_the_budget():
+    ep = pd.DataFrame({"frames": [100, 899, 900, 901, 1000], "episode_return": [1.0, 2.0, 3.0, 4.0, 5.0]})
+    assert final_window(ep, 1000).tolist() == [4.0, 5.0]
+
+
+def test_stratified_cis_weigh_runs_equally():
+    a, b = np.array([1.0, 1.0, 1.0, 1.0]), np.array([3.0, 3.0])
+    assert stratified_mean_ci([a, b]) == (2.0, 2.0, 2.0)  # (1 + 3) / 2, not the pooled 5/3
+    m, lo, hi = stratified_mean_ci([np.array([0.0, 2.0, 4.0]), np.array([10.0, 12.0])])
+    assert m == pytest.approx((2.0 + 11.0) / 2) and lo < m < hi
+    d, lo, hi = stratified_difference_ci([np.array([5.0, 7.0])], [np.array([1.0, 3.0, 2.0])])
+    assert d == pytest.approx(6.0 - 2.0) and lo <= d <= hi
+    assert lo >= 5.0 - 3.0 and hi <= 7.0 - 1.0  # resampled means stay within each run's range
+    with pytest.raises(ValueError):
+        stratified_mean_ci([np.array([])])
+
+
+def test_learning_rate_schedules():
+    assert scheduled_lr("constant", 7e-4, 900, 1000) == 7e-4
+    assert scheduled_lr("linear", 7e-4, 500, 1000) == pytest.approx(3.5e-4)
+    with pytest.raises(UserError, match="lr_schedule 'cosine'"):
+        scheduled_lr("cosine", 7e-4, 0, 1)
+    with pytest.raises(UserError, match="accepted: linear, constant"):
+        A2CConfig(lr_schedule="cosine")
+
+
+def test_a2c_settings_map_onto_sb3():
+    from stable_baselines3.common.sb2_compat.rmsprop_tf_like import RMSpropTFLike
+
+    from replication.peer import a2c_kwargs
+
+    kw = a2c_kwargs(A2CConfig(**ZOO), 16)
+    assert kw["learning_rate"] == pytest.approx(7e-4) and kw["n_steps"] == 5
+    assert (kw["vf_coef"], kw["ent_coef"], kw["max_grad_norm"], kw["gae_lambda"]) == (0.25, 0.01, 0.5, 1.0)
+    assert kw["policy_kwargs"]["optimizer_class"] is RMSpropTFLike
+    assert kw["policy_kwargs"]["optimizer_kwargs"] == {"alpha": 0.99, "eps": 1e-5}
+    assert kw["policy_kwargs"]["ortho_init"] is True
+    linear = a2c_kwargs(A2CConfig(**{**ZOO, "lr_schedule": "linear"}), 16)["learning_rate"]
+    assert linear(0.5) == pytest.approx(3.5e-4)  # SB3's progress_remaining clock = our frames / total_frames
+    with pytest.raises(UserError, match="network = 'nips'"):
+        a2c_kwargs(A2CConfig(**{**ZOO, "network": "nips"}), 16)
+    with pytest.raises(UserError, match="loss_scale = 5.0"):
+        a2c_kwargs(A2CConfig(**{**ZOO, "loss_scale": 5.0}), 16)
+
+
+def test_dqn_settings_map_onto_sb3():
+    from replication.dqn import DQNConfig
+    from replication.peer import dqn_kwargs
+
+    hp = DQNConfig(network="nature", replay_capacity=1000, replay_start_agent_steps=100,
+                   epsilon_decay_agent_steps=400)
+    kw = dqn_kwargs(hp, 1000)
+    assert kw["exploration_fraction"] == pytest.approx(0.5)  # both reach epsilon_end at agent step 500
+    assert (kw["buffer_size"], kw["learning_starts"], kw["train_freq"]) == (1000, 100, 4)
+    assert kw["policy_kwargs"]["optimizer_kwargs"]["centered"] is True
+    with pytest.raises(UserError, match="network = 'nips'"):
+        dqn_kwargs(DQNConfig(network="nips"), 1000)
+
+
+def test_peer_only_for_a2c_and_dqn():
+    from replication.config import validate_config
+
+    cfg = json.loads(json.dumps(TINY))
+    cfg["algos"] = {"a3c_ff": {"peer": True, "workers": [1], "total_frames": 100}}
+    with pytest.raises(UserError, match="algos.a3c_ff.peer: no SB3 peer for algorithm 'a3c_ff'"):
+        validate_config(cfg)
+
+
+# -- real runs ------------------------------------------------------------------------------------------------
+def _cli(*args, timeout=600):
+    return subprocess.run([sys.executable, "-m", *args], capture_output=True, text=True, cwd=ROOT, timeout=timeout)
+
+
+@pytest.fixture(scope="module")
+def both_sides(tmp_path_factory):
+    """Ours and the peer, 4 envs, 4,800 frames on Breakout; the peer first stopped at 3,200 frames and resumed."""
+    d = tmp_path_factory.mktemp("parity")
+    cfg = d / "cfg.yaml"
+    cfg.write_text(yaml.safe_dump(TINY))
+    ids = ["--algo", "a2c", "--game", "breakout", "--workers", "4", "--seed", "0", "--threads", "1"]
+    r = _cli("replication.train", "--configfile", str(cfg), *ids, "--out", str(d / "a2c"))
+    assert r.returncode == 0, r.stderr[-2000:]
+    from replication.config import load_config, resolve_run
+
+    resolved = resolve_run(load_config(cfg), "a2c", "breakout", 4, 0)
+    short = {**resolved, "total_frames": 3200}
+    r = _cli("replication.parity", "train", "--run-config", json.dumps(short), "--out", str(d / "sb3"),
+             "--threads", "1")
+    assert r.returncode == 0, r.stderr[-2000:]
+    (d / "sb3" / "done.json").unlink()  # as if it had been stopped after its 3,200-frame checkpoint
+    r = _cli("replication.parity", "train", "--run-config", json.dumps(resolved), "--out", str(d / "sb3"),
+             "--threads", "1")
+    assert r.returncode == 0, r.stderr[-2000:]
+    return d
+
+
+def test_peer_writes_the_run_directory_contract(both_sides):
+    run = both_sides / "sb3"
+    cfg = json.loads((run / "config.json").read_text())
+    assert (cfg["algo"], cfg["algorithm"], cfg["resumes"]) == ("sb3_a2c", "a2c", 1)
+    assert cfg["peer"]["library"] == "stable-baselines3" and cfg["peer"]["protocol_gaps"]
+    done = json.loads((run / "done.json").read_text())
+    assert done["frames"] >= 4800 and done["frames"] == 4 * done["agent_steps"]
+    assert done["updates"] == done["agent_steps"] // (4 * 5)  # one update per 5-step rollout of 4 envs
+    ep = pd.read_csv(run / "episodes.csv")
+    assert list(ep.columns) == ["frames", "agent_steps", "wall_time_s", "worker", "episode_return", "episode_length"]
+    assert len(ep) and ep["frames"].is_monotonic_increasing and (ep["frames"] % 4 == 0).all()
+    assert set(ep["worker"]) <= {0, 1, 2, 3}
+    up = pd.read_csv(run / "updates.csv")
+    assert up["updates"].is_unique and up["updates"].is_monotonic_increasing  # the resume duplicated nothing
+    assert np.allclose(up["learning_rate"], 0.00004375 * 4) and up["entropy"].between(0, np.log(4) + 1e-6).all()
+    ev = pd.read_csv(run / "eval.csv")
+    assert sorted(ev["frames"]) == [3200, 3200, done["frames"], done["frames"]]  # the first leg's final evaluation
+    # is kept as an evaluation at 3,200 frames; the resumed run adds its own at the end
+
+
+def test_parity_table_and_report_page(both_sides, tmp_path):
+    from replication.aggregate import aggregate, read_run
+
+    runs = [read_run(both_sides / "a2c"), read_run(both_sides / "sb3")]
+    table = parity_table(runs)
+    assert table[["algo", "algorithm", "game", "seeds"]].values.tolist() == [["a2c", "a2c", "breakout", "0"]]
+    assert table["random"].iloc[0] == pytest.approx(1.7)
+    with pytest.raises(UserError, match="no \\(ours, sb3_\\*\\) pair"):
+        parity_table(runs[:1])
+    r = _cli("replication.parity", "table", "--out", str(tmp_path / "parity.csv"), str(both_sides / "a2c"),
+             str(both_sides / "sb3"))
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert (tmp_path / "parity.png").stat().st_size > 10_000
+    curves = pd.read_csv(tmp_path / "parity_curves.csv")
+    assert set(curves["side"]) == {"ours", "sb3"}
+    tables = aggregate([both_sides / "a2c", both_sides / "sb3"], tmp_path / "tables")
+    assert len(tables["parity"]) == 1 and set(tables["scores"]["algo"]) == {"a2c", "sb3_a2c"}
+    from replication.report import build_report
+
+    pages = build_report(tmp_path / "tables", tmp_path / "r.pdf")
+    assert "Learning parity with Stable-Baselines3" in pages and "Learning parity: curves" in pages
+
+
+def test_workflow_plans_peer_runs(tmp_path):
+    cfg = tmp_path / "cfg.yaml"
+    cfg.write_text(yaml.safe_dump({**TINY, "seeds": [0, 1]}))
+    r = subprocess.run([sys.executable, "-m", "snakemake", "-n", "-s", str(ROOT / "Snakefile"), "-d", str(tmp_path),
+                        "parity", "--configfile", str(cfg)], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
+    out = r.stdout + r.stderr
+    stats = {p[0]: int(p[1]) for p in (line.split() for line in out.splitlines()) if len(p) == 2 and p[1].isdigit()}
+    assert {k: stats.get(k) for k in ("train", "train_peer", "aggregate", "report")} == \
+        {"train": 2, "train_peer": 2, "aggregate": 1, "report": 1}
+    assert "runs/sb3_a2c/breakout/w4/s1/done.json" in out
