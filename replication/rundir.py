@@ -30,6 +30,37 @@ def run_dir(root: str | Path, algo: str, game: str, workers: int, seed: int) -> 
     return Path(root) / "runs" / algo / game / f"w{workers}" / f"s{seed}"
 
 
+def lock_run_dir(path: str | Path):
+    """Take an exclusive lock on run directory ``path`` (``path/.lock``, ``fcntl.flock``) for this process's
+    lifetime; returns the open lock file, which holds the lock until it is closed or the process ends (a killed
+    process releases it at once). Two trainings writing one directory would interleave their logs and
+    checkpoints.
+
+    Raises:
+        UserError: another process holds the lock (its pid in the message).
+    """
+    import fcntl
+
+    from replication.errors import UserError
+
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True)
+    f = open(path / ".lock", "a+")
+    try:
+        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        f.seek(0)
+        holder = f.read().strip() or "unknown"
+        f.close()
+        raise UserError(f"run directory {str(path)!r} is in use by another training process (pid {holder}); "
+                        "accepted: one process per run directory (wait for it, or stop it first)") from None
+    f.seek(0)
+    f.truncate()
+    f.write(f"{os.getpid()}\n")
+    f.flush()
+    return f
+
+
 def atomic_write_bytes(path: str | Path, data: bytes) -> None:
     """Write ``data`` to ``path`` atomically: a reader sees the old file or the new one, never a partial one."""
     path = Path(path)

@@ -21,7 +21,7 @@ from replication.atari import AtariConfig
 from replication.evaluate import EvalConfig, evaluate
 from replication.precision import autocast, check_precision
 from replication.rundir import (EPISODE_COLUMNS, EVAL_COLUMNS, UPDATE_COLUMNS, CsvLog, atomic_write_bytes,
-                                atomic_write_json, provenance)
+                                atomic_write_json, lock_run_dir, provenance)
 
 
 class TrainingDiverged(RuntimeError):
@@ -67,7 +67,7 @@ class TrainingRun:
     def __post_init__(self):
         check_precision(self.precision)  # before anything is written
         self.dir = Path(self.dir)
-        self.dir.mkdir(parents=True, exist_ok=True)
+        self._lock = lock_run_dir(self.dir)  # one process per run directory, held until this process ends
         ckpt = self.dir / "checkpoint.pt"
         if ckpt.exists():
             self._checkpoint = torch.load(ckpt, map_location="cpu", weights_only=False)

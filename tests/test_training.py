@@ -166,3 +166,26 @@ def test_env_groups_overlap_is_the_same_algorithm(tmp_path):
     assert len(one) == 6 and list(one["frames"]) == list(two["frames"])
     for col in ("loss_policy", "loss_value", "entropy", "grad_norm"):
         assert two[col].to_numpy() == pytest.approx(one[col].to_numpy(), rel=1e-4), col
+
+
+def test_a_second_process_cannot_train_into_a_busy_run_directory(tmp_path):
+    """Two trainings in one directory would interleave logs and checkpoints: the second is refused in one line,
+    and the first finishes untouched."""
+    cfg = write_config(tmp_path, algos={"a2c": {"workers": [4], "total_frames": 40_000}})
+    out = tmp_path / "run"
+    first = subprocess.Popen([sys.executable, "-m", "replication.train", "--configfile", str(cfg), "--algo", "a2c",
+                              "--game", "pong", "--workers", "4", "--seed", "0", "--out", str(out), "--threads", "1"],
+                             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.time() + 120
+        while not (out / "config.json").exists() and time.time() < deadline:
+            time.sleep(0.2)
+        second = train(cfg, out)
+        assert second.returncode == 2
+        assert second.stderr.count("\n") == 1 and "is in use by another training process (pid" in second.stderr
+    finally:
+        first.send_signal(signal.SIGTERM)
+        first.wait(timeout=120)
+    assert first.returncode == 143  # checkpointed on SIGTERM, so the lock's holder kept its directory
+    third = train(cfg, out, "--total-frames", "3200")  # the lock went with the process: a rerun resumes
+    assert third.returncode == 0, third.stderr[-2000:]
