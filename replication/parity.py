@@ -186,28 +186,34 @@ def _train(args) -> int:
     return 0
 
 
-def _table(args) -> int:
-    from replication.aggregate import read_run
+def write_parity_files(runs: list[dict], csv_path: str | Path) -> pd.DataFrame:
+    """Write ``parity.csv`` at ``csv_path`` and, beside it, ``<stem>_curves.csv`` and ``<stem>.png`` (the parity
+    figure); returns the table.
+
+    Raises:
+        UserError: no pair of ours and a peer run (``parity_table``).
+    """
+    from replication.report import parity_figure, save_png
     from replication.rundir import atomic_write_bytes
 
-    runs = [read_run(p) for p in args.runs]
+    csv_path = Path(csv_path)
     table = parity_table(runs)
-    out = Path(args.out)
-    atomic_write_bytes(out, table.to_csv(index=False, float_format="%.4g").encode())
-    curves = out.with_name(out.stem + "_curves.csv")
     binned = parity_curves(paired_runs(runs))
-    atomic_write_bytes(curves, binned.to_csv(index=False, float_format="%.5g").encode())
-    import io
+    atomic_write_bytes(csv_path, table.to_csv(index=False, float_format="%.4g").encode())
+    atomic_write_bytes(csv_path.with_name(csv_path.stem + "_curves.csv"),
+                       binned.to_csv(index=False, float_format="%.5g").encode())
+    save_png(parity_figure(binned, table), csv_path.with_suffix(".png"))
+    return table
 
-    from replication.report import parity_figure
 
-    png, buf = out.with_suffix(".png"), io.BytesIO()
-    parity_figure(binned, table).savefig(buf, format="png", dpi=110)
-    atomic_write_bytes(png, buf.getvalue())
+def _table(args) -> int:
+    from replication.aggregate import read_run
+
+    table = write_parity_files([read_run(p) for p in args.runs], args.out)
     cols = ["algo", "game", "seeds", "frames", "ours_mean", "peer_mean", "difference", "difference_low",
             "difference_high", "random", "verdict"]
     print(table[cols].to_string(index=False, float_format=lambda v: f"{v:.2f}"))
-    print(f"written {out}, {curves} and {png}", file=sys.stderr)
+    print(f"written {args.out} and its _curves.csv and .png", file=sys.stderr)
     return 0
 
 

@@ -44,6 +44,16 @@ PAGE = (11.69, 8.27)  # A4 landscape, inches
 S3_SOURCE = "Mnih et al. 2016, Table S3 (human starts, 30 min emulator time)"
 
 
+def save_png(fig, path: str | Path, dpi: int = 100) -> None:
+    """Save ``fig`` as a PNG at ``path`` atomically and close it."""
+    import io
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi)
+    plt.close(fig)
+    atomic_write_bytes(path, buf.getvalue())
+
+
 class ReportPdf:
     """``PdfPages`` that remembers each page's title, so the report's structure can be listed and checked."""
 

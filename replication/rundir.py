@@ -188,4 +188,9 @@ def git_commit() -> str | None:
 def provenance() -> dict:
     """Everything besides the config needed to rerun and interpret a run (the runtime settings included: they
     change frames/s, see ``replication/runtime.py``)."""
-    return {"versions": versions(), "host": host_info(), "git_commit": git_commit(), "runtime": runtime.settings()}
+    import shlex
+    import sys
+
+    command = " ".join(shlex.quote(a) for a in getattr(sys, "orig_argv", sys.argv))
+    return {"versions": versions(), "host": host_info(), "git_commit": git_commit(), "runtime": runtime.settings(),
+            "command": command}

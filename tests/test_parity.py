@@ -194,3 +194,17 @@ def test_workflow_plans_peer_runs(tmp_path):
     assert {k: stats.get(k) for k in ("train", "train_peer", "aggregate", "report")} == \
         {"train": 2, "train_peer": 2, "aggregate": 1, "report": 1}
     assert "runs/sb3_a2c/breakout/w4/s1/done.json" in out
+
+
+def test_benchmarks_folder_is_regenerated_from_run_directories(both_sides, tmp_path):
+    from replication.benchmarks import write_benchmarks
+
+    out = tmp_path / "benchmarks"
+    table = write_benchmarks([both_sides / "a2c", both_sides / "sb3"], out)
+    assert table["algo"].tolist() == ["a2c", "sb3_a2c"]
+    assert table["eval_games"].tolist() == [2, 2] and table["eval_protocol"].eq("noop30_400f_sampled").all()
+    assert "replication.train" in table["command"].iloc[0] and "replication.parity" in table["command"].iloc[1]
+    assert (out / "curves" / "a2c" / "breakout_w4_s0.csv").exists()
+    assert (out / "curves" / "sb3_a2c" / "breakout_w4_s0.csv").exists()
+    assert (out / "parity.csv").exists() and (out / "parity.png").exists()
+    assert sum(f.stat().st_size for f in out.rglob("*")) < 1_000_000  # small enough to commit
