@@ -343,6 +343,7 @@ def train(run: TrainingRun) -> None:
     try:
         while run.frames < run.total_frames:
             epsilon = epsilon_at(run.agent_steps, hp)
+            run.progress.epsilon = epsilon
             with run.autocast():
                 action = select_action(agent.online, to_device(obs, device), epsilon, run.generator)
             step = env.step(np.array([action], dtype=np.int64))

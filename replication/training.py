@@ -20,6 +20,7 @@ import torch
 from replication.atari import AtariConfig
 from replication.evaluate import EvalConfig, evaluate
 from replication.precision import autocast, check_precision
+from replication.progress import Progress
 from replication.rundir import (EPISODE_COLUMNS, EVAL_COLUMNS, UPDATE_COLUMNS, CsvLog, atomic_write_bytes,
                                 atomic_write_json, lock_run_dir, provenance)
 
@@ -133,11 +134,13 @@ class TrainingRun:
             self._checkpoint = None
         self._t0 = time.monotonic()
         self._rate_mark = (self._t0, self.frames)
+        self.progress = Progress(self.total_frames, self.frames)  # a line every ~30 s in the job's log
 
     def count_agent_steps(self, n: int, frame_skip: int) -> None:
         """Count ``n`` agent steps (``n * frame_skip`` frames)."""
         self.agent_steps += n
         self.frames += n * frame_skip
+        self.progress.maybe_report(self.frames, self.updates)
 
     def log_episode(self, worker: int, episode_return: float, episode_length: int, frames: int | None = None,
                     agent_steps: int | None = None) -> None:
@@ -145,6 +148,7 @@ class TrainingRun:
 
         ``frames``/``agent_steps`` default to the run's counters now (A3C workers pass their own reading).
         """
+        self.progress.add_game(episode_return)
         self.episodes_log.write({"frames": self.frames if frames is None else frames,
                                  "agent_steps": self.agent_steps if agent_steps is None else agent_steps,
                                  "wall_time_s": self.wall_time_s, "worker": worker,
@@ -187,6 +191,7 @@ class TrainingRun:
         now = time.monotonic()
         fps = (self.frames - self._rate_mark[1]) / max(now - self._rate_mark[0], 1e-9)
         self._rate_mark = (now, self.frames)
+        self.progress.entropy = entropy
         self.updates_log.write({"frames": self.frames, "updates": self.updates, "wall_time_s": self.wall_time_s,
                                 "loss_policy": loss_policy, "loss_value": loss_value, "entropy": entropy,
                                 "grad_norm": grad_norm, "learning_rate": learning_rate, "frames_per_s": fps})
@@ -195,6 +200,7 @@ class TrainingRun:
         """Evaluate ``policy`` when ``eval.every_frames`` has passed, then checkpoint every
         ``checkpoint_every_frames`` (after the evaluation, so the checkpoint knows about it and a resume
         neither repeats nor loses it)."""
+        self.progress.maybe_report(self.frames, self.updates)
         if self._next_eval is not None and self._next_eval <= self.frames < self.total_frames:
             self._evaluate(policy)
             self._next_eval = (self.frames // self.eval.every_frames + 1) * self.eval.every_frames
@@ -240,6 +246,7 @@ class TrainingRun:
         if self._evaluated_at != self.frames:  # a rerun after the final evaluation does not repeat it
             self._evaluate(policy)
         self.save_checkpoint()
+        self.progress.close()
         for log in (self.episodes_log, self.updates_log, self.eval_log):
             log.close()
         atomic_write_json(self.dir / "done.json", {
