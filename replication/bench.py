@@ -297,6 +297,19 @@ def bench_sb3_dqn(game: str, frames: int, threads: int) -> float:
 
 
 # -- the table ------------------------------------------------------------------------------------------------
+ISA_FLAGS = ("avx2", "avx512f", "avx512_vnni", "avx512_bf16", "amx_bf16", "amx_tile")  # what decides torch's CPU speed
+
+
+def isa_line() -> str:
+    """The CPU's relevant instruction-set features, e.g. ``avx2 avx512f avx512_bf16 amx_bf16`` or ``avx2``, and
+    torch's chosen CPU kernel level (``torch.backends.cpu.get_cpu_capability``)."""
+    from replication.precision import cpu_flags
+
+    flags = cpu_flags()
+    have = [f for f in ISA_FLAGS if f in flags] or ["none of " + " ".join(ISA_FLAGS)]
+    return " ".join(have) + f" (torch kernels: {torch.backends.cpu.get_cpu_capability()})"
+
+
 def run_line(line: Line, game: str, frames: int, threads: int) -> float:
     """Training frames/s of one line."""
     if line.who == "sb3":
@@ -324,28 +337,43 @@ def limit_rows(line: Line, game: str, frames: int, threads: int) -> tuple[list[d
     return rows, 1.0 / (1.0 / env_fps + 1.0 / net_fps)
 
 
+def select_lines(algo: str, precisions: list[str], native_bf16: bool) -> list[Line]:
+    """``algo``'s lines at the given precisions; ``bf16`` lines only where the CPU has native bf16 (elsewhere a run
+    would fall back to fp32, ``replication.precision.effective_precision``, and the line would be mislabelled)."""
+    return [line for line in LINES[algo] if line.precision in precisions
+            and (line.precision != "bf16" or native_bf16)]
+
+
 def bench_table(algos: list[str], game: str, frames: int, dqn_frames: int, threads: int,
-                repeats: int = 1) -> pd.DataFrame:
+                repeats: int = 1, precisions: tuple[str, ...] = ("fp32", "bf16"), out: str | Path | None = None,
+                host: str = "") -> pd.DataFrame:
     """Run every line of ``algos`` and return the table (one row per limit and per training line).
 
     The limits come first, once per shape. Then each algorithm's lines train ``repeats`` times, round-robin
     (all lines once, then all again), so a slow spell on a shared host hits every line rather than one;
-    ``frames_per_s`` is the median of a line's runs, ``frames_per_s_min`` / ``_max`` their range.
+    ``frames_per_s`` is the median of a line's runs, ``frames_per_s_min`` / ``_max`` their range. With ``out``,
+    the CSV is rewritten after every algorithm's lines, so a stopped bench keeps what it measured.
     """
+    from replication.precision import native_bf16
+
+    bf16_ok = native_bf16("cpu")
+    if "bf16" in precisions and not bf16_ok:
+        print("bench: bf16 lines skipped: this CPU has no native bf16 (avx512_bf16 / amx_bf16)", file=sys.stderr)
     rows = []
     for algo in algos:
         n = dqn_frames if algo == "dqn" else frames
+        lines = select_lines(algo, list(precisions), bf16_ok)
         limits, bounds = {}, {}
-        for line in LINES[algo]:
+        for line in lines:
             if line.who == "ours" and line.shape not in bounds:
                 limits[line], bounds[line.shape] = limit_rows(line, game, n, threads)
-        rates = {line: [] for line in LINES[algo]}
+        rates = {line: [] for line in lines}
         for r in range(repeats):
-            for line in LINES[algo]:
+            for line in lines:
                 print(f"running {line.name} workers={line.workers} network={line.network} for {n} frames "
                       f"({r + 1}/{repeats}) ...", file=sys.stderr)
                 rates[line].append(run_line(line, game, n, threads))
-        for line in LINES[algo]:
+        for line in lines:
             fps = float(np.median(rates[line]))
             bound = bounds[line.shape] if line.who == "ours" else None
             rows += limits.get(line, [])
@@ -354,6 +382,8 @@ def bench_table(algos: list[str], game: str, frames: int, dqn_frames: int, threa
                          "fraction_of_serial_bound": round(fps / bound, 2) if bound else float("nan"),
                          "repeats": repeats, "frames_per_s_min": round(min(rates[line]), 1),
                          "frames_per_s_max": round(max(rates[line]), 1)})
+        if out is not None:  # what is measured so far survives a stopped bench
+            atomic_write_bytes(out, add_ratios(pd.DataFrame(rows)).assign(host=host).to_csv(index=False).encode())
     return add_ratios(pd.DataFrame(rows))
 
 
@@ -385,8 +415,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="torch threads for every line")
     p.add_argument("--repeats", type=int, default=1,
                    help="runs per training line, round-robin; the table gives the median and the range")
+    p.add_argument("--precisions", nargs="+", default=["fp32", "bf16"],
+                   help="lines to run by precision (bf16 only where the CPU has native bf16)")
     p.add_argument("--out", default="results/bench/bench.csv")
     args = p.parse_args(argv)
+    from replication.precision import check_precision
+
+    for precision in args.precisions:
+        check_precision(precision)
     bad = [a for a in args.algos if a not in ALGOS]
     if bad:
         raise UserError(f"unknown bench algorithm {bad[0]!r}; accepted: {', '.join(ALGOS)}")
@@ -396,12 +432,14 @@ def main(argv: list[str] | None = None) -> int:
     from replication.atari import check_game
 
     check_game(args.game)
-    df = bench_table(args.algos, args.game, args.frames, args.dqn_frames, args.threads, args.repeats)
     host = host_info()
-    df["host"] = f"{host['cpu']} ({host['cores']} cores), torch threads {args.threads}"
+    host_line = (f"{host['cpu']} ({host['cores']} cores; ISA {isa_line()}), torch threads {args.threads}")
+    df = bench_table(args.algos, args.game, args.frames, args.dqn_frames, args.threads, args.repeats,
+                     tuple(args.precisions), out=args.out, host=host_line)
+    df["host"] = host_line
     atomic_write_bytes(args.out, df.to_csv(index=False).encode())
     print(df.drop(columns=["host"]).to_string(index=False))
-    print(f"host: {host['cpu']}, {host['cores']} cores, torch threads {args.threads}; written to {args.out}")
+    print(f"host: {host_line}; written to {args.out}")
     return 0
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import math
 import random
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +20,7 @@ import torch
 
 from replication.atari import AtariConfig
 from replication.evaluate import EvalConfig, evaluate
-from replication.precision import autocast, check_precision
+from replication.precision import autocast, effective_precision
 from replication.progress import Progress
 from replication.rundir import (EPISODE_COLUMNS, EVAL_COLUMNS, UPDATE_COLUMNS, CsvLog, atomic_write_bytes,
                                 atomic_write_json, lock_run_dir, provenance)
@@ -66,7 +67,11 @@ class TrainingRun:
     _checkpoint: dict | None = None
 
     def __post_init__(self):
-        check_precision(self.precision)  # before anything is written
+        requested = self.precision
+        self.precision, note = effective_precision(self.precision, self.device)  # before anything is written
+        if note:
+            print(f"warning: {note}", file=sys.stderr)
+        self.resolved = {**self.resolved, "precision": self.precision, "precision_requested": requested}
         self.dir = Path(self.dir)
         self._lock = lock_run_dir(self.dir)  # one process per run directory, held until this process ends
         ckpt = self.dir / "checkpoint.pt"

@@ -93,3 +93,43 @@ def test_repeats_run_round_robin_and_report_the_median(monkeypatch):
     assert sb3["frames_per_s"] == 300.0 and ours["repeats"] == 3
     assert ours["ratio_to_peer"] == 2.0 and ours["fraction_of_serial_bound"] == 0.6
     assert math.isnan(sb3["fraction_of_serial_bound"])
+
+
+def test_bench_keeps_finished_algorithms_and_skips_lines_by_precision(monkeypatch, tmp_path):
+    """A bench stopped in its second algorithm keeps the first one's rows on disk; --precisions fp32 and a CPU
+    without native bf16 drop the bf16 lines."""
+    from replication import bench
+
+    def fake_run_line(line, game, frames, threads):
+        if line.algo == "dqn":
+            raise KeyboardInterrupt  # stopped while the DQN lines run
+        return 100.0
+
+    def fake_limits(line, game, frames, threads):
+        return [], 1000.0
+
+    monkeypatch.setattr(bench, "LINES", {"a2c": [bench.Line("ours", "a2c", 16, "nature"),
+                                                 bench.Line("ours", "a2c", 16, "nature", "bf16")],
+                                         "dqn": [bench.Line("ours", "dqn", 1, "nature")]})
+    monkeypatch.setattr(bench, "run_line", fake_run_line)
+    monkeypatch.setattr(bench, "limit_rows", fake_limits)
+    out = tmp_path / "bench.csv"
+    with pytest.raises(KeyboardInterrupt):
+        bench.bench_table(["a2c", "dqn"], "pong", 1000, 1000, threads=1, precisions=("fp32",), out=out, host="h")
+    kept = pd.read_csv(out)
+    assert kept["line"].tolist() == ["ours a2c"] and kept["host"].tolist() == ["h"]
+    lines = bench.LINES["a2c"]
+    assert bench.select_lines("a2c", ["fp32", "bf16"], native_bf16=False) == lines[:1]
+    assert bench.select_lines("a2c", ["fp32", "bf16"], native_bf16=True) == lines
+
+
+def test_bf16_falls_back_to_fp32_without_native_support():
+    from replication.precision import effective_precision, native_bf16
+
+    assert not native_bf16("cpu", flags={"avx2", "fma"})
+    assert native_bf16("cpu", flags={"avx2", "avx512_bf16"}) and native_bf16("cpu", flags={"amx_bf16"})
+    precision, note = effective_precision("bf16", "cpu", flags={"avx2"})
+    assert precision == "fp32" and "no native bfloat16" in note and "\n" not in note
+    assert effective_precision("bf16", "cpu", flags={"amx_bf16"}) == ("bf16", "")
+    assert effective_precision("fp32", "cpu", flags=set()) == ("fp32", "")
+    assert "torch kernels" in __import__("replication.bench", fromlist=["isa_line"]).isa_line()

@@ -69,3 +69,26 @@ def test_unknown_precision_is_a_user_error():
     with pytest.raises(UserError, match="fp16"):
         validate_config({"games": ["pong"], "precision": "fp16",
                          "algos": {"a2c": {"workers": [2], "total_frames": 100}}})
+
+
+def test_a_bf16_run_records_what_it_trained_at(tmp_path):
+    """``precision: bf16`` on a CPU without native bf16 trains in fp32 with one warning line; config.json records
+    both the requested and the effective precision (on a CPU with AVX512-BF16/AMX it trains in bf16)."""
+    import json
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+    from replication.precision import effective_precision
+
+    cfg = tmp_path / "cfg.yaml"
+    cfg.write_text("games: [pong]\nseeds: [0]\ndevice: cpu\nprecision: bf16\nenv: {max_episode_frames: 400}\n"
+                   "eval: {episodes: 1, max_frames: 200}\nalgos: {a2c: {workers: [2], total_frames: 400}}\n")
+    r = subprocess.run([sys.executable, "-m", "replication.train", "--configfile", str(cfg), "--algo", "a2c", "--game",
+                        "pong", "--workers", "2", "--seed", "0", "--out", str(tmp_path / "run"), "--threads", "1"],
+                       capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
+    recorded = json.loads((tmp_path / "run" / "config.json").read_text())
+    expected, note = effective_precision("bf16", "cpu")
+    assert (recorded["precision"], recorded["precision_requested"]) == (expected, "bf16")
+    assert (f"warning: {note}" in r.stderr) == bool(note)
