@@ -61,15 +61,21 @@ def sample_actions(logits: torch.Tensor, generator: torch.Generator) -> torch.Te
     Algorithm S3) and PAAC (Clemente et al. 2017, Algorithm 1), and the sampled evaluation policy.
 
     Args:
-        logits: float ``(B, A)`` of any precision (bf16 under autocast); the softmax is taken in float32 with
-            autocast off, so bf16 runs sample from the same probabilities as fp32 ones.
-        generator: CPU ``torch.Generator``; rows draw from it in order.
+        logits: float ``(B, A)`` of any precision (bf16 under autocast) on any device; the softmax is taken in
+            float32 with autocast off, so bf16 runs sample from the same probabilities as fp32 ones.
+        generator: ``torch.Generator``, normally the run's CPU one; rows draw from it in order.
 
     Returns:
-        int64 ``(B,)`` action indices.
+        int64 ``(B,)`` action indices on the generator's device. Logits on another device (a CUDA learner with the
+        run's CPU generator) have their ``(B, A)`` probabilities copied there first: ``torch.multinomial`` refuses
+        a generator of another device, and the actions go to the emulators on the CPU anyway. The draws are the
+        same on every device for the same generator state.
     """
     with torch.autocast(logits.device.type, enabled=False):
-        return torch.multinomial(torch.softmax(logits.float(), -1), 1, generator=generator).squeeze(1)
+        probs = torch.softmax(logits.float(), -1)
+    if probs.device != generator.device:
+        probs = probs.to(generator.device)
+    return torch.multinomial(probs, 1, generator=generator).squeeze(1)
 
 
 def _torso(kind: str, in_channels: int) -> tuple[nn.Sequential, int]:

@@ -88,3 +88,24 @@ def test_to_device_wraps_on_cpu_and_staged_copy_does_not_alias():
     assert torch.equal(staged, torch.from_numpy(frames))
     frames[0, 0, 0, 0] ^= 0xFF  # a later write to the numpy array
     assert wrapped[0, 0, 0, 0] == frames[0, 0, 0, 0] and staged[0, 0, 0, 0] != frames[0, 0, 0, 0]
+
+
+def test_sampling_draws_from_the_generator_in_row_order():
+    from replication.networks import sample_actions
+
+    logits = torch.randn(64, 6)
+    a = sample_actions(logits, torch.Generator().manual_seed(5))
+    b = sample_actions(logits, torch.Generator().manual_seed(5))
+    assert a.device.type == "cpu" and a.dtype == torch.int64 and a.shape == (64,) and torch.equal(a, b)
+    assert sample_actions(torch.tensor([[0.0, -1e9]]), torch.Generator()).item() == 0
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU (the lent device)")
+def test_cuda_logits_sample_with_the_runs_cpu_generator():
+    """A2C failed at its first action on CUDA: torch.multinomial refuses a CPU generator for CUDA probabilities.
+    The probabilities now move to the generator's device, and the draws equal a CPU run's."""
+    from replication.networks import sample_actions
+
+    logits = torch.randn(64, 6)
+    cpu = sample_actions(logits, torch.Generator().manual_seed(5))
+    assert torch.equal(sample_actions(logits.to("cuda"), torch.Generator().manual_seed(5)), cpu)
