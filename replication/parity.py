@@ -25,7 +25,6 @@ line is in the table too.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import signal
 import sys
@@ -148,28 +147,11 @@ def parity_curves(runs: list[dict], bins: int = 20) -> pd.DataFrame:
 
 
 def _train(args) -> int:
-    from replication.config import load_config, resolve_run
     from replication.peer import check_peer_algorithm, peer_label, train_peer
     from replication.rundir import run_dir
+    from replication.train import resolve_args
 
-    if args.run_config:
-        try:
-            resolved = json.loads(args.run_config)
-        except json.JSONDecodeError as e:
-            raise UserError(f"--run-config is not valid JSON: {e}") from None
-        results = "results"
-    elif args.configfile:
-        missing = [k for k in ("algo", "game", "workers", "seed") if getattr(args, k) is None]
-        if missing:
-            raise UserError(f"--configfile needs --{' --'.join(missing)}")
-        cfg = load_config(args.configfile)
-        if args.algo not in cfg["algos"]:
-            raise UserError(f"run group {args.algo!r} is not in {args.configfile}; configured: "
-                            f"{', '.join(cfg['algos'])}")
-        resolved = resolve_run(cfg, args.algo, args.game, args.workers, args.seed)
-        results = cfg.get("results_dir", "results")
-    else:
-        raise UserError("give --configfile (with --algo --game --workers --seed) or --run-config")
+    resolved, results = resolve_args(args)
     check_peer_algorithm(resolved.get("algorithm", resolved["algo"]))
     out = Path(args.out) if args.out else run_dir(results, peer_label(resolved["algo"]), resolved["game"],
                                                    resolved["workers"], resolved["seed"])
@@ -222,24 +204,15 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m replication.parity", description=__doc__.split("\n")[0])
     sub = p.add_subparsers(dest="command", required=True)
     t = sub.add_parser("train", help="train the SB3 peer of one run of the config into its run directory")
-    t.add_argument("--configfile", help="workflow YAML config (validated against the schema)")
-    t.add_argument("--run-config", help="our run's resolved config as JSON (what the Snakefile passes)")
-    t.add_argument("--algo", help="our run group label (its algorithm must be a2c or dqn)")
-    t.add_argument("--game")
-    t.add_argument("--workers", type=int)
-    t.add_argument("--seed", type=int)
-    t.add_argument("--out", help="run directory (default: {results_dir}/runs/sb3_{algo}/{game}/w{workers}/s{seed})")
-    t.add_argument("--threads", type=int, help="torch threads (default: all cores)")
+    from replication.train import add_run_arguments
+
+    add_run_arguments(t, "our run group label (its algorithm must be a2c or dqn); the peer is sb3_<label>")
     tb = sub.add_parser("table", help="the parity table (CSV), binned curves (CSV) and their figure (PNG) from "
                                       "finished run directories")
     tb.add_argument("--out", required=True, help="CSV path, e.g. benchmarks/parity.csv")
     tb.add_argument("runs", nargs="+", help="run directories of both sides (each with done.json)")
     args = p.parse_args(argv)
     if args.command == "train":
-        for key in ("workers", "seed", "threads"):
-            v = getattr(args, key)
-            if v is not None and v < (1 if key != "seed" else 0):
-                raise UserError(f"--{key} = {v}; accepted: >= {1 if key != 'seed' else 0}")
         return _train(args)
     return _table(args)
 

@@ -52,43 +52,65 @@ def _on_sigterm(signum, frame):
     raise _Terminated()
 
 
-@cli_main
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m replication.train", description=__doc__.split("\n")[0])
+def add_run_arguments(p: argparse.ArgumentParser, group_help: str) -> None:
+    """The arguments that name one run: ``--configfile`` with ``--algo --game --workers --seed``, or
+    ``--run-config``; plus ``--out`` and ``--threads`` (shared by ``replication.train`` and ``replication.parity``)."""
     p.add_argument("--configfile", help="workflow YAML config (validated against the schema)")
     p.add_argument("--run-config", help="resolved run config as JSON (what the Snakefile passes)")
-    p.add_argument("--algo", help="run group label in the config (usually the algorithm name)")
+    p.add_argument("--algo", help=group_help)
     p.add_argument("--game")
     p.add_argument("--workers", type=int)
     p.add_argument("--seed", type=int)
-    p.add_argument("--out", help="run directory (default: results/runs/{algo}/{game}/w{workers}/s{seed})")
-    p.add_argument("--total-frames", type=int, help="override the frame budget")
+    p.add_argument("--out", help="run directory (default: {results_dir}/runs/{algo}/{game}/w{workers}/s{seed})")
     p.add_argument("--threads", type=int, default=None,
                    help="torch threads, and emulator threads unless env.num_threads is set (default: all cores)")
+
+
+def resolve_args(args: argparse.Namespace) -> tuple[dict, str]:
+    """The resolved run config named by ``add_run_arguments``'s arguments, and the config's results folder.
+
+    Raises:
+        UserError: neither way of naming a run, missing ids, a bad number, malformed JSON, or a run group the
+            config does not have.
+    """
+    for key, low in (("workers", 1), ("seed", 0), ("threads", 1)):
+        v = getattr(args, key)
+        if v is not None and v < low:
+            raise UserError(f"--{key} = {v}; accepted: >= {low}")
+    if args.run_config:
+        try:
+            resolved = json.loads(args.run_config)
+        except json.JSONDecodeError as e:
+            raise UserError(f"--run-config is not valid JSON: {e}") from None
+        return resolved, "results"
+    if not args.configfile:
+        raise UserError("give --configfile (with --algo --game --workers --seed) or --run-config")
+    missing = [k for k in ("algo", "game", "workers", "seed") if getattr(args, k) is None]
+    if missing:
+        raise UserError(f"--configfile needs --{' --'.join(missing)}")
+    cfg = load_config(args.configfile)
+    if args.algo not in cfg["algos"]:
+        from replication.config import check_algo
+
+        check_algo(args.algo)
+        raise UserError(f"algorithm {args.algo!r} is not configured in {args.configfile}; "
+                        f"configured run groups: {', '.join(cfg['algos'])}")
+    return resolve_run(cfg, args.algo, args.game, args.workers, args.seed), cfg.get("results_dir", "results")
+
+
+@cli_main
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m replication.train", description=__doc__.split("\n")[0])
+    add_run_arguments(p, "run group label in the config (usually the algorithm name)")
+    p.add_argument("--total-frames", type=int, help="override the frame budget")
     p.add_argument("--force", action="store_true", help="retrain even if done.json exists")
     args = p.parse_args(argv)
-
-    if args.run_config:
-        resolved = json.loads(args.run_config)
-    elif args.configfile:
-        missing = [k for k in ("algo", "game", "workers", "seed") if getattr(args, k) is None]
-        if missing:
-            raise UserError(f"--configfile needs --{' --'.join(missing)}")
-        cfg = load_config(args.configfile)
-        if args.algo not in cfg["algos"]:
-            from replication.config import check_algo
-
-            check_algo(args.algo)
-            raise UserError(f"algorithm {args.algo!r} is not configured in {args.configfile}; "
-                            f"configured run groups: {', '.join(cfg['algos'])}")
-        resolved = resolve_run(cfg, args.algo, args.game, args.workers, args.seed)
-    else:
-        raise UserError("give --configfile (with --algo --game --workers --seed) or --run-config")
+    resolved, results = resolve_args(args)
     if args.total_frames is not None:
         if args.total_frames < 1:
             raise UserError(f"--total-frames must be positive, got {args.total_frames}")
         resolved["total_frames"] = args.total_frames
-    out = Path(args.out) if args.out else run_dir("results", resolved["algo"], resolved["game"],
+    out = Path(args.out) if args.out else run_dir(results, resolved["algo"], resolved["game"],
                                                    resolved["workers"], resolved["seed"])
     if (out / "done.json").exists():
         if not args.force:
