@@ -35,6 +35,17 @@ def algorithms() -> dict:
             "a3c_lstm": (a3c.A3CLSTMConfig, a3c.train), "dqn": (dqn.DQNConfig, dqn.train)}
 
 
+def group_env(cfg: dict, label: str) -> dict:
+    """The environment overrides of run group ``label``: its algorithm's paper protocol (e.g. ``dqn.ENV_DEFAULTS``,
+    life-loss terminals for Nature DQN), then the config's top-level ``env:``, then the group's own ``env:``
+    (later wins); unset keys keep ``AtariConfig``'s defaults."""
+    from replication import dqn
+
+    section = cfg["algos"][label]
+    paper = {"dqn": dqn.ENV_DEFAULTS}.get(group_algorithm(label, section), {})  # A2C/A3C: AtariConfig's own
+    return {**paper, **(cfg.get("env") or {}), **(section.get("env") or {})}
+
+
 def check_algo(algo: str) -> str:
     """Return ``algo`` if known, else raise ``UserError`` listing the accepted names."""
     known = algorithms()
@@ -121,6 +132,8 @@ def validate_config(cfg: dict) -> dict:
                 raise UserError(f"algos.{label}.peer: its peer's label {peer_label(label)!r} is also a run group; "
                                 "rename that group")
     build_dataclass(AtariConfig, cfg.get("env"), "env")
+    for label, section in cfg["algos"].items():
+        build_dataclass(AtariConfig, section.get("env"), f"algos.{label}.env")
     build_dataclass(EvalConfig, cfg.get("eval"), "eval")
     return cfg
 
@@ -279,7 +292,7 @@ def resolve_run(cfg: dict, label: str, game: str, workers: int, seed: int) -> di
         "precision": section.get("precision", cfg.get("precision", "fp32")),
         "checkpoint_every_frames": int(cfg["checkpoint_every_frames"]),
         "log_every_updates": int(cfg["log_every_updates"]),
-        "env": dataclasses.asdict(build_dataclass(AtariConfig, cfg.get("env"), "env")),
+        "env": dataclasses.asdict(build_dataclass(AtariConfig, group_env(cfg, label), f"algos.{label}.env")),
         "eval": dataclasses.asdict(build_dataclass(EvalConfig, cfg.get("eval"), "eval")),
         "hyper": dataclasses.asdict(hyper),
     }

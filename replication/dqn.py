@@ -33,6 +33,12 @@ from replication.training import TrainingRun
 from replication.transfer import host_buffer, to_device
 
 
+# The environment protocol of Nature DQN where it differs from the A3C/PAAC defaults of ``AtariConfig``: a lost
+# life ends a training episode (DeepMind's Nature DQN release code; Dopamine dqn_nature.gin
+# ``terminal_on_life_loss = True``). A config's ``env:`` (top level or the group's own) overrides it.
+ENV_DEFAULTS = {"terminal_on_life_loss": True}
+
+
 @dataclass(frozen=True)
 class DQNConfig:
     """Nature DQN hyperparameters; each is a key under ``algos: dqn:`` ``hyper:`` in the workflow config.

@@ -143,3 +143,25 @@ def test_slurm_profile_dry_run_requests_the_configured_resources(tmp_path):
     gpu = snakemake(tmp_path, "-n", "--profile", str(ROOT / "profiles" / "gpu"),
                     "--configfile", str(ROOT / "configs" / "smoke.yaml"))
     assert gpu.returncode == 0, gpu.stderr[-2000:]
+
+
+def test_dqn_trains_with_life_loss_terminals_and_groups_override_env():
+    """Nature DQN ends a training episode at a lost life (release code; Dopamine dqn_nature.gin), A3C/PAAC do not;
+    a config's top-level env: and a group's own env: override the algorithm's protocol, in that order."""
+    from replication.config import resolve_run, validate_config
+    from replication.errors import UserError
+
+    cfg = validate_config({"games": ["pong"], "algos": {
+        "dqn": {"workers": [1], "total_frames": 100},
+        "a2c": {"workers": [4], "total_frames": 100},
+        "a3c_ff": {"workers": [1], "total_frames": 100, "env": {"noop_max": 7}}}})
+    life = {label: resolve_run(cfg, label, "pong", w, 0)["env"]["terminal_on_life_loss"]
+            for label, w in (("dqn", 1), ("a2c", 4), ("a3c_ff", 1))}
+    assert life == {"dqn": True, "a2c": False, "a3c_ff": False}
+    assert resolve_run(cfg, "a3c_ff", "pong", 1, 0)["env"]["noop_max"] == 7
+    assert resolve_run(cfg, "a2c", "pong", 4, 0)["env"]["noop_max"] == 30
+    cfg["env"] = {"terminal_on_life_loss": False}
+    assert resolve_run(cfg, "dqn", "pong", 1, 0)["env"]["terminal_on_life_loss"] is False
+    bad = {"games": ["pong"], "algos": {"a2c": {"workers": [4], "total_frames": 100, "env": {"frame_skp": 4}}}}
+    with pytest.raises(UserError, match="unknown config key algos.a2c.env.frame_skp"):
+        validate_config(bad)
