@@ -78,6 +78,10 @@ class Progress:
                              dynamic_ncols=True, mininterval=1.0)
             self._bar_frames = frames
 
+    def restart(self, frames: int) -> None:
+        """Measure the next interval from now and ``frames`` (e.g. once environments are built)."""
+        self._mark = (time.monotonic(), frames)
+
     def add_game(self, score: float) -> None:
         """Record one finished game's unclipped score."""
         self.scores.append(float(score))

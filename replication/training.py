@@ -87,6 +87,7 @@ class TrainingRun:
             self._resumes = 0
             self._evaluated_at = None
         self._next_ckpt = (self.frames // self.checkpoint_every_frames + 1) * self.checkpoint_every_frames
+        self.progress = Progress(self.total_frames, self.frames)  # a line every ~30 s in the job's log
         every = self.eval.every_frames
         self._next_eval = (self.frames // every + 1) * every if every else None
         random.seed(self.seed)
@@ -139,7 +140,7 @@ class TrainingRun:
             self._checkpoint = None
         self._t0 = time.monotonic()
         self._rate_mark = (self._t0, self.frames)
-        self.progress = Progress(self.total_frames, self.frames)  # a line every ~30 s in the job's log
+        self.progress.restart(self.frames)  # the first line comes ~30 s after the training clock starts
 
     def count_agent_steps(self, n: int, frame_skip: int) -> None:
         """Count ``n`` agent steps (``n * frame_skip`` frames)."""
@@ -212,6 +213,7 @@ class TrainingRun:
         if self.frames >= self._next_ckpt:
             self.save_checkpoint()
             self._next_ckpt = (self.frames // self.checkpoint_every_frames + 1) * self.checkpoint_every_frames
+        self.progress = Progress(self.total_frames, self.frames)  # a line every ~30 s in the job's log
 
     def _evaluate(self, policy) -> None:
         was_training = self.model.training
