@@ -14,7 +14,7 @@ import sys
 import time
 from collections import deque
 
-# wall-clock seconds between log lines; REPLICATION_PROGRESS_EVERY_S overrides it (the tests use 0.5)
+# wall-clock seconds between log lines; REPLICATION_PROGRESS_EVERY_S overrides it (a test uses 0.05)
 PROGRESS_EVERY_S = float(os.environ.get("REPLICATION_PROGRESS_EVERY_S", "30"))
 RECENT_GAMES = 100  # the score shown is the mean of the last this many finished games
 
