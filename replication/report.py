@@ -241,9 +241,17 @@ def parity_pages(pdf: ReportPdf, tables: Path) -> None:
     if table.empty:
         return
     curves = pd.read_csv(tables / "parity_curves.csv")
-    cols = ["algo", "game", "seeds", "frames", "ours_mean", "ours_low", "ours_high", "peer_mean", "peer_low",
-            "peer_high", "difference", "difference_low", "difference_high", "random", "verdict"]
-    _table_page(pdf, "Learning parity with Stable-Baselines3", table[cols], [PARITY_NOTE])
+
+    def ci(prefix, mean):
+        return [f"{m:.1f} [{lo:.1f}, {hi:.1f}]" if pd.notna(lo) else f"{m:.1f} (no CI)"
+                for m, lo, hi in zip(table[mean], table[f"{prefix}_low"], table[f"{prefix}_high"])]
+
+    shown = pd.DataFrame({"group": table["algo"], "game": table["game"], "seeds": table["seeds"].astype(str),
+                          "frames": [f"{f / 1e6:.2f}M" for f in table["frames"]],
+                          "ours (95% CI)": ci("ours", "ours_mean"), "SB3 (95% CI)": ci("peer", "peer_mean"),
+                          "ours - SB3 (95% CI)": ci("difference", "difference"), "random": table["random"],
+                          "verdict": table["verdict"]})
+    _table_page(pdf, "Learning parity with Stable-Baselines3", shown, [PARITY_NOTE])
     pdf.add(parity_figure(curves, table), "Learning parity: curves")
 
 
