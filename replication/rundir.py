@@ -1,4 +1,4 @@
-"""The run directory: the contract between training and reporting (DESIGN.md "Run directory").
+"""The run directory: the contract between training and reporting (docs/design.md, "Run directory").
 
 ``results/runs/{algo}/{game}/w{workers}/s{seed}/`` holds ``config.json``, ``episodes.csv``, ``updates.csv``,
 ``eval.csv``, ``checkpoint.pt`` and, written last, ``done.json``. Every whole-file write is atomic

@@ -1,6 +1,6 @@
 """Across-game summaries of human-normalized scores (Mnih 2016 Table 1 analogue), after Agarwal et al. 2021.
 
-Definitions (rliable's, computed with scipy rather than the archived rliable package, see DESIGN.md):
+Definitions (rliable's, computed with scipy rather than the archived rliable package, see docs/design.md, "Statistics"):
 
 * ``mean`` and ``median``: over games of each game's mean score over its runs (Mnih 2016 Table 1 style);
 * ``iqm``: interquartile mean of all runs of all games pooled, ``scipy.stats.trim_mean(x, 0.25)``;
