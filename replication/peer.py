@@ -25,6 +25,7 @@ import torch
 from replication.atari import AtariConfig
 from replication.errors import UserError
 from replication.evaluate import EvalConfig
+from replication.optim import linear_lr
 from replication.training import TrainingRun
 
 PEER = "stable-baselines3"
@@ -122,7 +123,8 @@ def a2c_kwargs(hp, num_envs: int) -> dict:
         raise UserError(f"a2c hyper rmsprop_square_avg_init = {hp.rmsprop_square_avg_init}: SB3's RMSpropTFLike "
                         "starts its average at 1; accepted: 1.0")
     lr0 = hp.learning_rate(num_envs)
-    lr = lr0 if hp.lr_schedule == "constant" else (lambda progress_remaining: lr0 * progress_remaining)
+    # SB3 calls a schedule with progress_remaining = 1 - frames / total_frames: the same clock as ours
+    lr = lr0 if hp.lr_schedule == "constant" else (lambda remaining: linear_lr(lr0, 1.0 - remaining, 1.0))
     return {"n_steps": hp.rollout_length, "gamma": hp.gamma, "gae_lambda": 1.0, "learning_rate": lr,
             "ent_coef": hp.entropy_beta, "vf_coef": hp.value_loss_weight, "max_grad_norm": hp.max_grad_norm,
             "use_rms_prop": True, "normalize_advantage": False,

@@ -4,7 +4,8 @@ standard error is a terminal.
 The line (``progress_line``) gives frames done of the budget (%), frames/s over the last interval, the ETA at
 that rate, updates, the mean and count of the last 100 finished games' unclipped scores, and the policy entropy
 (actor-critic) or epsilon (DQN). A train job's log (``results/logs/train/...``) gets these lines, so a person can
-tell whether a run learns, how fast it goes and when it will end.
+tell whether a run learns, how fast it goes and when it will end. ``TrainingRun.periodic`` (after each update)
+drives it, so nothing runs per agent step; DQN's first line comes after its replay start.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import sys
 import time
 from collections import deque
 
-# wall-clock seconds between log lines; REPLICATION_PROGRESS_EVERY_S overrides it (a test uses 0.05)
+# wall-clock seconds between log lines; REPLICATION_PROGRESS_EVERY_S overrides it (a test uses 0.5)
 PROGRESS_EVERY_S = float(os.environ.get("REPLICATION_PROGRESS_EVERY_S", "30"))
 RECENT_GAMES = 100  # the score shown is the mean of the last this many finished games
 

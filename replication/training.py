@@ -146,7 +146,6 @@ class TrainingRun:
         """Count ``n`` agent steps (``n * frame_skip`` frames)."""
         self.agent_steps += n
         self.frames += n * frame_skip
-        self.progress.maybe_report(self.frames, self.updates)
 
     def log_episode(self, worker: int, episode_return: float, episode_length: int, frames: int | None = None,
                     agent_steps: int | None = None) -> None:
@@ -203,7 +202,8 @@ class TrainingRun:
                                 "grad_norm": grad_norm, "learning_rate": learning_rate, "frames_per_s": fps})
 
     def periodic(self, policy) -> None:
-        """Evaluate ``policy`` when ``eval.every_frames`` has passed, then checkpoint every
+        """After each update: a progress line when ~30 s have passed (``replication/progress.py``); evaluate
+        ``policy`` when ``eval.every_frames`` has passed, then checkpoint every
         ``checkpoint_every_frames`` (after the evaluation, so the checkpoint knows about it and a resume
         neither repeats nor loses it)."""
         self.progress.maybe_report(self.frames, self.updates)
@@ -213,7 +213,6 @@ class TrainingRun:
         if self.frames >= self._next_ckpt:
             self.save_checkpoint()
             self._next_ckpt = (self.frames // self.checkpoint_every_frames + 1) * self.checkpoint_every_frames
-        self.progress = Progress(self.total_frames, self.frames)  # a line every ~30 s in the job's log
 
     def _evaluate(self, policy) -> None:
         was_training = self.model.training
