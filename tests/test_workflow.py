@@ -25,7 +25,7 @@ def test_default_config_dry_run_lists_train_jobs(tmp_path):
     r = snakemake(tmp_path, "-n")
     assert r.returncode == 0, r.stderr
     counts = job_counts(r.stdout + r.stderr)
-    assert counts["train"] == 6  # {a2c_baselines, a3c_ff, a3c_lstm} x {pong, breakout} x seed 0
+    assert counts["train"] == 16  # {a2c_baselines, a3c_ff, a3c_lstm, dqn} x {pong, breakout} x seeds {0, 1}
     assert counts["aggregate"] == 1 and counts["report"] == 1
 
 
