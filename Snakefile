@@ -5,6 +5,7 @@
 #   snakemake --cores 16 --configfile configs/smoke.yaml   # another config
 #   snakemake --cores 4 reports/games/pong.pdf             # one game: trains what is missing, one report
 
+import glob
 import json
 import os
 import shlex
@@ -76,7 +77,9 @@ wildcard_constraints:
 onstart:
     # before the first job of a real run (not a dry run); on a cluster executor each job gets a node's cores
     try:
-        check_workers_fit_cores(config, workflow.resource_settings.cores if workflow.local_exec else None)
+        training = [(j.wildcards.algo, int(j.wildcards.workers)) for j in workflow.dag.needrun_jobs()
+                    if j.rule.name == "train"]  # the A3C runs this invocation will train, not the whole plan
+        check_workers_fit_cores(config, workflow.resource_settings.cores if workflow.local_exec else None, training)
     except UserError as e:
         sys.stderr.write(f"error: {e}\n")
         sys.exit(2)
@@ -178,6 +181,24 @@ rule report:
         mem_mb=2000,
     shell:
         "{PY} -m replication.report --tables {params.tables} --out {output} > {log} 2>&1"
+
+
+rule progress:
+    """`snakemake --cores 1 progress`: reports/progress.pdf from every run directory present, finished or not
+    (python -m replication.progress_report); it starts and waits for no training, so it can run beside the
+    workflow that trains. Its inputs are the logs that exist now, so it is rebuilt whenever one has grown."""
+    input:
+        lambda w: sorted(glob.glob(f"{RESULTS}/runs/*/*/w*/s*/episodes.csv")),
+    output:
+        f"{REPORTS}/progress.pdf",
+    log:
+        f"{RESULTS}/logs/progress.log",
+    params:
+        runs=f"{RESULTS}/runs",
+    resources:
+        mem_mb=2000,
+    shell:
+        "{PY} -m replication.progress_report --runs {params.runs} --out {output} > {log} 2>&1"
 
 
 rule bench:

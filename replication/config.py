@@ -228,19 +228,22 @@ def peer_plan(cfg: dict) -> list[tuple[str, str, int, int]]:
             if cfg["algos"][label].get("peer")]
 
 
-def check_workers_fit_cores(cfg: dict, cores: int | None) -> None:
+def check_workers_fit_cores(cfg: dict, cores: int | None, runs=None) -> None:
     """Refuse A3C runs with more actor-learners than the cores Snakemake was given (``--cores``).
 
     Each A3C worker is one process with one torch thread (Mnih 2016 Supp. §8: one thread per actor-learner), so
     workers beyond the cores time-share a core and every frames/s and speed-up number would be wrong. ``cores``
-    None (a cluster executor, where each job gets its own node's cores) skips the check.
+    None (a cluster executor, where each job gets its own node's cores) skips the check. ``runs``: the
+    ``(label, workers)`` pairs about to train (default: the whole plan), so a target that trains nothing (e.g.
+    ``progress``) is never refused.
 
     Raises:
         UserError: names the run group, its workers and the cores given.
     """
     if cores is None:
         return
-    for label, _, workers, _ in run_plan(cfg):
+    runs = [(label, workers) for label, _, workers, _ in run_plan(cfg)] if runs is None else runs
+    for label, workers in runs:
         if group_algorithm(label, cfg["algos"][label]).startswith("a3c") and workers > cores:
             raise UserError(f"algos.{label}.workers = {workers} but snakemake was given --cores {cores}; accepted: "
                             f"workers <= {cores} (one core per A3C actor-learner): pass --cores {workers} on a "

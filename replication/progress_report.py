@@ -1,0 +1,190 @@
+"""``python -m replication.progress_report``: a PDF of every run directory present, finished or not.
+
+Usage::
+
+    python -m replication.progress_report --runs results/runs --out reports/progress.pdf
+    snakemake --cores 1 progress        # the same, as a workflow target (never starts or waits for training)
+
+Unlike the report (``replication.report``), which waits for every planned run to finish, this reads whatever the
+run directories hold right now: a table of each run's frames so far against its budget (with its state: finished,
+training, or stopped with a checkpoint to resume from), and per game the training returns binned by frames, with
+each unfinished run's curve ending in a marker at its frames so far. Logs are read while trainings append to
+them, so a half-written last row is skipped. Nothing in a run directory is changed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import fcntl
+import io
+import json
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from replication.aggregate import curve_rows
+from replication.errors import UserError, cli_main
+
+
+def read_log(path: Path) -> pd.DataFrame:
+    """A CSV log that may be being appended to: rows that are cut short or not numeric are skipped.
+
+    Returns an empty frame when the file is missing or has no complete row.
+    """
+    if not path.exists() or path.stat().st_size == 0:
+        return pd.DataFrame()
+    data = path.read_bytes()
+    if not data.endswith(b"\n"):  # CsvLog writes whole lines: a last line without its newline is torn
+        data = data[:data.rfind(b"\n") + 1]
+    df = pd.read_csv(io.BytesIO(data), on_bad_lines="skip")
+    numeric = [c for c in df.columns if c != "protocol"]
+    df[numeric] = df[numeric].apply(pd.to_numeric, errors="coerce")
+    return df.dropna(subset=["frames"]) if "frames" in df else pd.DataFrame()  # DQN logs NaN policy terms
+
+
+def training_now(path: Path) -> bool:
+    """Whether a process holds the run directory's lock (``rundir.lock_run_dir``), i.e. it is training now."""
+    lock = path / ".lock"
+    if not lock.exists():
+        return False
+    with open(lock) as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(f, fcntl.LOCK_UN)
+    return False
+
+
+def run_progress(path: str | Path) -> dict | None:
+    """One run directory's state, or None if it has no ``config.json`` (nothing started there yet).
+
+    Returns a dict with ``group``, ``algorithm``, ``game``, ``workers``, ``seed``, ``frames`` (so far),
+    ``total_frames`` (the budget), ``done_pct``, ``state`` (``finished``, ``training`` or ``stopped``),
+    ``frames_per_s`` (the last logged rate), ``score_last100`` (mean unclipped return of the last 100 finished
+    games, NaN before the first), ``games`` (finished training games) and ``episodes`` (the episode log).
+    """
+    path = Path(path)
+    if not (path / "config.json").exists():
+        return None
+    cfg = json.loads((path / "config.json").read_text())
+    episodes = read_log(path / "episodes.csv")
+    updates = read_log(path / "updates.csv")
+    done = json.loads((path / "done.json").read_text()) if (path / "done.json").exists() else None
+    logged = [int(df["frames"].max()) for df in (episodes, updates) if len(df)]
+    frames = int(done["frames"]) if done else max(logged, default=0)
+    total = int(cfg["total_frames"])
+    state = "finished" if done else "training" if training_now(path) else "stopped"
+    last = episodes["episode_return"].tail(100) if len(episodes) else pd.Series(dtype=float)
+    return {"group": cfg["algo"], "algorithm": cfg.get("algorithm", cfg["algo"]), "game": cfg["game"],
+            "workers": int(cfg["workers"]), "seed": int(cfg["seed"]), "frames": frames, "total_frames": total,
+            "done_pct": 100.0 * frames / total, "state": state,
+            "frames_per_s": float(updates["frames_per_s"].iloc[-1]) if len(updates) else float("nan"),
+            "score_last100": float(last.mean()) if len(last) else float("nan"), "games": len(episodes),
+            "episodes": episodes, "config": cfg}
+
+
+def find_runs(runs_root: str | Path) -> list[dict]:
+    """``run_progress`` of every ``{group}/{game}/w{workers}/s{seed}`` directory under ``runs_root``.
+
+    Raises:
+        UserError: ``runs_root`` does not exist or holds no started run.
+    """
+    root = Path(runs_root)
+    if not root.is_dir():
+        raise UserError(f"{str(root)!r} is not a folder; accepted: the runs folder of a workflow (results/runs)")
+    runs = [r for p in sorted(root.glob("*/*/w*/s*")) if (r := run_progress(p)) is not None]
+    if not runs:
+        raise UserError(f"no run has started under {str(root)!r} yet (no */*/w*/s*/config.json)")
+    return runs
+
+
+def progress_table(runs: list[dict]) -> pd.DataFrame:
+    """One row per run: ids, frames so far, budget, percent, state, last frames/s, last-100 score, games."""
+    cols = ["group", "algorithm", "game", "workers", "seed", "frames", "total_frames", "done_pct", "state",
+            "frames_per_s", "score_last100", "games"]
+    return pd.DataFrame([{c: r[c] for c in cols} for r in runs], columns=cols)
+
+
+def progress_curves(runs: list[dict]) -> pd.DataFrame:
+    """Training returns binned over each run's budget (``aggregate.curve_rows``), with ``state`` per row."""
+    parts = []
+    for r in runs:
+        binned = curve_rows({"episodes": r["episodes"], "done": {"frames": r["total_frames"]},
+                             "config": r["config"]})
+        parts.append(binned.assign(state=r["state"], frames_so_far=r["frames"]))
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+
+
+def build_progress_report(runs_root: str | Path, out: str | Path) -> list[str]:
+    """Write the progress PDF for the runs under ``runs_root`` to ``out`` (atomically); returns the page titles.
+
+    Raises:
+        UserError: no started run under ``runs_root``.
+    """
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    from replication.report import PAGE, ReportPdf, _table_page
+    from replication.rundir import atomic_write_bytes
+
+    runs = find_runs(runs_root)
+    table = progress_table(runs)
+    curves = progress_curves(runs)
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.tmp")
+    sns.set_theme(style="whitegrid", context="paper")
+    pdf = ReportPdf(tmp)
+    counts = table["state"].value_counts().to_dict()
+    try:
+        shown = table.assign(frames=table["frames"].map(lambda f: f"{f / 1e6:.2f}M"),
+                             total_frames=table["total_frames"].map(lambda f: f"{f / 1e6:.2f}M"))
+        _table_page(pdf, "Progress: every run directory present", shown,
+                    [f"{len(table)} runs: " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
+                     + f" (read from {runs_root}). frames: emulator frames so far (frame skip included); done_pct: of "
+                     "the run's budget; state: finished (done.json), training (a process holds the run's lock) or "
+                     "stopped (rerun the train job to resume from checkpoint.pt); frames_per_s: the last logged "
+                     "rate; score_last100: mean unclipped score of the last 100 finished training games."])
+        palette = sns.color_palette("colorblind")
+        for game in sorted(table["game"].unique()):
+            fig, ax = plt.subplots(figsize=PAGE)
+            g = curves[curves["game"] == game] if len(curves) else curves
+            for (group, workers, seed), run in g.groupby(["algo", "workers", "seed"]):
+                colour = palette[sorted(table["group"].unique()).index(group) % len(palette)]
+                unfinished = run["state"].iloc[0] != "finished"
+                label = f"{group} w{workers} s{seed}" + (f" ({run['state'].iloc[0]})" if unfinished else "")
+                ax.plot(run["frames"] / 1e6, run["episode_return"], color=colour, alpha=0.9,
+                        linestyle="--" if unfinished else "-", marker="o", markersize=2.5, label=label)
+                if unfinished:  # where the run stands now
+                    ax.plot(run["frames"].iloc[-1] / 1e6, run["episode_return"].iloc[-1], marker="X", markersize=9,
+                            color=colour, linestyle="none")
+            ax.set_xlabel("emulator frames (millions); each run's bins span its own budget")
+            ax.set_ylabel("training episode return (unclipped game score, mean per bin)")
+            ax.set_title(f"{game}: training returns so far (dashed, ending in X: unfinished runs, at their frames "
+                         "so far)", fontsize=11)
+            if len(g):
+                ax.legend(fontsize=7, ncol=2, loc="best")
+            fig.tight_layout()
+            pdf.add(fig, f"Progress curves: {game}")
+    finally:
+        pdf.close()
+    atomic_write_bytes(out, tmp.read_bytes())
+    tmp.unlink()
+    return pdf.pages
+
+
+@cli_main
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m replication.progress_report", description=__doc__.split("\n")[0])
+    p.add_argument("--runs", default="results/runs", help="the runs folder (default: results/runs)")
+    p.add_argument("--out", required=True, help="the PDF to write")
+    args = p.parse_args(argv)
+    pages = build_progress_report(args.runs, args.out)
+    print(f"wrote {args.out}: {len(pages)} pages", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,92 @@
+"""reports/progress.pdf: what exists so far, finished or not, without touching a run directory."""
+
+import fcntl
+import json
+import shutil
+import subprocess
+import sys
+
+from conftest import ROOT
+
+from replication.progress_report import build_progress_report, find_runs, progress_table, read_log
+from replication.rundir import EPISODE_COLUMNS, UPDATE_COLUMNS
+
+
+def fake_run(root, group, seed, frames, total, done=False, torn_row=False):
+    """A run directory as training leaves it: config.json, logs with one row per 1,000 frames, done.json last."""
+    d = root / group / "pong" / "w4" / f"s{seed}"
+    d.mkdir(parents=True)
+    (d / "config.json").write_text(json.dumps({"algo": group, "algorithm": "a2c", "game": "pong", "workers": 4,
+                                               "seed": seed, "total_frames": total}))
+    rows = range(1000, frames + 1, 1000)
+    ep = [",".join(map(str, [f, f // 4, f / 1000, 0, -21 + f / 10000, 800])) for f in rows]
+    up = [",".join(map(str, [f, f // 20, f / 1000, 0.1, 0.2, 1.3, 0.5, 7e-4, 1000])) for f in rows]
+    (d / "episodes.csv").write_text(",".join(EPISODE_COLUMNS) + "\n" + "\n".join(ep) + "\n"
+                                    + ("%d,250,1." % (frames + 500) if torn_row else ""))  # a writer killed mid-row
+    (d / "updates.csv").write_text(",".join(UPDATE_COLUMNS) + "\n" + "\n".join(up) + "\n")
+    if done:
+        (d / "done.json").write_text(json.dumps({"frames": frames}))
+    return d
+
+
+def snapshot(root):
+    return {p: p.read_bytes() for p in root.rglob("*") if p.is_file()}
+
+
+def test_read_log_skips_a_torn_last_row(tmp_path):
+    d = fake_run(tmp_path, "a2c", 0, 5000, 10000, torn_row=True)
+    ep = read_log(d / "episodes.csv")
+    assert list(ep["frames"]) == [1000, 2000, 3000, 4000, 5000]
+    assert read_log(d / "missing.csv").empty
+
+
+def test_progress_table_states_and_fractions(tmp_path):
+    fake_run(tmp_path, "a2c", 0, 10000, 10000, done=True)
+    fake_run(tmp_path, "a2c", 1, 4000, 10000, torn_row=True)  # stopped: no process holds its lock
+    busy = fake_run(tmp_path, "dqn", 0, 2000, 8000)
+    with open(busy / ".lock", "a+") as lock:  # a training process holds the lock
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        table = progress_table(find_runs(tmp_path)).set_index(["group", "seed"])
+    assert table.loc[("a2c", 0), "state"] == "finished" and table.loc[("a2c", 0), "done_pct"] == 100.0
+    assert table.loc[("a2c", 1), "state"] == "stopped" and table.loc[("a2c", 1), "frames"] == 4000
+    assert table.loc[("a2c", 1), "done_pct"] == 40.0
+    assert table.loc[("dqn", 0), "state"] == "training" and table.loc[("dqn", 0), "done_pct"] == 25.0
+    assert table.loc[("a2c", 1), "score_last100"] == -21 + 2500 / 10000  # mean of the 4 complete rows
+    assert table.loc[("a2c", 1), "frames_per_s"] == 1000
+
+
+def test_progress_pdf_pages_and_run_directories_untouched(tmp_path):
+    runs = tmp_path / "runs"
+    fake_run(runs, "a2c", 0, 10000, 10000, done=True)
+    fake_run(runs, "a2c", 1, 3000, 10000, torn_row=True)
+    before = snapshot(runs)
+    out = tmp_path / "reports" / "progress.pdf"
+    pages = build_progress_report(runs, out)
+    assert pages == ["Progress: every run directory present", "Progress curves: pong"]
+    assert out.read_bytes().startswith(b"%PDF") and snapshot(runs) == before
+
+
+def test_no_started_run_is_one_clear_line(tmp_path):
+    r = subprocess.run([sys.executable, "-m", "replication.progress_report", "--runs", str(tmp_path),
+                        "--out", str(tmp_path / "p.pdf")], capture_output=True, text=True)
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert r.stderr.strip().count("\n") == 0 and "no run has started" in r.stderr
+
+
+def test_progress_target_builds_without_training(tmp_path, local_smoke_run):
+    """`snakemake progress` on a workflow whose runs are partly missing: it reports what exists and trains
+    nothing, though the config plans A3C runs with more workers than the one core given."""
+    shutil.copytree(local_smoke_run / "results" / "runs", tmp_path / "results" / "runs")
+    shutil.rmtree(tmp_path / "results" / "runs" / "a2c")  # the a2c runs have not started
+    dqn = tmp_path / "results" / "runs" / "dqn" / "pong" / "w1" / "s0"
+    (dqn / "done.json").unlink()  # nor has dqn seed 0 finished
+    before = snapshot(tmp_path / "results")
+    r = subprocess.run([sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "-d", str(tmp_path),
+                        "--cores", "1", "progress", "--configfile", str(ROOT / "configs" / "smoke.yaml")],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert "rule train" not in r.stderr and (tmp_path / "reports" / "progress.pdf").exists()
+    log = (tmp_path / "results" / "logs" / "progress.log").read_text()
+    assert "wrote reports/progress.pdf: 2 pages" in log
+    after = {p: b for p, b in snapshot(tmp_path / "results").items() if "logs" not in p.parts}
+    assert after == before
