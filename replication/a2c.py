@@ -2,8 +2,10 @@
 
 Each update: every environment takes ``rollout_length`` agent steps with actions sampled from the current
 policy (one batched forward per step); n-step returns are bootstrapped from ``V(s_{t+rollout_length})`` and cut
-at terminals; one gradient step of the batch-mean actor-critic loss, scaled by ``rollout_length`` as in the
-authors' code, with global gradient-norm clipping and RMSProp (eps under the root, Mnih 2016 eq. 9).
+at terminals (a game cut by the frame cap bootstraps from the state it was cut in,
+``returns.bootstrap_time_limits``); one gradient step of the batch-mean actor-critic loss, scaled by
+``rollout_length`` as in the authors' code, with global gradient-norm clipping and RMSProp (eps under the root,
+Mnih 2016 eq. 9).
 The learning rate decays linearly to 0 over ``total_frames`` (``lr_schedule: constant`` keeps it, as SB3).
 
 Overlap (``env_groups`` > 1, not in the paper; the same algorithm): the environments are split into groups, each
@@ -24,7 +26,7 @@ from replication.errors import UserError
 from replication.losses import actor_critic_loss
 from replication.networks import ActorCritic, sample_actions
 from replication.optim import LR_SCHEDULES, PaperRMSprop, scheduled_lr
-from replication.returns import n_step_returns
+from replication.returns import bootstrap_time_limits, n_step_returns
 from replication.training import TrainingRun
 from replication.transfer import to_device
 
@@ -100,7 +102,12 @@ def train(run: TrainingRun) -> None:
     def receive(g: int, t: int) -> torch.Tensor:
         """Wait for group ``g``'s step ``t``; record its rewards, terminals and finished games; next obs."""
         step = envs[g].recv()
-        rewards[t, cols[g]] = torch.from_numpy(step.reward)
+        reward = torch.from_numpy(step.reward)
+        if step.final_obs is not None:  # a game hit the frame cap: its target bootstraps from where it was cut
+            with torch.no_grad():
+                final_values = model(to_device(step.final_obs, device))[1].float().cpu()
+            reward = bootstrap_time_limits(reward, torch.from_numpy(step.time_limit), final_values, hp.gamma)
+        rewards[t, cols[g]] = reward
         dones[t, cols[g]] = torch.from_numpy(step.done.astype(np.float32))
         run.count_agent_steps(m, frame_skip)
         for i, ret, length in trackers[g].update(step.raw_reward, step.game_over):

@@ -31,7 +31,7 @@ from replication.losses import actor_critic_loss
 from replication.networks import ActorCritic, ActorCriticLSTM, RecurrentPolicy, sample_actions
 from replication.optim import PaperRMSprop, linear_lr
 from replication.precision import autocast
-from replication.returns import n_step_returns
+from replication.returns import bootstrap_time_limits, n_step_returns
 from replication.training import TrainingRun
 
 
@@ -107,10 +107,16 @@ def rollout_loss(model: torch.nn.Module, env: AtariBatch, hp: A3CConfig, state, 
                 logits, value = model(obs)
         action = sample_actions(logits, generator)
         step = env.step(action.numpy())
+        reward = torch.from_numpy(step.reward)
+        if step.final_obs is not None:  # the game hit the frame cap: bootstrap from the state it was cut in
+            with torch.no_grad(), autocast("cpu", precision):
+                final = torch.from_numpy(step.final_obs)
+                final_value = (model(final, state)[1] if hp.lstm else model(final)[1]).float()
+            reward = bootstrap_time_limits(reward, torch.from_numpy(step.time_limit), final_value, hp.gamma)
         logits_t.append(logits)
         values_t.append(value)
         actions.append(action)
-        rewards.append(torch.from_numpy(step.reward))
+        rewards.append(reward)
         dones.append(torch.from_numpy(step.done))
         transitions.append(step)
         if step.done[0]:

@@ -14,7 +14,6 @@ empty without peer runs). Each file is written atomically.
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
@@ -23,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from replication import parity, reference
-from replication.errors import UserError, cli_main
+from replication.errors import ArgumentParser, UserError, check_output, cli_main
 from replication.rundir import atomic_write_bytes
 
 CURVE_BINS = 40
@@ -49,13 +48,11 @@ def read_run(path: str | Path) -> dict:
 
 
 def _ids(run: dict) -> dict:
+    """A run's identity columns: ``algo`` (the run group's label, which names its directory), ``algorithm`` (what
+    the group ran: a2c, a3c_ff, a3c_lstm or dqn; a peer's is SB3's), ``game``, ``workers``, ``seed``."""
     c = run["config"]
-    return {"algo": c["algo"], "game": c["game"], "workers": c["workers"], "seed": c["seed"]}
-
-
-def _algorithm(run: dict) -> str:
-    """The algorithm a run group ran (the label itself for plain groups)."""
-    return run["config"].get("algorithm", run["config"]["algo"])
+    return {"algo": c["algo"], "algorithm": c.get("algorithm", c["algo"]), "game": c["game"],
+            "workers": c["workers"], "seed": c["seed"]}
 
 
 def score_row(run: dict) -> dict:
@@ -63,7 +60,7 @@ def score_row(run: dict) -> dict:
     ev = run["eval"]
     final = ev[ev["frames"] == ev["frames"].max()] if len(ev) else ev
     returns = final["episode_return"].to_numpy(dtype=float)
-    return {**_ids(run), "algorithm": _algorithm(run), "learning_rate": run["config"].get("learning_rate", np.nan),
+    return {**_ids(run), "learning_rate": run["config"].get("learning_rate", np.nan),
             "frames": run["done"]["frames"], "wall_time_s": run["done"]["wall_time_s"],
             "protocol": final["protocol"].iloc[0] if len(final) else "",
             "eval_mean": float(returns.mean()) if len(returns) else np.nan,
@@ -107,12 +104,12 @@ def normalized_rows(scores: pd.DataFrame) -> pd.DataFrame:
         if ref is None:
             continue
         rnd, hum, src = ref
-        rows.append({**{k: s[k] for k in ("algo", "game", "workers", "seed", "protocol", "eval_mean")},
+        rows.append({**{k: s[k] for k in ("algo", "algorithm", "game", "workers", "seed", "protocol", "eval_mean")},
                      "random": rnd, "human": hum,
                      "reference_columns": f"random_noop_{src},human_noop_{src}",
                      "human_normalized_pct": reference.human_normalized(s["eval_mean"], rnd, hum)})
-    cols = ["algo", "game", "workers", "seed", "protocol", "eval_mean", "random", "human", "reference_columns",
-            "human_normalized_pct"]
+    cols = ["algo", "algorithm", "game", "workers", "seed", "protocol", "eval_mean", "random", "human",
+            "reference_columns", "human_normalized_pct"]
     return pd.DataFrame(rows, columns=cols)
 
 
@@ -150,10 +147,11 @@ def aggregate(run_dirs: list[str | Path], out: str | Path) -> dict[str, pd.DataF
 
 @cli_main
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m replication.aggregate", description=__doc__.split("\n")[0])
+    p = ArgumentParser(prog="python -m replication.aggregate", description=__doc__.split("\n")[0])
     p.add_argument("--out", required=True, help="directory for the tables")
     p.add_argument("runs", nargs="*", help="run directories (each with done.json)")
     args = p.parse_args(argv)
+    check_output(args.out, directory=True)
     tables = aggregate(args.runs, args.out)
     print(f"aggregated {len(tables['scores'])} runs into {args.out}", file=sys.stderr)
     return 0

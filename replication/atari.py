@@ -113,6 +113,10 @@ class StepBatch:
         done: bool ``(n,)``, training terminal: game over, time cap, or life lost when ``terminal_on_life_loss``.
         raw_reward: float64 ``(n,)``, the unclipped game score of this step.
         game_over: bool ``(n,)``, the whole game ended (all lives) or hit the frame cap.
+        time_limit: bool ``(n,)``, the game hit the frame cap (``max_episode_frames``) without ending: its training
+            target should bootstrap from ``final_obs`` (``returns.bootstrap_time_limits``).
+        final_obs: uint8 ``(n, stack, 84, 84)``, the observation each game ended or was cut in (``obs`` holds
+            the next game's first); None when no game hit the frame cap at this step.
     """
 
     obs: np.ndarray
@@ -120,6 +124,8 @@ class StepBatch:
     done: np.ndarray
     raw_reward: np.ndarray
     game_over: np.ndarray
+    time_limit: np.ndarray | None = None
+    final_obs: np.ndarray | None = None
 
 
 class AtariBatch:
@@ -163,7 +169,10 @@ class AtariBatch:
         raw = raw.astype(np.float64)
         reward = np.clip(raw, -1.0, 1.0) if self.cfg.clip_rewards else raw
         self.obs = obs
-        return StepBatch(obs=obs, reward=reward.astype(np.float32), done=done, raw_reward=raw, game_over=game_over)
+        time_limit = np.logical_and(truncated, np.logical_not(terminated))
+        final_obs = info["final_obs"] if time_limit.any() else None  # ale-py's SameStep autoreset keeps it
+        return StepBatch(obs=obs, reward=reward.astype(np.float32), done=done, raw_reward=raw, game_over=game_over,
+                         time_limit=time_limit, final_obs=final_obs)
 
     def close(self) -> None:
         self.env.close()

@@ -15,7 +15,6 @@ Every number names its seeds and protocol; every paper number its source.
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import textwrap
@@ -31,7 +30,7 @@ import seaborn as sns  # noqa: E402
 from matplotlib.backends.backend_pdf import PdfPages  # noqa: E402
 
 from replication import reference  # noqa: E402
-from replication.errors import UserError, cli_main  # noqa: E402
+from replication.errors import ArgumentParser, UserError, check_output, cli_main  # noqa: E402
 from replication.rundir import atomic_write_bytes  # noqa: E402
 from replication.speedup import speedup_rows, speedup_summary  # noqa: E402
 from replication.stats import mean_ci  # noqa: E402
@@ -41,6 +40,9 @@ PAAC_GAMES = ["amidar", "centipede", "beam_rider", "boxing", "breakout", "ms_pac
               "qbert", "seaquest", "space_invaders", "up_n_down"]  # Clemente et al. 2017, the 12 PAAC games
 
 PAGE = (11.69, 8.27)  # A4 landscape, inches
+# where each algorithm's hyperparameters and their paper sources live (the provenance page cites them)
+ALGORITHM_SOURCES = {"a2c": "replication/a2c.py (A2CConfig)", "a3c_ff": "replication/a3c.py (A3CConfig)",
+                     "a3c_lstm": "replication/a3c.py (A3CLSTMConfig)", "dqn": "replication/dqn.py (DQNConfig)"}
 S3_SOURCE = "Mnih et al. 2016, Table S3 (human starts, 30 min emulator time)"
 
 
@@ -323,10 +325,11 @@ def clemente_page(pdf: ReportPdf, summary: pd.DataFrame, throughput: pd.DataFram
                 ["Baseline columns: Mnih et al. 2016 Table S3 (human starts). The PAAC paper's score table is not "
                  "transcribed in this suite's reference data (SOURCES.md §3.4), so its column is not shown as numbers. "
                  "Ours: mean final no-op evaluation over seeds; blank where the game was not run."], fontsize=7)
-    a2c = throughput[throughput["algo"] == "a2c"]
+    a2c = throughput[throughput["algorithm"] == "a2c"] if "algorithm" in throughput else throughput.iloc[:0]
     if a2c["workers"].nunique() >= 2:
         fig, ax = plt.subplots(figsize=PAGE)
-        sns.lineplot(data=a2c, x="workers", y="frames_per_s", hue="game", marker="o", ax=ax)
+        sns.lineplot(data=a2c.assign(run=a2c["algo"] + " / " + a2c["game"]), x="workers", y="frames_per_s",
+                     hue="run", marker="o", ax=ax)  # every A2C run group (a2c, a2c_baselines, ...), per game
         ax.set_xscale("log", base=2)
         ax.set_xlabel("num_envs n_e")
         ax.set_ylabel("training frames per second")
@@ -376,9 +379,11 @@ def provenance_lines(runs: list[dict]) -> list[str]:
     seen = {}
     for r in runs:
         c = r["config"]
-        seen.setdefault(c["algo"], c.get("hyper", {}))
-    for algo, hyper in seen.items():
-        lines.append(f"Hyperparameters of {algo} (sources: replication/{algo}.py and data/hyperparameters.md):")
+        seen.setdefault((c["algo"], c.get("algorithm", c["algo"])), c.get("hyper", {}))
+    for (group, algorithm), hyper in seen.items():
+        source = ALGORITHM_SOURCES.get(algorithm, "replication/data/hyperparameters.md")
+        lines.append(f"Hyperparameters of run group {group} (algorithm {algorithm}; defaults and their paper sources: "
+                     f"{source} and replication/data/hyperparameters.md):")
         lines.append("  " + ", ".join(f"{k}={v}" for k, v in sorted(hyper.items())))
     versions = {json.dumps(r["config"].get("versions", {}), sort_keys=True) for r in runs}
     commits = {str(r["config"].get("git_commit")) for r in runs}
@@ -502,13 +507,14 @@ def build_bench_report(csv: str | Path, out: str | Path) -> list[str]:
 
 @cli_main
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m replication.report", description=__doc__.split("\n")[0])
+    p = ArgumentParser(prog="python -m replication.report", description=__doc__.split("\n")[0])
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--tables", help="folder of the aggregate step's CSVs")
     src.add_argument("--bench", help="the benchmark's CSV (python -m replication.bench)")
     p.add_argument("--out", required=True)
     p.add_argument("--title", default="Replication report: A3C (Mnih et al. 2016) and PAAC (Clemente et al. 2017)")
     args = p.parse_args(argv)
+    check_output(args.out, directory=False)
     if args.bench:
         pages = build_bench_report(args.bench, args.out)
     else:

@@ -39,6 +39,29 @@ def n_step_returns(rewards: torch.Tensor, dones: torch.Tensor, bootstrap_value: 
     return returns
 
 
+def bootstrap_time_limits(rewards: torch.Tensor, time_limit: torch.Tensor, final_values: torch.Tensor,
+                          gamma: float) -> torch.Tensor:
+    """Rewards with the value of a time-limit-truncated state folded in: ``r + gamma * V(s_final)`` where the
+    episode was cut by the frame cap rather than ended by the game.
+
+    A truncated episode has not ended: its true return goes on past the cap, so its last target bootstraps from
+    the value of the state it was cut in (Pardo et al. 2018, "Time Limits in Reinforcement Learning", partial-episode
+    bootstrapping; Stable-Baselines3 does the same for its A2C/PPO rollouts). The transition stays a terminal for
+    ``n_step_returns`` (nothing of the next episode leaks back), so one added term carries the bootstrap.
+
+    Args:
+        rewards: float ``(N,)``: the training rewards of one agent step.
+        time_limit: bool ``(N,)``: the step hit the frame cap (truncated, not terminated).
+        final_values: float ``(N,)``: ``V(s_final)`` of the state each truncated episode was cut in (entries
+            where ``time_limit`` is False are ignored).
+        gamma: discount in [0, 1].
+
+    Returns:
+        float ``(N,)``: ``rewards + gamma * time_limit * final_values``.
+    """
+    return rewards + gamma * time_limit.to(rewards.dtype) * final_values.to(rewards.dtype)
+
+
 def advantages(returns: torch.Tensor, values: torch.Tensor) -> torch.Tensor:
     """Advantage estimates ``A_t = R_t - V(s_t)``; both ``(T, N)`` float; values are detached."""
     return returns - values.detach()

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from replication.aggregate import aggregate
-from replication.report import build_report, per_game_summary, verdict_table
+from replication.report import build_report, per_game_summary, provenance_lines, verdict_table
 from replication.rundir import EPISODE_COLUMNS, EVAL_COLUMNS, UPDATE_COLUMNS
 from replication.stats import mean_ci
 
@@ -185,3 +185,22 @@ def test_across_game_summary_hand_computed():
     assert np.isnan(one_run.loc["mean", "ci_low"]) and one_run.loc["mean", "value"] == pytest.approx(15.0)
     assert list(performance_profile(np.array([0.0, 50.0, 150.0]), np.array([-1.0, 50.0, 100.0]))) == \
         pytest.approx([1.0, 1 / 3, 1 / 3])
+
+
+def test_tables_carry_the_algorithm_beside_the_group_and_the_report_filters_by_it(tmp_path):
+    """A run group's label is not its algorithm: `a2c_baselines` runs A2C, and the A2C throughput page must
+    show it (the report once kept only the label `a2c`)."""
+    r = tmp_path / "runs"
+    dirs = []
+    for w in (16, 32):
+        d = fake_run(r, "a2c_baselines", "pong", w, 0, [1, 2], [-5, 5])
+        cfg = json.loads((d / "config.json").read_text())
+        (d / "config.json").write_text(json.dumps({**cfg, "algorithm": "a2c"}))
+        dirs.append(d)
+    t = aggregate(dirs, tmp_path / "tables")
+    for name in ("scores", "curves", "throughput", "normalized"):
+        assert set(t[name]["algorithm"]) == {"a2c"} and set(t[name]["algo"]) == {"a2c_baselines"}, name
+    pages = build_report(tmp_path / "tables", tmp_path / "r.pdf")
+    assert "A2C throughput vs num_envs" in pages
+    lines = provenance_lines(json.loads((tmp_path / "tables" / "runs.json").read_text()))
+    assert any("run group a2c_baselines (algorithm a2c" in s and "replication/a2c.py (A2CConfig)" in s for s in lines)

@@ -58,3 +58,22 @@ def test_unknown_game_names_close_ids():
         check_game("pongg")
     assert "pongg" in str(e.value) and "pong" in str(e.value)
     assert check_game("ms_pacman") == "ms_pacman"
+
+
+def test_a_game_cut_by_the_frame_cap_is_a_time_limit_with_its_final_observation():
+    cfg = AtariConfig(max_episode_frames=200, noop_max=0)  # 50 agent steps; Pong cannot end that soon
+    env = AtariBatch("pong", 2, cfg, seed=0)
+    try:
+        for t in range(50):
+            before = env.obs.copy()
+            step = env.step(np.zeros(2, dtype=np.int64))
+            if t < 49:
+                assert not step.time_limit.any() and step.final_obs is None
+        assert step.time_limit.all() and step.game_over.all() and step.done.all()
+        assert step.final_obs.shape == (2, 4, 84, 84) and step.final_obs.dtype == np.uint8
+        # the cut state continues the last one (its oldest frames are the previous state's newest) and differs
+        # from the next game's first observation, which is what obs holds
+        assert np.array_equal(step.final_obs[:, :3], before[:, 1:])
+        assert not np.array_equal(step.final_obs, step.obs)
+    finally:
+        env.close()

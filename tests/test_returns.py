@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from replication.returns import advantages, n_step_returns
+from replication.returns import advantages, bootstrap_time_limits, n_step_returns
 
 
 def test_three_step_returns_with_terminal_in_the_middle():
@@ -35,3 +35,15 @@ def test_advantages_are_returns_minus_detached_values():
 def test_shape_mismatch_raises():
     with pytest.raises(ValueError, match="shapes disagree"):
         n_step_returns(torch.zeros(3, 2), torch.zeros(3, 2), torch.zeros(3), 0.99)
+
+
+def test_time_limit_bootstrap_adds_the_discounted_value_of_the_cut_state():
+    # env 0 ran on; env 1 was cut by the frame cap in a state worth 2; env 2 too, in a state worth 3
+    rewards = torch.tensor([1.0, 0.0, -1.0])
+    time_limit = torch.tensor([False, True, True])
+    final_values = torch.tensor([5.0, 2.0, 3.0])  # env 0's entry is ignored: its game was not cut
+    out = bootstrap_time_limits(rewards, time_limit, final_values, 0.9)
+    assert torch.allclose(out, torch.tensor([1.0, 1.8, 1.7]))  # 0 + 0.9 * 2; -1 + 0.9 * 3
+    # folded into a one-step rollout that ends there (done = 1), the target is exactly r + gamma * V(s_cut)
+    R = n_step_returns(out[None], torch.ones(1, 3), torch.tensor([9.0, 9.0, 9.0]), 0.9)
+    assert torch.allclose(R[0], torch.tensor([1.0, 1.8, 1.7]))
