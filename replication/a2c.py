@@ -17,14 +17,16 @@ loss is the same batch in the same (agent step, environment) order.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Annotated, Literal
 
 import numpy as np
 import torch
+from pydantic import Field, NonNegativeFloat, PositiveFloat, PositiveInt
 
 from replication.atari import AtariBatch, EpisodeTracker
-from replication.errors import UserError
+from replication.errors import Probability, UserError, check_fields
 from replication.losses import actor_critic_loss
-from replication.networks import ActorCritic, sample_actions
+from replication.networks import INITS, NETWORKS, ActorCritic, sample_actions
 from replication.optim import LR_SCHEDULES, PaperRMSprop, scheduled_lr
 from replication.returns import bootstrap_time_limits, n_step_returns
 from replication.training import TrainingRun
@@ -37,29 +39,30 @@ class A2CConfig:
 
     Sources: reference ``hyperparameters.md`` §3 (Alfredvc/paac ``train.py`` defaults and README).
     ``num_envs`` is not a field: it is the run's ``workers`` (PAAC's n_e, default 32 in the authors' code).
+    Each field's type and range are declared on it (``replication.errors.check_fields``).
+
+    Raises:
+        replication.errors.ConfigValueError: a value of the wrong type or out of range.
     """
 
-    rollout_length: int = 5  # t_max; Alfredvc/paac train.py max_local_steps=5
-    gamma: float = 0.99  # Alfredvc/paac train.py gamma=0.99
-    learning_rate_per_env: float = 0.0007  # initial_lr 0.0224 at emulator_counts 32 (Alfredvc/paac train.py)
-    rmsprop_alpha: float = 0.99  # Alfredvc/paac train.py alpha=0.99
-    rmsprop_eps: float = 0.1  # Alfredvc/paac train.py e=0.1 (under the root, TF1 RMSProp)
-    rmsprop_square_avg_init: float = 1.0  # TF1 RMSPropOptimizer starts its average at 1 (PAAC's code)
-    entropy_beta: float = 0.01  # paper value per the PAAC README ("changed from 0.01 to 0.02" in the code)
-    value_loss_weight: float = 0.25  # Alfredvc/paac policy_v_network.py: 0.25 * (R - V)^2
-    max_grad_norm: float = 40.0  # paper value per the PAAC README ("changed from 40.0 to 3.0" in the code)
-    loss_scale: float = 5.0  # Alfredvc/paac networks.py loss_scaling = 5.0 (= max_local_steps of the tuning)
-    network: str = "nips"  # Alfredvc/paac train.py arch="NIPS"; "nature" is the other option
-    init: str = "torch"  # Alfredvc/paac networks.py init="torch"; "orthogonal" as OpenAI Baselines
-    lr_schedule: str = "linear"  # PAAC / Mnih 2016 §8: annealed linearly to 0; "constant" as SB3's A2C
-    env_groups: int = 1  # engineering, not in the paper: 1 = PAAC's single lockstep batch; 2 overlaps emulation
+    rollout_length: PositiveInt = 5  # t_max; Alfredvc/paac train.py max_local_steps=5
+    gamma: Probability = 0.99  # Alfredvc/paac train.py gamma=0.99
+    learning_rate_per_env: PositiveFloat = 0.0007  # initial_lr 0.0224 at emulator_counts 32 (Alfredvc/paac train.py)
+    rmsprop_alpha: Annotated[float, Field(gt=0, lt=1)] = 0.99  # Alfredvc/paac train.py alpha=0.99
+    rmsprop_eps: PositiveFloat = 0.1  # Alfredvc/paac train.py e=0.1 (under the root, TF1 RMSProp)
+    rmsprop_square_avg_init: NonNegativeFloat = 1.0  # TF1 RMSPropOptimizer starts its average at 1 (PAAC's code)
+    entropy_beta: NonNegativeFloat = 0.01  # paper value per the PAAC README ("changed from 0.01 to 0.02" in the code)
+    value_loss_weight: NonNegativeFloat = 0.25  # Alfredvc/paac policy_v_network.py: 0.25 * (R - V)^2
+    max_grad_norm: PositiveFloat = 40.0  # paper value per the PAAC README ("changed from 40.0 to 3.0" in the code)
+    loss_scale: PositiveFloat = 5.0  # Alfredvc/paac networks.py loss_scaling = 5.0 (= max_local_steps of the tuning)
+    network: Literal[NETWORKS] = "nips"  # Alfredvc/paac train.py arch="NIPS"; "nature" is the other option
+    init: Literal[INITS] = "torch"  # Alfredvc/paac networks.py init="torch"; "orthogonal" as OpenAI Baselines
+    lr_schedule: Literal[LR_SCHEDULES] = "linear"  # PAAC / Mnih 2016 §8: annealed linearly to 0; "constant" as SB3's A2C
+    env_groups: PositiveInt = 1  # engineering, not in the paper: 1 = PAAC's single lockstep batch; 2 overlaps emulation
     # of one half of the environments with the network's forward for the other half (module docstring)
 
     def __post_init__(self):
-        if self.lr_schedule not in LR_SCHEDULES:
-            raise UserError(f"a2c hyper lr_schedule = {self.lr_schedule!r}; accepted: {', '.join(LR_SCHEDULES)}")
-        if self.env_groups < 1:
-            raise UserError(f"a2c hyper env_groups = {self.env_groups!r}; accepted: >= 1")
+        check_fields(self)
 
     def check_workers(self, num_envs: int) -> None:
         """Raise ``UserError`` unless ``env_groups`` divides ``num_envs`` (every group steps the same count)."""

@@ -22,13 +22,16 @@ import queue as queue_mod
 import signal
 import traceback
 from dataclasses import asdict, dataclass
+from typing import Annotated, Literal
 
 import torch
 import torch.multiprocessing as mp
+from pydantic import Field, NonNegativeFloat, PositiveFloat, PositiveInt
 
 from replication.atari import AtariBatch, AtariConfig, EpisodeTracker
+from replication.errors import Probability, check_fields
 from replication.losses import actor_critic_loss
-from replication.networks import ActorCritic, ActorCriticLSTM, RecurrentPolicy, sample_actions
+from replication.networks import INITS, NETWORKS, ActorCritic, ActorCriticLSTM, RecurrentPolicy, sample_actions
 from replication.optim import PaperRMSprop, linear_lr
 from replication.precision import autocast
 from replication.returns import bootstrap_time_limits, n_step_returns
@@ -40,21 +43,28 @@ class A3CConfig:
     """A3C hyperparameters; each is a key under ``algos: a3c_ff|a3c_lstm: hyper:``.
 
     Sources: ``replication/data/hyperparameters.md`` §1 (Mnih et al. 2016 Supp. §7-8, muupan/async-rl wiki).
+    Each field's type and range are declared on it (``replication.errors.check_fields``).
+
+    Raises:
+        replication.errors.ConfigValueError: a value of the wrong type or out of range.
     """
 
-    rollout_length: int = 5  # t_max = 5, Mnih 2016 Supp. §8
-    gamma: float = 0.99  # Mnih 2016 Supp. §8
-    learning_rate: float = 7e-4  # muupan/async-rl wiki eta=7e-4 (the 57-game value is not printed, §1.6)
-    rmsprop_alpha: float = 0.99  # Mnih 2016 Supp. §8
-    rmsprop_eps: float = 0.1  # muupan/async-rl wiki epsilon=0.1 (not printed in the paper, §1.5)
-    rmsprop_square_avg_init: float = 0.0  # paper silent; g starts at 0
+    rollout_length: PositiveInt = 5  # t_max = 5, Mnih 2016 Supp. §8
+    gamma: Probability = 0.99  # Mnih 2016 Supp. §8
+    learning_rate: PositiveFloat = 7e-4  # muupan/async-rl wiki eta=7e-4 (the 57-game value is not printed, §1.6)
+    rmsprop_alpha: Annotated[float, Field(gt=0, lt=1)] = 0.99  # Mnih 2016 Supp. §8
+    rmsprop_eps: PositiveFloat = 0.1  # muupan/async-rl wiki epsilon=0.1 (not printed in the paper, §1.5)
+    rmsprop_square_avg_init: NonNegativeFloat = 0.0  # paper silent; g starts at 0
     shared_rmsprop: bool = True  # Mnih 2016 §4 / Supp. §7: shared statistics are "considerably more robust"
-    entropy_beta: float = 0.01  # Mnih 2016 Supp. §8
-    value_loss_weight: float = 0.5  # muupan/async-rl wiki: "They multiply the gradients of V by 0.5"
-    max_grad_norm: float = 40.0  # deviation: tuned but not printed (Mnih 2016 §5.1); 40 as PAAC's paper value
-    network: str = "nature"  # Mnih 2016 §5.1 set-up (b): the Nature DQN torso; "nips" for set-up (a)
-    init: str = "torch"  # Torch7's default, which the A3C authors used (muupan/async-rl wiki); or "orthogonal"
+    entropy_beta: NonNegativeFloat = 0.01  # Mnih 2016 Supp. §8
+    value_loss_weight: NonNegativeFloat = 0.5  # muupan/async-rl wiki: "They multiply the gradients of V by 0.5"
+    max_grad_norm: PositiveFloat = 40.0  # deviation: tuned but not printed (Mnih 2016 §5.1); 40 as PAAC's paper value
+    network: Literal[NETWORKS] = "nature"  # Mnih 2016 §5.1 set-up (b): the Nature DQN torso; "nips" for set-up (a)
+    init: Literal[INITS] = "torch"  # Torch7's default, which the A3C authors used (muupan/async-rl wiki); or "orthogonal"
     lstm: bool = False  # a3c_lstm: 256 LSTM cells after the last hidden layer (Mnih 2016 §5.1)
+
+    def __post_init__(self):
+        check_fields(self)
 
 
 @dataclass(frozen=True)

@@ -18,10 +18,12 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import asdict, dataclass
+from typing import Literal
 
 import numpy as np
+from pydantic import NonNegativeInt, PositiveInt
 
-from replication.errors import UserError
+from replication.errors import Probability, UserError, check_fields
 
 
 @dataclass(frozen=True)
@@ -29,22 +31,30 @@ class AtariConfig:
     """Environment protocol; every field is a config key under ``env:``.
 
     Defaults follow Mnih et al. 2015 (Nature DQN, Methods) as reused by Mnih et al. 2016 §5.1;
-    see ``replication/data/hyperparameters.md`` §2.2.
+    see ``replication/data/hyperparameters.md`` §2.2. Each field's type and range are declared on it and checked
+    when the config is built (``replication.errors.check_fields``), before any environment exists: ale-py hangs on
+    a frame stack of 0, and the networks (``replication/networks.py``) take 84x84 grayscale frames only.
+
+    Raises:
+        replication.errors.ConfigValueError: a value of the wrong type or out of range.
     """
 
-    frame_skip: int = 4  # Mnih 2015 "action repeat 4"
+    frame_skip: PositiveInt = 4  # Mnih 2015 "action repeat 4"
     max_pool: bool = True  # Mnih 2015: max over the last two frames (release code pool_frms_size=2)
-    screen_size: int = 84  # Mnih 2015: 84x84
-    grayscale: bool = True  # Mnih 2015: luminance channel
-    frame_stack: int = 4  # Mnih 2015: "agent history length 4"
-    noop_max: int = 30  # Mnih 2015: "up to 30 no-op actions" at episode start
-    repeat_action_probability: float = 0.0  # papers: deterministic ALE; Machado et al. 2018 use 0.25
+    screen_size: Literal[84] = 84  # Mnih 2015: 84x84
+    grayscale: Literal[True] = True  # Mnih 2015: luminance channel
+    frame_stack: PositiveInt = 4  # Mnih 2015: "agent history length 4"
+    noop_max: NonNegativeInt = 30  # Mnih 2015: "up to 30 no-op actions" at episode start
+    repeat_action_probability: Probability = 0.0  # papers: deterministic ALE; Machado et al. 2018 use 0.25
     clip_rewards: bool = True  # Mnih 2015 / muupan wiki for A3C: rewards clipped to [-1, 1] for training
     terminal_on_life_loss: bool = False  # Alfredvc/paac train.py single_life_episodes=False
     fire_reset: bool = False  # a later OpenAI Baselines addition, off by default (docs/design.md, "Environment protocol")
-    max_episode_frames: int = 108_000  # 30 min at 60 Hz (van Hasselt et al. 2016)
+    max_episode_frames: PositiveInt = 108_000  # 30 min at 60 Hz (van Hasselt et al. 2016)
     full_action_space: bool = False  # minimal action set, as in the papers
-    num_threads: int = 0  # emulator threads; 0 lets ale-py pick (one per core)
+    num_threads: NonNegativeInt = 0  # emulator threads; 0 lets ale-py pick (one per core)
+
+    def __post_init__(self):
+        check_fields(self)
 
     def to_dict(self) -> dict:
         """All fields as a plain dict (what ``config.json`` records)."""

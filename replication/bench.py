@@ -32,7 +32,6 @@ depend on the host and on what else runs on it.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import sys
@@ -45,7 +44,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from replication.errors import UserError, cli_main
+from replication.errors import ArgumentParser, UserError, check_output, cli_main
 from replication.precision import autocast
 from replication.rundir import atomic_write_bytes, host_info
 
@@ -407,7 +406,7 @@ def add_ratios(df: pd.DataFrame) -> pd.DataFrame:
 
 @cli_main
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m replication.bench", description=__doc__.split("\n")[0])
+    p = ArgumentParser(prog="python -m replication.bench", description=__doc__.split("\n")[0])
     p.add_argument("--game", default="pong")
     p.add_argument("--algos", nargs="+", default=list(ALGOS), help=f"any of {', '.join(ALGOS)}")
     p.add_argument("--frames", type=int, default=200_000, help="training frames per A2C/A3C line")
@@ -432,6 +431,7 @@ def main(argv: list[str] | None = None) -> int:
     from replication.atari import check_game
 
     check_game(args.game)
+    check_output(args.out, directory=False)
     host = host_info()
     host_line = (f"{host['cpu']} ({host['cores']} cores; ISA {isa_line()}), torch threads {args.threads}")
     df = bench_table(args.algos, args.game, args.frames, args.dqn_frames, args.threads, args.repeats,

@@ -19,7 +19,6 @@ Writes, small enough to commit (kilobytes, never run directories):
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
@@ -28,7 +27,7 @@ import pandas as pd
 
 from replication import reference
 from replication.aggregate import curve_rows, read_run
-from replication.errors import UserError, cli_main
+from replication.errors import ArgumentParser, UserError, check_output, cli_main
 from replication.parity import final_window, paired_runs, write_parity_files
 from replication.rundir import atomic_write_bytes
 from replication.stats import mean_ci
@@ -112,10 +111,11 @@ def write_benchmarks(run_dirs: list[str | Path], out: str | Path) -> pd.DataFram
 
 @cli_main
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m replication.benchmarks", description=__doc__.split("\n")[0])
+    p = ArgumentParser(prog="python -m replication.benchmarks", description=__doc__.split("\n")[0])
     p.add_argument("--out", default="benchmarks", help="folder to (re)write (default: benchmarks)")
     p.add_argument("runs", nargs="+", help="finished run directories (each with done.json)")
     args = p.parse_args(argv)
+    check_output(args.out, directory=True)
     table = write_benchmarks(args.runs, args.out)
     cols = ["algo", "game", "workers", "seed", "frames", "wall_time_s", "eval_mean", "train_last10pct_mean"]
     print(table[cols].to_string(index=False, float_format=lambda v: f"{v:.1f}"))

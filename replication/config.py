@@ -21,7 +21,7 @@ import torch
 import yaml
 
 from replication.atari import AtariConfig, check_game
-from replication.errors import UserError
+from replication.errors import ConfigValueError, UserError
 from replication.evaluate import EvalConfig
 
 SCHEMA = Path(__file__).resolve().parent.parent / "configs" / "schema.yaml"
@@ -54,29 +54,27 @@ def check_algo(algo: str) -> str:
     return algo
 
 
-def _check_type(where: str, key: str, value, default) -> None:
-    expected = type(default)
-    ok = isinstance(value, expected) and not (expected is not bool and isinstance(value, bool))
-    if expected is float and isinstance(value, int) and not isinstance(value, bool):
-        ok = True
-    if not ok:
-        raise UserError(f"config key {where}.{key} = {value!r} has type {type(value).__name__}; "
-                        f"expected {expected.__name__}")
-
-
 def build_dataclass(cls, overrides: dict | None, where: str):
-    """Instantiate dataclass ``cls`` from ``overrides``, checking each key's name and type.
+    """Instantiate dataclass ``cls`` from ``overrides`` (the config section at ``where``, e.g. ``algos.a2c.hyper``).
+
+    Each value is checked against the type and range declared on its field (``replication.errors.check_fields``).
 
     Raises:
-        UserError: an unknown key or a value of the wrong type, naming the key, the value and the expected type.
+        UserError: a section that is not a mapping, an unknown key, or a value of the wrong type or out of range,
+            as one line naming the key, the value and what is accepted, e.g. ``config key algos.a2c.hyper.gamma =
+            1.5; accepted: 0 <= value <= 1``.
     """
+    if overrides is not None and not isinstance(overrides, dict):
+        raise UserError(f"config key {where} = {overrides!r}; accepted: a mapping of {cls.__name__}'s keys")
     overrides = dict(overrides or {})
-    defaults = {f.name: f.default for f in dataclasses.fields(cls)}
-    for key, value in overrides.items():
-        if key not in defaults:
-            raise UserError(f"unknown config key {where}.{key}; accepted: {', '.join(sorted(defaults))}")
-        _check_type(where, key, value, defaults[key])
-    return cls(**overrides)
+    names = [f.name for f in dataclasses.fields(cls)]
+    for key in overrides:
+        if key not in names:
+            raise UserError(f"unknown config key {where}.{key}; accepted: {', '.join(sorted(names))}")
+    try:
+        return cls(**overrides)
+    except ConfigValueError as e:
+        raise UserError(f"config key {e.at(where)}") from None
 
 
 def load_config(path: str | Path) -> dict:
@@ -91,7 +89,11 @@ def load_config(path: str | Path) -> dict:
     try:
         cfg = yaml.safe_load(path.read_text()) or {}
     except yaml.YAMLError as e:
-        raise UserError(f"config file {str(path)!r} is not valid YAML: {e}") from None
+        reason = " ".join(str(e).split())  # PyYAML's report spans lines
+        raise UserError(f"config file {str(path)!r} is not valid YAML: {reason}") from None
+    except (OSError, UnicodeDecodeError) as e:
+        reason = e.strerror if isinstance(e, OSError) else "not UTF-8 text"
+        raise UserError(f"config file {str(path)!r} cannot be read ({reason}); accepted: a YAML file") from None
     validate_config(cfg)
     return cfg
 
@@ -105,6 +107,9 @@ def validate_config(cfg: dict) -> dict:
     from snakemake.exceptions import WorkflowError
     from snakemake.utils import validate
 
+    if not isinstance(cfg, dict):
+        raise UserError(f"invalid config at (top level): {cfg!r} is not a mapping; accepted: a mapping with games "
+                        "and algos (configs/schema.yaml)")
     try:
         validate(cfg, str(SCHEMA), set_default=True)
     except WorkflowError as e:
@@ -112,13 +117,19 @@ def validate_config(cfg: dict) -> dict:
     for game in cfg["games"]:
         check_game(game)
     resolve_device(cfg["device"])
+    build_dataclass(AtariConfig, cfg.get("env"), "env")
+    build_dataclass(EvalConfig, cfg.get("eval"), "eval")
     for label, section in cfg["algos"].items():
         resolve_device(section.get("device", cfg["device"]))
+        env = build_dataclass(AtariConfig, group_env(cfg, label), f"algos.{label}.env")  # the top level's is valid
         cls, _ = algorithms()[group_algorithm(label, section)]
         hyper = build_dataclass(cls, section.get("hyper"), f"algos.{label}.hyper")
         if hasattr(hyper, "check_workers"):  # e.g. A2C's env_groups must divide each num_envs
             for workers in section["workers"]:
                 hyper.check_workers(workers)
+        if getattr(hyper, "replay_capacity", env.frame_stack) < env.frame_stack:  # DQN: a transition needs its stack
+            raise UserError(f"config key algos.{label}.hyper.replay_capacity = {hyper.replay_capacity}; accepted: "
+                            f">= the env frame_stack ({env.frame_stack})")
         for game in section.get("games") or []:
             check_game(game)
         if section.get("peer"):
@@ -131,10 +142,6 @@ def validate_config(cfg: dict) -> dict:
             if peer_label(label) in cfg["algos"]:
                 raise UserError(f"algos.{label}.peer: its peer's label {peer_label(label)!r} is also a run group; "
                                 "rename that group")
-    build_dataclass(AtariConfig, cfg.get("env"), "env")
-    for label, section in cfg["algos"].items():
-        build_dataclass(AtariConfig, section.get("env"), f"algos.{label}.env")
-    build_dataclass(EvalConfig, cfg.get("eval"), "eval")
     return cfg
 
 
@@ -299,3 +306,50 @@ def resolve_run(cfg: dict, label: str, game: str, workers: int, seed: int) -> di
         "eval": dataclasses.asdict(build_dataclass(EvalConfig, cfg.get("eval"), "eval")),
         "hyper": dataclasses.asdict(hyper),
     }
+
+
+# What ``resolve_run`` writes and ``python -m replication.train --run-config`` needs: key -> JSON type, lowest value
+RUN_KEYS = {"algo": (str, None), "game": (str, None), "workers": (int, 1), "seed": (int, 0),
+            "total_frames": (int, 1), "device": (str, None), "checkpoint_every_frames": (int, 1),
+            "log_every_updates": (int, 1), "env": (dict, None), "eval": (dict, None), "hyper": (dict, None)}
+_JSON_TYPES = {dict: "object", list: "array", str: "string", int: "integer", float: "number", bool: "boolean",
+               type(None): "null"}
+
+
+def check_resolved_run(resolved) -> dict:
+    """Check a resolved run config given by hand (``--run-config``) as ``validate_config`` checks a workflow config:
+    a JSON object with every key of ``RUN_KEYS`` (others, such as ``algorithm`` and ``precision``, optional), known
+    algorithm, game and device, counts in range, and ``env``/``eval``/``hyper`` sections that build. Returns it.
+
+    Raises:
+        UserError: one line naming the first missing or bad key, its value and what is accepted.
+    """
+    accepted = f"a JSON object with keys {', '.join(RUN_KEYS)} (what the Snakefile passes)"
+    if not isinstance(resolved, dict):
+        raise UserError(f"--run-config is a JSON {_JSON_TYPES.get(type(resolved), '?')}; accepted: {accepted}")
+    missing = [key for key in RUN_KEYS if key not in resolved]
+    if missing:
+        raise UserError(f"--run-config lacks {', '.join(missing)}; accepted: {accepted}")
+    for key, (kind, low) in RUN_KEYS.items():
+        value = resolved[key]
+        if not isinstance(value, kind) or isinstance(value, bool):
+            raise UserError(f"--run-config key {key} = {value!r} is a JSON {_JSON_TYPES.get(type(value), '?')}; "
+                            f"accepted: a JSON {_JSON_TYPES[kind]}")
+        if low is not None and value < low:
+            raise UserError(f"--run-config key {key} = {value!r}; accepted: >= {low}")
+    try:
+        algo = check_algo(resolved.get("algorithm", resolved["algo"]))
+        check_game(resolved["game"])
+        resolve_device(resolved["device"])
+        if "precision" in resolved:
+            from replication.precision import check_precision
+
+            check_precision(resolved["precision"])
+        build_dataclass(AtariConfig, resolved["env"], "env")
+        build_dataclass(EvalConfig, resolved["eval"], "eval")
+        hyper = build_dataclass(algorithms()[algo][0], resolved["hyper"], "hyper")
+        if hasattr(hyper, "check_workers"):
+            hyper.check_workers(resolved["workers"])
+    except UserError as e:
+        raise UserError(f"--run-config: {e}") from None
+    return resolved

@@ -19,14 +19,16 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
+from typing import Annotated, Literal
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+from pydantic import Field, NonNegativeInt, PositiveFloat, PositiveInt
 from torch import nn
 
 from replication.atari import AtariBatch, EpisodeTracker
-from replication.errors import UserError
+from replication.errors import ConfigValueError, Probability, UserError, check_fields
 from replication.networks import NETWORKS, _torso, channels_last, scale_frames
 from replication.replay import ReplayBatch, ReplayBuffer
 from replication.training import TrainingRun
@@ -44,47 +46,35 @@ class DQNConfig:
     """Nature DQN hyperparameters; each is a key under ``algos: dqn:`` ``hyper:`` in the workflow config.
 
     Sources: ``replication/data/hyperparameters.md`` §2.2. All periods are in agent steps (4 frames each),
-    as in the release code and Dopamine (§2.3).
+    as in the release code and Dopamine (§2.3). Each field's type and range are declared on it
+    (``replication.errors.check_fields``); the replay must fill past its start before it is full.
 
     Raises:
-        UserError: a value out of range, naming the key and the accepted range.
+        replication.errors.ConfigValueError: a value of the wrong type or out of range, naming the key and what
+            is accepted.
     """
 
-    replay_capacity: int = 1_000_000  # DDQN appendix "1M tuples"; release code replay_memory=1000000
-    replay_start_agent_steps: int = 50_000  # release code learn_start=50000; Dopamine min_replay_history=50000
-    batch_size: int = 32  # DDQN appendix "minibatches of size 32"; release code minibatch_size=32
-    update_every_agent_steps: int = 4  # DDQN appendix "every 4 steps"; release code update_freq=4
-    target_update_agent_steps: int = 10_000  # DDQN appendix tau=10,000; release code target_q=10000
-    epsilon_start: float = 1.0  # DDQN appendix "from 1 to 0.1"; release code ep=1
-    epsilon_end: float = 0.1  # DDQN appendix "to 0.1"; release code ep_end=0.1
-    epsilon_decay_agent_steps: int = 1_000_000  # DDQN appendix "over 1M steps"; release code ep_endt=1000000
-    gamma: float = 0.99  # DDQN appendix; release code discount=0.99
-    learning_rate: float = 0.00025  # DDQN appendix alpha=0.00025; release code lr=0.00025 (constant)
-    rmsprop_decay: float = 0.95  # release code: g and g2 averages decay with 0.95 (DDQN "momentum 0.95")
-    rmsprop_eps: float = 0.01  # release code: 0.01 added under the square root of g2 - g^2
-    td_error_clip: float = 1.0  # release code clip_delta=1 (Huber loss with delta 1)
-    eval_epsilon: float = 0.05  # DDQN "epsilon-greedy policy where epsilon = 0.05"; Dopamine epsilon_eval=0.05
-    network: str = "nature"  # DDQN appendix §"Network Architecture" = Mnih et al. 2015 network
+    replay_capacity: PositiveInt = 1_000_000  # DDQN appendix "1M tuples"; release code replay_memory=1000000
+    replay_start_agent_steps: NonNegativeInt = 50_000  # release code learn_start=50000; Dopamine min_replay_history=50000
+    batch_size: PositiveInt = 32  # DDQN appendix "minibatches of size 32"; release code minibatch_size=32
+    update_every_agent_steps: PositiveInt = 4  # DDQN appendix "every 4 steps"; release code update_freq=4
+    target_update_agent_steps: PositiveInt = 10_000  # DDQN appendix tau=10,000; release code target_q=10000
+    epsilon_start: Probability = 1.0  # DDQN appendix "from 1 to 0.1"; release code ep=1
+    epsilon_end: Probability = 0.1  # DDQN appendix "to 0.1"; release code ep_end=0.1
+    epsilon_decay_agent_steps: NonNegativeInt = 1_000_000  # DDQN appendix "over 1M steps"; release code ep_endt=1000000
+    gamma: Probability = 0.99  # DDQN appendix; release code discount=0.99
+    learning_rate: PositiveFloat = 0.00025  # DDQN appendix alpha=0.00025; release code lr=0.00025 (constant)
+    rmsprop_decay: Annotated[float, Field(ge=0, lt=1)] = 0.95  # release code: g and g2 averages decay with 0.95 (DDQN "momentum 0.95")
+    rmsprop_eps: PositiveFloat = 0.01  # release code: 0.01 added under the square root of g2 - g^2
+    td_error_clip: PositiveFloat = 1.0  # release code clip_delta=1 (Huber loss with delta 1)
+    eval_epsilon: Probability = 0.05  # DDQN "epsilon-greedy policy where epsilon = 0.05"; Dopamine epsilon_eval=0.05
+    network: Literal[NETWORKS] = "nature"  # DDQN appendix §"Network Architecture" = Mnih et al. 2015 network
 
     def __post_init__(self):
-        positive = ("replay_capacity", "batch_size", "update_every_agent_steps", "target_update_agent_steps",
-                    "learning_rate", "rmsprop_eps", "td_error_clip")
-        for key in positive:
-            if getattr(self, key) <= 0:
-                raise UserError(f"dqn hyper {key} = {getattr(self, key)!r}; accepted: > 0")
-        for key in ("replay_start_agent_steps", "epsilon_decay_agent_steps"):
-            if getattr(self, key) < 0:
-                raise UserError(f"dqn hyper {key} = {getattr(self, key)!r}; accepted: >= 0")
+        check_fields(self)
         if self.replay_start_agent_steps >= self.replay_capacity:
-            raise UserError(f"dqn hyper replay_start_agent_steps = {self.replay_start_agent_steps}; accepted: "
-                            f"< replay_capacity ({self.replay_capacity})")
-        for key in ("epsilon_start", "epsilon_end", "eval_epsilon", "gamma"):
-            if not 0.0 <= getattr(self, key) <= 1.0:
-                raise UserError(f"dqn hyper {key} = {getattr(self, key)!r}; accepted: 0 <= value <= 1")
-        if not 0.0 <= self.rmsprop_decay < 1.0:
-            raise UserError(f"dqn hyper rmsprop_decay = {self.rmsprop_decay!r}; accepted: 0 <= value < 1")
-        if self.network not in NETWORKS:
-            raise UserError(f"dqn hyper network = {self.network!r}; accepted: {', '.join(NETWORKS)}")
+            raise ConfigValueError("DQNConfig", "replay_start_agent_steps", self.replay_start_agent_steps,
+                                   f"< replay_capacity ({self.replay_capacity})")
 
 
 # -- pure pieces ---------------------------------------------------------------------------------------------

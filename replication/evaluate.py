@@ -12,21 +12,31 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 import torch
+from pydantic import NonNegativeInt, PositiveInt
 
 from replication.atari import AtariConfig, make_vector_env
+from replication.errors import check_fields
 from replication.networks import sample_actions
 from replication.transfer import to_device
 
 
 @dataclass(frozen=True)
 class EvalConfig:
-    """Evaluation settings; every field is a config key under ``eval:``."""
+    """Evaluation settings; every field is a config key under ``eval:``, its type and range declared on it.
 
-    episodes: int = 30  # Mnih et al. 2015 (30 episodes per evaluation; hyperparameters.md §2.3, unofficial)
-    max_frames: int = 18_000  # van Hasselt et al. 2016: 5 minutes of emulator time
-    noop_max: int = 30  # Mnih et al. 2015: up to 30 no-ops
+    Raises:
+        replication.errors.ConfigValueError: a value of the wrong type or out of range (0 episodes would reach
+            ale-py as a vector env of no environments, which crashes it).
+    """
+
+    episodes: PositiveInt = 30  # Mnih et al. 2015 (30 episodes per evaluation; hyperparameters.md §2.3, unofficial)
+    max_frames: PositiveInt = 18_000  # van Hasselt et al. 2016: 5 minutes of emulator time
+    noop_max: NonNegativeInt = 30  # Mnih et al. 2015: up to 30 no-ops
     greedy: bool = False  # sample from pi; Mnih 2016 is silent (hyperparameters.md §1.11)
-    every_frames: int = 0  # also evaluate during training every this many frames; 0 = only at the end
+    every_frames: NonNegativeInt = 0  # also evaluate during training every this many frames; 0 = only at the end
+
+    def __post_init__(self):
+        check_fields(self)
 
     def to_dict(self) -> dict:
         """All fields as a plain dict (what ``config.json`` records)."""

@@ -24,7 +24,6 @@ line is in the table too.
 
 from __future__ import annotations
 
-import argparse
 import os
 import signal
 import sys
@@ -34,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from replication import reference
-from replication.errors import UserError, cli_main
+from replication.errors import ArgumentParser, UserError, check_output, cli_main
 from replication.peer import PEER_PREFIX
 from replication.stats import stratified_difference_ci, stratified_mean_ci
 
@@ -155,6 +154,7 @@ def _train(args) -> int:
     check_peer_algorithm(resolved.get("algorithm", resolved["algo"]))
     out = Path(args.out) if args.out else run_dir(results, peer_label(resolved["algo"]), resolved["game"],
                                                    resolved["workers"], resolved["seed"])
+    check_output(out, directory=True)
     if (out / "done.json").exists():
         print(f"{out}: already finished (done.json)", file=sys.stderr)
         return 0
@@ -191,6 +191,7 @@ def write_parity_files(runs: list[dict], csv_path: str | Path) -> pd.DataFrame:
 def _table(args) -> int:
     from replication.aggregate import read_run
 
+    check_output(args.out, directory=False)
     table = write_parity_files([read_run(p) for p in args.runs], args.out)
     cols = ["algo", "game", "seeds", "frames", "ours_mean", "peer_mean", "difference", "difference_low",
             "difference_high", "random", "verdict"]
@@ -201,7 +202,7 @@ def _table(args) -> int:
 
 @cli_main
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m replication.parity", description=__doc__.split("\n")[0])
+    p = ArgumentParser(prog="python -m replication.parity", description=__doc__.split("\n")[0])
     sub = p.add_subparsers(dest="command", required=True)
     t = sub.add_parser("train", help="train the SB3 peer of one run of the config into its run directory")
     from replication.train import add_run_arguments

@@ -6,7 +6,10 @@ Usage::
     python -m replication.train --run-config '<resolved JSON>' --out results/runs/a2c/pong/w32/s0
 
 A run whose ``done.json`` exists is left alone (a no-op) unless ``--force``; a run with a ``checkpoint.pt``
-resumes from it. Ctrl-C / SIGTERM save a checkpoint and exit with status 130 / 143.
+resumes from it. Once training has started, Ctrl-C / SIGTERM save a checkpoint and exit with status 130 / 143;
+before that (checking the config, building the environments and networks) there is nothing to save, and SIGTERM
+stops the process at once (its default action: ale-py's environment constructor holds the GIL, so a Python
+handler would run only when it returns). A shell, and Snakemake's job script, report that exit as 143 too.
 """
 
 from __future__ import annotations
@@ -22,19 +25,23 @@ from pathlib import Path
 import torch
 
 from replication.atari import AtariConfig
-from replication.config import algorithms, load_config, resolve_device, resolve_run
-from replication.errors import UserError, cli_main
+from replication.config import algorithms, check_resolved_run, load_config, resolve_device, resolve_run
+from replication.errors import ArgumentParser, UserError, check_output, cli_main
 from replication.evaluate import EvalConfig
 from replication.rundir import run_dir
 from replication.a3c import WorkerFailed
 from replication.training import TrainingDiverged, TrainingRun
 
 
-def make_run(resolved: dict, out: Path) -> tuple[TrainingRun, object]:
-    """Build the ``TrainingRun`` and the algorithm's ``train`` function for a resolved config."""
+def make_run(resolved: dict, out: Path, run_class: type = TrainingRun) -> tuple[TrainingRun, object]:
+    """Build the ``TrainingRun`` (a ``run_class``) and the algorithm's ``train`` function for a resolved config.
+
+    Raises:
+        UserError: a bad value in ``resolved`` (the dataclasses check their fields), or a busy run directory.
+    """
     cls, train_fn = algorithms()[resolved.get("algorithm", resolved["algo"])]
     device = torch.device(resolve_device(resolved["device"]))
-    run = TrainingRun(
+    run = run_class(
         dir=out, algo=resolved["algo"], game=resolved["game"], workers=resolved["workers"], seed=resolved["seed"],
         total_frames=resolved["total_frames"], device=device, env=AtariConfig(**resolved["env"]),
         eval=EvalConfig(**resolved["eval"]), hyper=cls(**resolved["hyper"]),
@@ -50,6 +57,15 @@ class _Terminated(Exception):
 
 def _on_sigterm(signum, frame):
     raise _Terminated()
+
+
+class _CheckpointOnSigterm(TrainingRun):
+    """A ``TrainingRun`` whose ``start`` (training begins: a model to save) makes SIGTERM raise ``_Terminated``,
+    which ``main`` answers with a checkpoint and exit status 143. Until then SIGTERM keeps its default action."""
+
+    def start(self, model, optimizer):
+        super().start(model, optimizer)
+        signal.signal(signal.SIGTERM, _on_sigterm)
 
 
 def add_run_arguments(p: argparse.ArgumentParser, group_help: str) -> None:
@@ -70,8 +86,8 @@ def resolve_args(args: argparse.Namespace) -> tuple[dict, str]:
     """The resolved run config named by ``add_run_arguments``'s arguments, and the config's results folder.
 
     Raises:
-        UserError: neither way of naming a run, missing ids, a bad number, malformed JSON, or a run group the
-            config does not have.
+        UserError: neither way of naming a run, missing ids, a bad number, malformed JSON or a ``--run-config``
+            that is not a whole resolved config (``check_resolved_run``), or a run group the config does not have.
     """
     for key, low in (("workers", 1), ("seed", 0), ("threads", 1)):
         v = getattr(args, key)
@@ -82,7 +98,7 @@ def resolve_args(args: argparse.Namespace) -> tuple[dict, str]:
             resolved = json.loads(args.run_config)
         except json.JSONDecodeError as e:
             raise UserError(f"--run-config is not valid JSON: {e}") from None
-        return resolved, "results"
+        return check_resolved_run(resolved), "results"
     if not args.configfile:
         raise UserError("give --configfile (with --algo --game --workers --seed) or --run-config")
     missing = [k for k in ("algo", "game", "workers", "seed") if getattr(args, k) is None]
@@ -100,7 +116,7 @@ def resolve_args(args: argparse.Namespace) -> tuple[dict, str]:
 
 @cli_main
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m replication.train", description=__doc__.split("\n")[0])
+    p = ArgumentParser(prog="python -m replication.train", description=__doc__.split("\n")[0])
     add_run_arguments(p, "run group label in the config (usually the algorithm name)")
     p.add_argument("--total-frames", type=int, help="override the frame budget")
     p.add_argument("--force", action="store_true", help="retrain even if done.json exists")
@@ -112,6 +128,7 @@ def main(argv: list[str] | None = None) -> int:
         resolved["total_frames"] = args.total_frames
     out = Path(args.out) if args.out else run_dir(results, resolved["algo"], resolved["game"],
                                                    resolved["workers"], resolved["seed"])
+    check_output(out, directory=True)
     if (out / "done.json").exists():
         if not args.force:
             print(f"{out}: already finished (done.json); use --force to retrain", file=sys.stderr)
@@ -121,17 +138,24 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(threads)
     if resolved["env"].get("num_threads", 0) == 0:  # emulator threads share the job's cores with torch
         resolved["env"]["num_threads"] = threads
-    run, train_fn = make_run(resolved, out)
-    signal.signal(signal.SIGTERM, _on_sigterm)
+    previous = signal.signal(signal.SIGTERM, signal.SIG_DFL)  # even if our parent ignored it; see the docstring
+    run = None
     try:
+        run, train_fn = make_run(resolved, out, _CheckpointOnSigterm)
         train_fn(run)
     except (KeyboardInterrupt, _Terminated) as e:
+        code = 130 if isinstance(e, KeyboardInterrupt) else 143
+        if getattr(run, "model", None) is None:  # Ctrl-C before training started
+            print(f"interrupted before training started; nothing to save in {out}", file=sys.stderr)
+            return code
         run.close_on_interrupt()
         print(f"interrupted at frames {run.frames}; checkpoint saved in {out}, rerun to resume", file=sys.stderr)
-        return 130 if isinstance(e, KeyboardInterrupt) else 143
+        return code
     except (TrainingDiverged, WorkerFailed) as e:
         print(f"error: {e}; last checkpoint kept in {out}", file=sys.stderr)
         return 3
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
     print(f"{out}: done, {run.frames} frames", file=sys.stderr)
     return 0
 
