@@ -302,6 +302,7 @@ def resolve_run(cfg: dict, label: str, game: str, workers: int, seed: int) -> di
         "precision": section.get("precision", cfg.get("precision", "fp32")),
         "checkpoint_every_frames": int(cfg["checkpoint_every_frames"]),
         "log_every_updates": int(cfg["log_every_updates"]),
+        "tensorboard": bool(cfg.get("tensorboard", False)),
         "env": dataclasses.asdict(build_dataclass(AtariConfig, group_env(cfg, label), f"algos.{label}.env")),
         "eval": dataclasses.asdict(build_dataclass(EvalConfig, cfg.get("eval"), "eval")),
         "hyper": dataclasses.asdict(hyper),

@@ -24,6 +24,7 @@ from replication.precision import autocast, effective_precision
 from replication.progress import Progress
 from replication.rundir import (EPISODE_COLUMNS, EVAL_COLUMNS, UPDATE_COLUMNS, CsvLog, atomic_write_bytes,
                                 atomic_write_json, lock_run_dir, provenance)
+from replication.tensorboard import TensorBoardLog
 
 
 class TrainingDiverged(RuntimeError):
@@ -44,6 +45,7 @@ class TrainingRun:
         log_every_updates: ``updates.csv`` row period in updates.
         resolved: the fully resolved config (written to ``config.json``).
         precision: ``fp32`` or ``bf16`` (forward passes under autocast, ``replication/precision.py``).
+        tensorboard: also write TensorBoard event files (``replication/tensorboard.py``).
     """
 
     dir: Path
@@ -60,6 +62,7 @@ class TrainingRun:
     log_every_updates: int
     resolved: dict
     precision: str = "fp32"
+    tensorboard: bool = False
     frames: int = 0
     agent_steps: int = 0
     updates: int = 0
@@ -128,6 +131,7 @@ class TrainingRun:
         # evaluation rows at the checkpoint's frames survive only if the checkpoint knows they were finished
         keep_eval = None if keep is None else (keep if self._evaluated_at == keep else keep - 1)
         self.eval_log = CsvLog(self.dir / "eval.csv", EVAL_COLUMNS, keep_eval)
+        self.tb = TensorBoardLog(self.dir, self.tensorboard, resume_frames=keep)
         atomic_write_json(self.dir / "config.json", {**self.resolved, **provenance(), "resumes": self._resumes})
         if self._checkpoint is not None:
             model.load_state_dict(self._checkpoint["model"])
@@ -154,6 +158,7 @@ class TrainingRun:
         ``frames``/``agent_steps`` default to the run's counters now (A3C workers pass their own reading).
         """
         self.progress.add_game(episode_return)
+        self.tb.episode(self.frames if frames is None else frames, episode_return)
         self.episodes_log.write({"frames": self.frames if frames is None else frames,
                                  "agent_steps": self.agent_steps if agent_steps is None else agent_steps,
                                  "wall_time_s": self.wall_time_s, "worker": worker,
@@ -197,9 +202,11 @@ class TrainingRun:
         fps = (self.frames - self._rate_mark[1]) / max(now - self._rate_mark[0], 1e-9)
         self._rate_mark = (now, self.frames)
         self.progress.entropy = entropy
+        scalars = {"loss_policy": loss_policy, "loss_value": loss_value, "entropy": entropy, "grad_norm": grad_norm,
+                   "learning_rate": learning_rate, "frames_per_s": fps}
         self.updates_log.write({"frames": self.frames, "updates": self.updates, "wall_time_s": self.wall_time_s,
-                                "loss_policy": loss_policy, "loss_value": loss_value, "entropy": entropy,
-                                "grad_norm": grad_norm, "learning_rate": learning_rate, "frames_per_s": fps})
+                                **scalars})
+        self.tb.scalars("train", self.frames, scalars)
 
     def periodic(self, policy) -> None:
         """After each update: a progress line when ~30 s have passed (``replication/progress.py``); evaluate
@@ -223,6 +230,8 @@ class TrainingRun:
         self.model.train(was_training)
         for r in rows:
             self.eval_log.write({"frames": self.frames, "protocol": self.eval.protocol_with(epsilon), **r})
+        mean = float(np.mean([r["episode_return"] for r in rows]))
+        self.tb.scalars("eval", self.frames, {"episode_return_mean": mean})
         self._evaluated_at = self.frames
 
     def save_checkpoint(self) -> None:
@@ -253,7 +262,7 @@ class TrainingRun:
             self._evaluate(policy)
         self.save_checkpoint()
         self.progress.close()
-        for log in (self.episodes_log, self.updates_log, self.eval_log):
+        for log in (self.episodes_log, self.updates_log, self.eval_log, self.tb):
             log.close()
         atomic_write_json(self.dir / "done.json", {
             "frames": self.frames, "agent_steps": self.agent_steps, "updates": self.updates,
@@ -263,4 +272,5 @@ class TrainingRun:
         """Save a checkpoint after Ctrl-C/SIGTERM so a rerun resumes from here."""
         if getattr(self, "model", None) is not None:
             self.save_checkpoint()
+            self.tb.close()
 

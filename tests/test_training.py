@@ -36,7 +36,7 @@ def train(cfg_path, out, *extra):
 
 
 def test_run_directory_contract(tmp_path):
-    cfg = write_config(tmp_path, eval={"episodes": 2, "max_frames": 400, "every_frames": 1600})
+    cfg = write_config(tmp_path, eval={"episodes": 2, "max_frames": 400, "every_frames": 1600}, tensorboard=True)
     out = tmp_path / "run"
     r = train(cfg, out)
     assert r.returncode == 0, r.stderr
@@ -57,6 +57,18 @@ def test_run_directory_contract(tmp_path):
     assert up["learning_rate"].is_monotonic_decreasing
     config = json.loads((out / "config.json").read_text())
     assert config["hyper"]["rollout_length"] == 5 and config["versions"]["torch"].startswith("2.13.0")
+    # the optional TensorBoard event files mirror the CSV logs, with frames as the step
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    tb = EventAccumulator(str(out / "tensorboard"))
+    tb.Reload()
+    returns = tb.Scalars("train/episode_return")
+    assert [e.step for e in returns] == list(ep["frames"])
+    assert [e.value for e in returns] == pytest.approx(list(ep["episode_return"]))
+    assert [e.step for e in tb.Scalars("train/entropy")] == list(up["frames"])
+    evals = tb.Scalars("eval/episode_return_mean")
+    assert [e.step for e in evals] == [1600, 3200]
+    assert evals[1].value == pytest.approx(ev[ev["frames"] == 3200]["episode_return"].mean())
     # a finished run is a no-op unless forced
     mtime = (out / "done.json").stat().st_mtime
     again = train(cfg, out)
