@@ -19,6 +19,17 @@ TABLE_S3_COLUMNS = {
 # The paper column a run of ours is compared with, per algorithm. A2C/PAAC has no Table S3 column; it is
 # set beside "A3C FF, 1 day": the feed-forward A3C at the budget PAAC's code trains for (80M agent steps =
 # 320M frames; muupan/async-rl wiki: the 1-day results are 320M frames, hyperparameters.md §1.12).
+def protocol_frame_cap(protocol: str) -> int | None:
+    """The frame cap named in an evaluation protocol string (``evaluate.EvalConfig.protocol``, e.g.
+    ``noop30_18000f_sampled`` -> 18000), or None if it names none."""
+    import re
+
+    m = re.search(r"_(\d+)f_", f"_{protocol}_")
+    return int(m.group(1)) if m else None
+
+
+# Mnih 2016 Table S3 caption: "human starts", 30 minutes of emulator time at 60 Hz = 108,000 frames per episode
+TABLE_S3_FRAME_CAP = 108_000
 PAPER_COLUMN_FOR_ALGO = {"a2c": "a3c_ff_1_day", "a3c_ff": "a3c_ff", "a3c_lstm": "a3c_lstm", "dqn": "dqn"}
 
 

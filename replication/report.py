@@ -142,8 +142,12 @@ def verdict_table(summary: pd.DataFrame) -> pd.DataFrame:
     for _, r in summary.iterrows():
         col = reference.PAPER_COLUMN_FOR_ALGO.get(r["algorithm"])
         paper = s3.loc[r["game"], col] if (col and r["game"] in s3.index) else np.nan
+        cap = reference.protocol_frame_cap(str(r["protocol"]))
         if np.isnan(paper):
             inside = "n/a (no paper value)"
+        elif cap != reference.TABLE_S3_FRAME_CAP:  # a shorter cap biases long games low: not the paper's protocol
+            inside = f"not comparable (eval cap {cap:,} frames; Table S3: {reference.TABLE_S3_FRAME_CAP:,})" \
+                if cap else "not comparable (eval protocol names no frame cap)"
         elif np.isnan(r["ci_low"]):
             inside = "n/a (1 seed)"
         else:
@@ -153,7 +157,7 @@ def verdict_table(summary: pd.DataFrame) -> pd.DataFrame:
                      "frames (M)": r["frames"] / 1e6, "ours (mean)": r["mean"], "ours 95% CI": ci,
                      "paper column": reference.TABLE_S3_COLUMNS.get(col, "-"), "paper": paper,
                      "ours / paper": r["mean"] / paper if paper and not np.isnan(paper) else np.nan,
-                     "paper in our CI": inside})
+                     "our protocol": r["protocol"], "paper in our CI": inside})
     return pd.DataFrame(rows)
 
 

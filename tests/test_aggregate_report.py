@@ -69,7 +69,11 @@ def test_summary_and_verdict_against_table_s3(tmp_path, runs):
     summary = per_game_summary(t["scores"]).set_index("game")
     assert summary.loc["pong", "mean"] == pytest.approx(15.0) and summary.loc["pong", "seeds"] == 2
     assert summary.loc["pong", "ci_low"] == pytest.approx(12.0) and summary.loc["pong", "ci_high"] == pytest.approx(18.0)
-    v = verdict_table(summary.reset_index()).set_index("game")
+    # the runs were evaluated with an 18,000-frame cap: Table S3's 30 minutes (108,000 frames) is another protocol
+    short = verdict_table(summary.reset_index()).set_index("game")
+    assert short.loc["pong", "paper in our CI"] == "not comparable (eval cap 18,000 frames; Table S3: 108,000)"
+    assert short.loc["pong", "our protocol"] == "noop30_18000f_sampled"
+    v = verdict_table(summary.reset_index().assign(protocol="noop30_108000f_sampled")).set_index("game")
     assert v.loc["pong", "paper"] == pytest.approx(11.4)  # Table S3, A3C FF, Pong
     assert v.loc["pong", "paper in our CI"] == "no"  # 11.4 is outside [12, 18]
     assert v.loc["breakout", "paper in our CI"] == "n/a (1 seed)"
