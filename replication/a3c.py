@@ -57,7 +57,11 @@ class A3CConfig:
     rmsprop_square_avg_init: NonNegativeFloat = 0.0  # paper silent; g starts at 0
     shared_rmsprop: bool = True  # Mnih 2016 §4 / Supp. §7: shared statistics are "considerably more robust"
     entropy_beta: NonNegativeFloat = 0.01  # Mnih 2016 Supp. §8
-    value_loss_weight: NonNegativeFloat = 0.5  # muupan/async-rl wiki: "They multiply the gradients of V by 0.5"
+    # muupan/async-rl wiki: "They multiply the gradients of V by 0.5". Read as the wiki author's own code does
+    # (muupan/async-rl a3c.py: v_loss += (v - R) ** 2 / 2, then v_loss *= v_loss_coef = 0.5): half the gradient of
+    # the squared-error loss (R - V)^2 / 2, i.e. 0.25 * (R - V)^2 here, as PAAC's code (policy_v_network.py 0.25).
+    # The other reading, half of Algorithm S3's d(R - V)^2/d theta_v, is value_loss_weight: 0.5.
+    value_loss_weight: NonNegativeFloat = 0.25
     max_grad_norm: PositiveFloat = 40.0  # deviation: tuned but not printed (Mnih 2016 §5.1); 40 as PAAC's paper value
     network: Literal[NETWORKS] = "nature"  # Mnih 2016 §5.1 set-up (b): the Nature DQN torso; "nips" for set-up (a)
     init: Literal[INITS] = "torch"  # Torch7's default, which the A3C authors used (muupan/async-rl wiki); or "orthogonal"

@@ -69,3 +69,16 @@ def test_orthogonal_init_and_unknown_init():
     assert float(m.value.bias.abs().sum()) == 0.0
     with pytest.raises(UserError, match="unknown init 'xavier'"):
         ActorCritic("nips", 6, init="xavier")
+
+
+def test_a3c_default_value_weight_halves_the_gradient_of_the_half_squared_error():
+    """muupan/async-rl's reading of "multiply the gradients of V by 0.5": the value gradient of one A3C rollout
+    (loss summed over its steps, Algorithm S3) is 0.5 * d[(R - V)^2 / 2]/dV = 0.5 * (V - R) per step."""
+    from replication.a3c import A3CConfig
+
+    values = torch.tensor([1.0, 0.0, 2.0], requires_grad=True)
+    returns = torch.tensor([3.0, -1.0, 2.5])
+    t = actor_critic_loss(torch.zeros(3, 2), values, torch.tensor([0, 1, 0]), returns, entropy_beta=0.0,
+                          value_weight=A3CConfig().value_loss_weight, loss_scale=3)  # 3 steps: mean * 3 = sum
+    t.total.backward()
+    assert values.grad.tolist() == pytest.approx([0.5 * (1 - 3), 0.5 * (0 + 1), 0.5 * (2 - 2.5)])
