@@ -11,10 +11,12 @@ import os
 import shlex
 import sys
 
-from replication.config import check_workers_fit_cores, group_algorithm, peer_plan, resolve_device, resolve_run, run_plan, validate_config
+from replication.config import (check_workers_fit_cores, group_algorithm, peer_plan, requests_gpu, resolve_run,
+                                run_plan, validate_config)
 from replication.peer import PEER_PREFIX
 from replication.errors import UserError
 from replication.replay import replay_nbytes
+from replication.rundir import run_dir
 
 
 # configs/default.yaml unless --configfile names another (then that one alone, not merged over the default)
@@ -37,15 +39,16 @@ GAMES = sorted({game for _, game, _, _ in PLAN})
 
 
 def run_path(algo, game, workers, seed):
-    return f"{RESULTS}/runs/{algo}/{game}/w{workers}/s{seed}"
+    return str(run_dir(RESULTS, algo, game, workers, seed))  # the one definition of a run directory's path
 
 
 def algorithm(label):
     return group_algorithm(label, config["algos"][label])
 
 
-def run_device(label):
-    return resolve_device(config["algos"][label].get("device", config["device"]))
+def needs_gpu(label):
+    # the device as written; it is resolved (auto -> cuda/cpu) only by the job, on the host it runs on
+    return int(requests_gpu(config["algos"][label].get("device", config["device"]), workflow.local_exec))
 
 
 def train_threads(label, workers):
@@ -92,7 +95,7 @@ rule all:
 
 rule train:
     output:
-        f"{RESULTS}/runs/{{algo}}/{{game}}/w{{workers}}/s{{seed}}/done.json",
+        f"{run_path('{algo}', '{game}', '{workers}', '{seed}')}/done.json",
     log:
         f"{RESULTS}/logs/train/{{algo}}/{{game}}/w{{workers}}/s{{seed}}.log",
     benchmark:
@@ -105,7 +108,7 @@ rule train:
     threads: lambda w: train_threads(w.algo, int(w.workers))  # Snakemake caps this at --cores
     resources:
         mem_mb=lambda w: train_mem_mb(w.algo, w.game, int(w.workers), int(w.seed)),
-        gpu=lambda w: int(run_device(w.algo) == "cuda"),
+        gpu=lambda w: needs_gpu(w.algo),
     retries: 2  # a preempted or killed job resumes from its checkpoint.pt
     shell:
         "{PY} -m replication.train --run-config {params.run_config} --out {params.out} "
@@ -116,7 +119,7 @@ rule train_peer:
     """Stable-Baselines3's run at the settings of our run group {algo} (configs with `peer: true`; needs the
     `bench` extra): the learning-parity check (python -m replication.parity)."""
     output:
-        f"{RESULTS}/runs/{PEER_PREFIX}{{algo}}/{{game}}/w{{workers}}/s{{seed}}/done.json",
+        f"{run_path(PEER_PREFIX + '{algo}', '{game}', '{workers}', '{seed}')}/done.json",
     log:
         f"{RESULTS}/logs/train/{PEER_PREFIX}{{algo}}/{{game}}/w{{workers}}/s{{seed}}.log",
     benchmark:

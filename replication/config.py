@@ -116,11 +116,11 @@ def validate_config(cfg: dict) -> dict:
         raise UserError(_schema_message(e)) from None
     for game in cfg["games"]:
         check_game(game)
-    resolve_device(cfg["device"])
+    check_device(cfg["device"])
     build_dataclass(AtariConfig, cfg.get("env"), "env")
     build_dataclass(EvalConfig, cfg.get("eval"), "eval")
     for label, section in cfg["algos"].items():
-        resolve_device(section.get("device", cfg["device"]))
+        check_device(section.get("device", cfg["device"]))
         env = build_dataclass(AtariConfig, group_env(cfg, label), f"algos.{label}.env")  # the top level's is valid
         cls, _ = algorithms()[group_algorithm(label, section)]
         hyper = build_dataclass(cls, section.get("hyper"), f"algos.{label}.hyper")
@@ -257,15 +257,39 @@ def check_workers_fit_cores(cfg: dict, cores: int | None, runs=None) -> None:
                             f"host with that many cores, or lower workers")
 
 
+DEVICES = ("auto", "cpu", "cuda")
+
+
+def check_device(name: str) -> str:
+    """Return the config's device ``name`` if it is one of ``DEVICES``, without looking at this host: the host
+    that checks a config (a cluster login node) is not the one a job runs on.
+
+    Raises:
+        UserError: an unknown device name.
+    """
+    if name not in DEVICES:
+        raise UserError(f"unknown device {name!r}; accepted: {', '.join(DEVICES)}")
+    return name
+
+
 def resolve_device(name: str) -> str:
-    """``auto`` -> ``cuda`` when available else ``cpu``; ``cuda`` without CUDA raises ``UserError``."""
-    if name == "auto":
+    """Where a job runs: ``auto`` -> ``cuda`` when this host has CUDA, else ``cpu``.
+
+    Raises:
+        UserError: an unknown name, or ``cuda`` on a host without CUDA.
+    """
+    if check_device(name) == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
     if name == "cuda" and not torch.cuda.is_available():
         raise UserError("device 'cuda' requested but this host has no CUDA; use device: cpu or auto")
-    if name not in ("cpu", "cuda"):
-        raise UserError(f"unknown device {name!r}; accepted: auto, cpu, cuda")
     return name
+
+
+def requests_gpu(name: str, local: bool) -> bool:
+    """Whether a job with config device ``name`` should hold Snakemake's ``gpu`` resource: ``cuda`` always;
+    ``auto`` only when the workflow runs its jobs on this host (``local``) and this host has CUDA (on a cluster
+    the node is unknown when the workflow is parsed: write ``device: cuda`` there to ask for a GPU)."""
+    return check_device(name) == "cuda" or (name == "auto" and local and torch.cuda.is_available())
 
 
 def resolve_run(cfg: dict, label: str, game: str, workers: int, seed: int) -> dict:
@@ -341,7 +365,7 @@ def check_resolved_run(resolved) -> dict:
     try:
         algo = check_algo(resolved.get("algorithm", resolved["algo"]))
         check_game(resolved["game"])
-        resolve_device(resolved["device"])
+        check_device(resolved["device"])
         if "precision" in resolved:
             from replication.precision import check_precision
 

@@ -25,8 +25,12 @@ UPDATE_COLUMNS = ["frames", "updates", "wall_time_s", "loss_policy", "loss_value
 EVAL_COLUMNS = ["frames", "protocol", "episode", "episode_return", "episode_length"]
 
 
-def run_dir(root: str | Path, algo: str, game: str, workers: int, seed: int) -> Path:
-    """``root/runs/{algo}/{game}/w{workers}/s{seed}`` as a Path."""
+RESULTS_DIR = "results"  # the schema's default results_dir (configs/schema.yaml), for a run given without a config
+
+
+def run_dir(root: str | Path, algo: str, game: str, workers: int | str, seed: int | str) -> Path:
+    """``root/runs/{algo}/{game}/w{workers}/s{seed}`` as a Path: the one definition of a run directory's place,
+    used by ``python -m replication.train`` and by the Snakefile (which passes wildcards such as ``"{algo}"``)."""
     return Path(root) / "runs" / algo / game / f"w{workers}" / f"s{seed}"
 
 

@@ -28,7 +28,7 @@ from replication.atari import AtariConfig
 from replication.config import algorithms, check_resolved_run, load_config, resolve_device, resolve_run
 from replication.errors import ArgumentParser, UserError, check_output, cli_main
 from replication.evaluate import EvalConfig
-from replication.rundir import run_dir
+from replication.rundir import RESULTS_DIR, run_dir
 from replication.a3c import WorkerFailed
 from replication.training import TrainingDiverged, TrainingRun
 
@@ -98,7 +98,7 @@ def resolve_args(args: argparse.Namespace) -> tuple[dict, str]:
             resolved = json.loads(args.run_config)
         except json.JSONDecodeError as e:
             raise UserError(f"--run-config is not valid JSON: {e}") from None
-        return check_resolved_run(resolved), "results"
+        return check_resolved_run(resolved), RESULTS_DIR  # --out names the directory when a workflow runs it
     if not args.configfile:
         raise UserError("give --configfile (with --algo --game --workers --seed) or --run-config")
     missing = [k for k in ("algo", "game", "workers", "seed") if getattr(args, k) is None]
@@ -111,7 +111,7 @@ def resolve_args(args: argparse.Namespace) -> tuple[dict, str]:
         check_algo(args.algo)
         raise UserError(f"algorithm {args.algo!r} is not configured in {args.configfile}; "
                         f"configured run groups: {', '.join(cfg['algos'])}")
-    return resolve_run(cfg, args.algo, args.game, args.workers, args.seed), cfg.get("results_dir", "results")
+    return resolve_run(cfg, args.algo, args.game, args.workers, args.seed), cfg["results_dir"]
 
 
 @cli_main

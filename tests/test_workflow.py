@@ -165,3 +165,23 @@ def test_dqn_trains_with_life_loss_terminals_and_groups_override_env():
     bad = {"games": ["pong"], "algos": {"a2c": {"workers": [4], "total_frames": 100, "env": {"frame_skp": 4}}}}
     with pytest.raises(UserError, match="unknown config key algos.a2c.env.frame_skp"):
         validate_config(bad)
+
+
+def test_device_is_declared_as_written_and_resolved_only_by_the_job(tmp_path):
+    """A cluster login node without CUDA plans `device: cuda` runs (each asks for a GPU), and `auto` asks for a
+    GPU only where the jobs run on the host that parses the workflow and it has one."""
+    import torch
+
+    from replication.config import requests_gpu, validate_config
+
+    cfg = yaml.safe_load((ROOT / "configs" / "smoke.yaml").read_text())
+    validate_config({**cfg, "device": "cuda"})  # no CUDA needed to check a config
+    assert requests_gpu("cuda", local=False) and requests_gpu("cuda", local=True)
+    assert not requests_gpu("cpu", local=True) and not requests_gpu("auto", local=False)
+    assert requests_gpu("auto", local=True) == torch.cuda.is_available()
+    path = tmp_path / "cuda.yaml"
+    path.write_text(yaml.safe_dump({**cfg, "device": "cuda"}))
+    r = snakemake(tmp_path, "-n", "--profile", str(ROOT / "profiles" / "slurm"), "--configfile", str(path))
+    assert r.returncode == 0, r.stderr[-2000:]
+    res = re.findall(r"resources: (.*)", (r.stdout + r.stderr).split("rule train:", 1)[1])[0]
+    assert "gpu=1" in res
