@@ -30,6 +30,7 @@ from replication.networks import INITS, NETWORKS, ActorCritic, sample_actions
 from replication.optim import LR_SCHEDULES, PaperRMSprop, scheduled_lr
 from replication.returns import bootstrap_time_limits, n_step_returns
 from replication.training import TrainingRun
+from replication.update import update_step
 from replication.transfer import to_device
 
 
@@ -80,7 +81,7 @@ def train(run: TrainingRun) -> None:
 
     Raises:
         UserError: ``env_groups`` does not divide the number of environments.
-        replication.training.TrainingDiverged: a non-finite loss (the last good checkpoint is kept).
+        replication.update.TrainingDiverged: a non-finite loss (the last good checkpoint is kept).
     """
     hp: A2CConfig = run.hyper
     n, T, G = run.workers, hp.rollout_length, hp.env_groups
@@ -121,8 +122,6 @@ def train(run: TrainingRun) -> None:
         while run.frames < run.total_frames:
             with run.rollout():  # an interrupted rollout is not counted in the checkpoint
                 lr = scheduled_lr(hp.lr_schedule, lr0, run.frames, run.total_frames)
-                for group in opt.param_groups:
-                    group["lr"] = lr
                 logits_steps, value_steps = [], []  # (agent step, group) order = (t, environment) order
                 with run.autocast():  # one context per rollout: bf16 autocast casts the weights once, not per forward
                     for t in range(T):
@@ -143,12 +142,10 @@ def train(run: TrainingRun) -> None:
                 terms = actor_critic_loss(torch.cat(logits_steps).float(), torch.cat(value_steps).float(),
                                           actions.to(device).reshape(-1), returns.reshape(-1),
                                           hp.entropy_beta, hp.value_loss_weight, loss_scale=hp.loss_scale)
-                opt.zero_grad(set_to_none=True)
-                terms.total.backward()
-                grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), hp.max_grad_norm)
-                run.check_finite(terms.total, grad_norm)
-                opt.step()
-            run.after_update(terms, float(grad_norm), lr, policy=lambda x: model(x)[0])
+                grad_norm = update_step(terms.total, model.parameters(), opt, learning_rate=lr,
+                                        max_grad_norm=hp.max_grad_norm, where=run.where())
+            run.after_update({**terms.scalars(), "grad_norm": grad_norm, "learning_rate": lr},
+                             policy=lambda x: model(x)[0])
     finally:
         for env in envs:
             env.close()

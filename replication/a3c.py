@@ -36,6 +36,7 @@ from replication.optim import PaperRMSprop, linear_lr
 from replication.precision import autocast
 from replication.returns import bootstrap_time_limits, n_step_returns
 from replication.training import TrainingRun
+from replication.update import TrainingDiverged, update_step
 
 
 @dataclass(frozen=True)
@@ -197,26 +198,17 @@ def worker_main(worker: int, game: str, env_cfg: dict, hp_dict: dict, seed: int,
             for step in transitions:
                 for _, ret, length in tracker.update(step.raw_reward, step.game_over):
                     messages.put(("episode", worker, frames, frames // frame_skip, ret, length))
-            local.zero_grad(set_to_none=True)
-            terms.total.backward()
-            grad_norm = float(torch.nn.utils.clip_grad_norm_(local.parameters(), hp.max_grad_norm))
-            if not torch.isfinite(terms.total.detach()) or grad_norm != grad_norm:
-                raise FloatingPointError(f"non-finite loss {float(terms.total)} / grad norm {grad_norm} in worker "
-                                         f"{worker} at frames {frames}, update {updates + 1}")
             lr = linear_lr(lr0, frames, total_frames)
-            for group in opt.param_groups:
-                group["lr"] = lr
-            for p, lp in zip(params, local.parameters()):  # Hogwild: no lock around the shared update
-                p.grad = lp.grad
-            opt.step()
+            # Hogwild: the local gradients go to the shared parameters, stepped with no lock around them
+            grad_norm = update_step(terms.total, local.parameters(), opt, learning_rate=lr,
+                                    max_grad_norm=hp.max_grad_norm, shared_params=params,
+                                    where=f" in worker {worker} at frames {frames}, update {updates + 1}")
             updates += 1
             counters[worker, 1] += 1
             if worker == 0 and updates == raise_at:
                 raise RuntimeError(f"injected failure at update {updates} (REPLICATION_TEST_WORKER_RAISE_AT_UPDATE)")
             if updates % log_every_updates == 0:
-                messages.put(("update", worker, float(terms.policy.detach()), float(terms.value.detach()),
-                              float(terms.entropy.detach()),
-                              grad_norm, lr))
+                messages.put(("update", worker, {**terms.scalars(), "grad_norm": grad_norm, "learning_rate": lr}))
         env.close()
     except BaseException:  # report any failure to the parent, which fails the run with it
         messages.put(("error", worker, traceback.format_exc()))
@@ -280,9 +272,12 @@ def train(run: TrainingRun) -> None:
                     run.log_episode(worker, msg[4], msg[5], frames=last_episode_frames,
                                     agent_steps=last_episode_frames // frame_skip)
                 elif kind == "update" and worker == 0:
-                    run.log_update(*msg[2:])
+                    run.log_update(msg[2])
                 elif kind == "error":  # the worker printed its traceback to stderr itself
-                    raise WorkerFailed(f"worker {worker} failed: {msg[2].strip().splitlines()[-1]}")
+                    last = msg[2].strip().splitlines()[-1]
+                    if last.startswith(f"{TrainingDiverged.__module__}.TrainingDiverged: "):
+                        raise TrainingDiverged(f"{last.split(': ', 1)[1]}; last good checkpoint kept in {run.dir}")
+                    raise WorkerFailed(f"worker {worker} failed: {last}")
                 continue  # drain the queue before checking the processes
             dead = [p for p in procs if p.exitcode not in (None, 0)]
             if dead:

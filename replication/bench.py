@@ -47,6 +47,7 @@ import torch
 from replication.errors import ArgumentParser, UserError, check_output, cli_main
 from replication.precision import autocast
 from replication.rundir import atomic_write_bytes, host_info
+from replication.update import update_step
 
 # benchmark-sized DQN schedule (both sides); everything else is DQNConfig's Nature default
 DQN_BENCH = {"replay_capacity": 50_000, "replay_start_agent_steps": 2_500, "epsilon_decay_agent_steps": 5_000,
@@ -146,10 +147,7 @@ def bench_network_limit(num_envs: int, network: str, rollout_length: int, thread
                 model(obs)
         terms = actor_critic_loss(torch.cat([o[0] for o in outs]).float(), torch.cat([o[1] for o in outs]).float(),
                                   actions, returns, hp.entropy_beta, hp.value_loss_weight, loss_scale=hp.loss_scale)
-        opt.zero_grad()
-        terms.total.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), hp.max_grad_norm)
-        opt.step()
+        update_step(terms.total, model.parameters(), opt, max_grad_norm=hp.max_grad_norm)  # as a2c.train
 
     return rollout_length * num_envs * 4 / _timed(one_update, updates)
 
@@ -175,9 +173,7 @@ def dqn_network_times(network: str, threads: int, precision: str = "fp32", repea
             with torch.no_grad():
                 next_q = agent.target(obs)
         loss = td_loss(q.float(), actions, zeros, next_q.float(), zeros, 0.99)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
+        update_step(loss, agent.online.parameters(), opt)  # as dqn._learn
 
     return _timed(act, repeats * 4), _timed(update, repeats)
 

@@ -32,6 +32,7 @@ from replication.errors import ConfigValueError, Probability, UserError, check_f
 from replication.networks import NETWORKS, _torso, channels_last, scale_frames
 from replication.replay import ReplayBatch, ReplayBuffer
 from replication.training import TrainingRun
+from replication.update import update_step
 from replication.transfer import host_buffer, to_device
 
 
@@ -251,16 +252,6 @@ def select_action(q_net: nn.Module, obs: torch.Tensor, epsilon: float, generator
     return int(q_net(obs).argmax(-1)[0])
 
 
-@dataclass
-class DQNTerms:
-    """Loss terms in the shape ``TrainingRun.after_update`` logs: ``value`` is the TD loss; DQN has no policy
-    loss or entropy (NaN)."""
-
-    policy: torch.Tensor
-    value: torch.Tensor
-    entropy: torch.Tensor
-
-
 def batch_to_device(batch: ReplayBatch, device: torch.device, pack: bool | None = None):
     """Move a host minibatch to ``device``: ``(obs, actions, rewards, next_obs, dones)`` tensors.
 
@@ -289,10 +280,11 @@ def batch_to_device(batch: ReplayBatch, device: torch.device, pack: bool | None 
 
 # -- training loop -------------------------------------------------------------------------------------------
 def _learn(agent: DQNAgent, opt: CentredRMSprop, batch: ReplayBatch, hp: DQNConfig, run: TrainingRun):
-    """One minibatch update of the online network; returns ``(DQNTerms, grad_norm)``.
+    """One minibatch update of the online network; returns its ``updates.csv`` scalars: ``loss_value`` (the TD
+    loss), ``grad_norm`` (unclipped: Nature DQN clips the TD error instead) and ``learning_rate``.
 
     Raises:
-        replication.training.TrainingDiverged: non-finite loss or gradient (before the step is applied).
+        replication.update.TrainingDiverged: non-finite loss or gradient (before the step is applied).
     """
     obs, actions, rewards, next_obs, dones = batch_to_device(batch, run.device)
     with run.autocast():
@@ -300,13 +292,8 @@ def _learn(agent: DQNAgent, opt: CentredRMSprop, batch: ReplayBatch, hp: DQNConf
         with torch.no_grad():
             next_q = agent.target(next_obs)
     loss = td_loss(q.float(), actions, rewards, next_q.float(), dones, hp.gamma, hp.td_error_clip)
-    opt.zero_grad(set_to_none=True)
-    loss.backward()
-    grad_norm = torch.nn.utils.get_total_norm([p.grad for p in agent.online.parameters() if p.grad is not None])
-    run.check_finite(loss, grad_norm)
-    opt.step()
-    nan = torch.tensor(float("nan"))
-    return DQNTerms(policy=nan, value=loss.detach(), entropy=nan), float(grad_norm)
+    grad_norm = update_step(loss, agent.online.parameters(), opt, where=run.where())
+    return {"loss_value": float(loss.detach()), "grad_norm": grad_norm, "learning_rate": hp.learning_rate}
 
 
 def train(run: TrainingRun) -> None:
@@ -315,7 +302,7 @@ def train(run: TrainingRun) -> None:
 
     Raises:
         UserError: ``run.workers != 1`` or the environment does not give grayscale frames (``env.grayscale`` false).
-        replication.training.TrainingDiverged: a non-finite loss (the last good checkpoint is kept).
+        replication.update.TrainingDiverged: a non-finite loss (the last good checkpoint is kept).
     """
     hp: DQNConfig = run.hyper
     device = run.device
@@ -353,13 +340,13 @@ def train(run: TrainingRun) -> None:
                 run.log_episode(worker, ret, length)
             obs = step.obs
 
-            terms = None
+            scalars = None
             if update_due(run.agent_steps, len(replay), hp):
-                terms, grad_norm = _learn(agent, opt, replay.sample(hp.batch_size), hp, run)
+                scalars = _learn(agent, opt, replay.sample(hp.batch_size), hp, run)
             if target_sync_due(run.agent_steps, hp):
                 agent.sync_target()
-            if terms is not None:  # logs, evaluates and checkpoints after the target copy of this agent step
-                run.after_update(terms, grad_norm, hp.learning_rate, policy=policy)
+            if scalars is not None:  # logs, evaluates and checkpoints after the target copy of this agent step
+                run.after_update(scalars, policy=policy)
     finally:
         env.close()
     run.finish(policy)

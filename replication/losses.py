@@ -23,6 +23,11 @@ class A2CLossTerms:
     value: torch.Tensor
     entropy: torch.Tensor
 
+    def scalars(self) -> dict[str, float]:
+        """The ``updates.csv`` columns these terms fill: ``loss_policy``, ``loss_value``, ``entropy`` (floats)."""
+        return {"loss_policy": float(self.policy.detach()), "loss_value": float(self.value.detach()),
+                "entropy": float(self.entropy.detach())}
+
 
 def actor_critic_loss(logits: torch.Tensor, values: torch.Tensor, actions: torch.Tensor, returns: torch.Tensor,
                       entropy_beta: float, value_weight: float, loss_scale: float = 1.0) -> A2CLossTerms:

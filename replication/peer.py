@@ -202,9 +202,10 @@ def _callback(run: TrainingRun, model, algo: str, frame_skip: int):
                     v = model.logger.name_to_value
                     entropy = -v["train/entropy_loss"] if "train/entropy_loss" in v else float("nan")
                     loss_policy = v.get("train/policy_loss", v.get("train/loss", float("nan")))
-                    run.log_update(float(loss_policy), float(v.get("train/value_loss", float("nan"))),
-                                   float(entropy), float("nan"),
-                                   float(v.get("train/learning_rate", float("nan"))))
+                    run.log_update({"loss_policy": float(loss_policy),
+                                    "loss_value": float(v.get("train/value_loss", float("nan"))),
+                                    "entropy": float(entropy),
+                                    "learning_rate": float(v.get("train/learning_rate", float("nan")))})
             if algo == "a2c" or run.updates > self.mark[2]:
                 run.periodic(_policy_fn(algo, model))
             self.mark = (run.frames, run.agent_steps, run.updates)

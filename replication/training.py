@@ -2,13 +2,13 @@
 
 A ``TrainingRun`` owns one run directory (see ``rundir.py``). Algorithms call, in order:
 ``start(model, optimizer)`` once, then per agent step ``count_agent_steps`` / ``log_episode``, per update
-``check_finite`` / ``after_update``, and ``finish(policy)`` at the end.
+``replication.update.update_step`` (with ``where()`` for its message) and ``after_update``, and ``finish(policy)``
+at the end.
 """
 
 from __future__ import annotations
 
 import contextlib
-import math
 import random
 import sys
 import time
@@ -25,10 +25,7 @@ from replication.progress import Progress
 from replication.rundir import (EPISODE_COLUMNS, EVAL_COLUMNS, UPDATE_COLUMNS, CsvLog, atomic_write_bytes,
                                 atomic_write_json, lock_run_dir, provenance)
 from replication.tensorboard import TensorBoardLog
-
-
-class TrainingDiverged(RuntimeError):
-    """A non-finite loss or gradient; the message names frames and update. The last checkpoint is kept."""
+from replication.update import TrainingDiverged  # noqa: F401  (raised by update_step; train.py catches it)
 
 
 @dataclass
@@ -180,33 +177,39 @@ class TrainingRun:
         """Set the counters from outside (A3C: the sum of the workers' shared counters)."""
         self.frames, self.agent_steps, self.updates = frames, agent_steps, updates
 
-    def check_finite(self, loss: torch.Tensor, grad_norm: torch.Tensor) -> None:
-        """Raise ``TrainingDiverged`` if the loss or gradient norm is not finite (before the step is applied)."""
-        lv, gv = float(loss.detach()), float(grad_norm)
-        if not (math.isfinite(lv) and math.isfinite(gv)):
-            raise TrainingDiverged(f"non-finite loss {lv} / grad norm {gv} at frames {self.frames}, "
-                                   f"update {self.updates + 1}; last good checkpoint kept in {self.dir}")
+    def where(self) -> str:
+        """Where the next update is, for ``update_step``'s divergence message."""
+        return f" at frames {self.frames}, update {self.updates + 1}; last good checkpoint kept in {self.dir}"
 
-    def after_update(self, terms, grad_norm: float, learning_rate: float, policy) -> None:
-        """Count one update, log it every ``log_every_updates``, then ``periodic(policy)``."""
+    def after_update(self, scalars, policy) -> None:
+        """Count one update, log its ``scalars`` every ``log_every_updates`` (``log_update``), then
+        ``periodic(policy)``. ``scalars`` maps ``updates.csv`` columns (``loss_policy``, ``loss_value``, ``entropy``,
+        ``grad_norm``, ``learning_rate``) to floats; an algorithm gives only the ones it has (DQN: no policy terms)."""
         self.updates += 1
         if self.updates % self.log_every_updates == 0:
-            self.log_update(float(terms.policy.detach()), float(terms.value.detach()), float(terms.entropy.detach()),
-                            grad_norm, learning_rate)
+            self.log_update(scalars)
         self.periodic(policy)
 
-    def log_update(self, loss_policy: float, loss_value: float, entropy: float, grad_norm: float,
-                   learning_rate: float) -> None:
-        """One ``updates.csv`` row at the current counters; frames/s is measured since the previous row."""
+    def log_update(self, scalars) -> None:
+        """One ``updates.csv`` row at the current counters from a mapping of its columns to floats (columns it
+        lacks are left blank, read back as NaN); frames/s is measured since the previous row.
+
+        Raises:
+            KeyError: a key that is not an ``updates.csv`` column.
+        """
+        unknown = set(scalars) - set(UPDATE_COLUMNS)
+        if unknown:
+            raise KeyError(f"not updates.csv columns: {sorted(unknown)}")
         now = time.monotonic()
         fps = (self.frames - self._rate_mark[1]) / max(now - self._rate_mark[0], 1e-9)
         self._rate_mark = (now, self.frames)
-        self.progress.entropy = entropy
-        scalars = {"loss_policy": loss_policy, "loss_value": loss_value, "entropy": entropy, "grad_norm": grad_norm,
-                   "learning_rate": learning_rate, "frames_per_s": fps}
-        self.updates_log.write({"frames": self.frames, "updates": self.updates, "wall_time_s": self.wall_time_s,
-                                **scalars})
-        self.tb.scalars("train", self.frames, scalars)
+        if "entropy" in scalars:
+            self.progress.entropy = scalars["entropy"]
+        values = {**{c: "" for c in UPDATE_COLUMNS}, **{k: float(v) for k, v in scalars.items()}, "frames_per_s": fps}
+        self.updates_log.write({**values, "frames": self.frames, "updates": self.updates,
+                                "wall_time_s": self.wall_time_s})
+        self.tb.scalars("train", self.frames, {k: v for k, v in values.items() if v != "" and k not in
+                                               ("frames", "updates", "wall_time_s")})
 
     def periodic(self, policy) -> None:
         """After each update: a progress line when ~30 s have passed (``replication/progress.py``); evaluate

@@ -7,6 +7,7 @@ import torch
 
 from replication.losses import actor_critic_loss
 from replication.optim import PaperRMSprop, linear_lr
+from replication.update import TrainingDiverged, update_step
 
 
 def test_actor_critic_loss_hand_computed():
@@ -82,3 +83,31 @@ def test_a3c_default_value_weight_halves_the_gradient_of_the_half_squared_error(
                           value_weight=A3CConfig().value_loss_weight, loss_scale=3)  # 3 steps: mean * 3 = sum
     t.total.backward()
     assert values.grad.tolist() == pytest.approx([0.5 * (1 - 3), 0.5 * (0 + 1), 0.5 * (2 - 2.5)])
+
+
+def test_update_step_clips_sets_the_rate_and_steps():
+    w = torch.nn.Parameter(torch.tensor([3.0, 4.0]))
+    opt = torch.optim.SGD([w], lr=123.0)
+    loss = (w * torch.tensor([3.0, 4.0])).sum()  # gradient (3, 4), norm 5
+    norm = update_step(loss, [w], opt, learning_rate=0.5, max_grad_norm=1.0)
+    assert norm == pytest.approx(5.0)  # the norm before clipping
+    assert opt.param_groups[0]["lr"] == 0.5
+    assert w.tolist() == pytest.approx([3.0 - 0.5 * 0.6, 4.0 - 0.5 * 0.8])  # clipped to (0.6, 0.8)
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf")])
+def test_update_step_refuses_a_non_finite_loss_without_stepping(bad):
+    w = torch.nn.Parameter(torch.tensor([1.0]))
+    opt = torch.optim.SGD([w], lr=0.1)
+    with pytest.raises(TrainingDiverged, match=r"non-finite loss .* at frames 40"):
+        update_step(w.sum() * bad, [w], opt, where=" at frames 40")
+    assert w.item() == 1.0
+
+
+def test_update_step_hands_local_gradients_to_the_shared_parameters():
+    """A3C (Hogwild): gradients computed on a worker's copy step the shared parameters."""
+    shared = torch.nn.Parameter(torch.tensor([1.0, 1.0]))
+    local = torch.nn.Parameter(shared.detach().clone())
+    opt = torch.optim.SGD([shared], lr=0.1)
+    update_step((local * torch.tensor([2.0, -1.0])).sum(), [local], opt, shared_params=[shared])
+    assert shared.tolist() == pytest.approx([1.0 - 0.2, 1.0 + 0.1]) and local.tolist() == [1.0, 1.0]
