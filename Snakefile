@@ -26,7 +26,7 @@ if not workflow.config_settings.configfiles:
 
 
 try:
-    validate_config(config)  # configs/schema.yaml via snakemake.utils.validate, then games/algos/keys
+    validate_config(config)  # replication/data/config_schema.yaml via snakemake.utils.validate, then games/algos/keys
 except UserError as e:
     sys.stderr.write(f"error: {e}\n")
     sys.exit(2)

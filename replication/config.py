@@ -1,6 +1,6 @@
 """Workflow config -> one resolved config per run.
 
-The workflow config (``configs/*.yaml``, checked against ``configs/schema.yaml``) names games, seeds and,
+The workflow config (``configs/*.yaml``, checked against the package's ``replication/data/config_schema.yaml``) names games, seeds and,
 under ``algos:``, run groups. A group's key is its label, which names its run directories
 (``results/runs/{label}/...``); its algorithm is ``algo:`` or, when absent, the label itself. So
 ``a3c_ff: {...}`` is plain A3C FF, while ``a3c_ff_speedup: {algo: a3c_ff, ...}`` is a second group of A3C FF runs
@@ -24,7 +24,7 @@ from replication.atari import AtariConfig, check_game
 from replication.errors import ConfigValueError, UserError
 from replication.evaluate import EvalConfig
 
-SCHEMA = Path(__file__).resolve().parent.parent / "configs" / "schema.yaml"
+SCHEMA = Path(__file__).resolve().parent / "data" / "config_schema.yaml"  # package data: found when installed
 
 
 def algorithms() -> dict:
@@ -109,7 +109,7 @@ def validate_config(cfg: dict) -> dict:
 
     if not isinstance(cfg, dict):
         raise UserError(f"invalid config at (top level): {cfg!r} is not a mapping; accepted: a mapping with games "
-                        "and algos (configs/schema.yaml)")
+                        "and algos (replication/data/config_schema.yaml)")
     try:
         validate(cfg, str(SCHEMA), set_default=True)
     except WorkflowError as e:

@@ -25,7 +25,7 @@ UPDATE_COLUMNS = ["frames", "updates", "wall_time_s", "loss_policy", "loss_value
 EVAL_COLUMNS = ["frames", "protocol", "episode", "episode_return", "episode_length"]
 
 
-RESULTS_DIR = "results"  # the schema's default results_dir (configs/schema.yaml), for a run given without a config
+RESULTS_DIR = "results"  # the schema's default results_dir (replication/data/config_schema.yaml), for a run given without a config
 
 
 def run_dir(root: str | Path, algo: str, game: str, workers: int | str, seed: int | str) -> Path:
