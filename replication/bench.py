@@ -155,7 +155,9 @@ def bench_network_limit(num_envs: int, network: str, rollout_length: int, thread
 def dqn_network_times(network: str, threads: int, precision: str = "fp32", repeats: int = 30) -> tuple[float, float]:
     """DQN's network alone: seconds per greedy action (batch 1 forward) and per minibatch update (online
     forward/backward and target forward at batch 32, one centred-RMSProp step)."""
-    from replication.dqn import CentredRMSprop, DQNAgent, td_loss
+    from replication.dqn import DQNAgent
+    from replication.losses import td_loss
+    from replication.optim import CentredRMSprop
 
     torch.set_num_threads(threads)
     agent = DQNAgent(network, 6)

@@ -23,13 +23,14 @@ from typing import Annotated, Literal
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from pydantic import Field, NonNegativeInt, PositiveFloat, PositiveInt
 from torch import nn
 
 from replication.atari import AtariBatch, EpisodeTracker
 from replication.errors import ConfigValueError, Probability, UserError, check_fields
-from replication.networks import NETWORKS, _torso, channels_last, scale_frames
+from replication.losses import td_loss
+from replication.networks import NETWORKS, QNetwork
+from replication.optim import CentredRMSprop
 from replication.replay import ReplayBatch, ReplayBuffer
 from replication.training import TrainingRun
 from replication.update import update_step
@@ -107,101 +108,6 @@ def target_sync_due(agent_steps: int, cfg: DQNConfig) -> bool:
     """Whether the target network is copied after agent step number ``agent_steps``: every
     ``target_update_agent_steps`` agent steps (Dopamine ``training_steps % target_update_period == 0``)."""
     return agent_steps % cfg.target_update_agent_steps == 0
-
-
-def td_loss(q: torch.Tensor, actions: torch.Tensor, rewards: torch.Tensor, next_q_target: torch.Tensor,
-            dones: torch.Tensor, gamma: float, clip: float = 1.0) -> torch.Tensor:
-    """Huber TD loss, summed over the minibatch (Mnih et al. 2015 eq. 3 with error clipping).
-
-    ``y = r + gamma * (1 - done) * max_a' Q_target(s', a')`` (no gradient) and ``loss = sum_i H(Q(s_i, a_i) - y_i)``
-    with ``H(x) = x^2 / 2`` for ``|x| <= clip`` else ``clip * (|x| - clip / 2)``, so the gradient with respect to
-    ``Q(s, a)`` is the TD error clipped to ``[-clip, clip]``. Summed, not averaged: the release code backpropagates
-    the clipped TD errors of the 32 samples as they are (``getQUpdate``/``qLearnMinibatch``).
-
-    Args:
-        q: float ``(B, A)``, online Q-values of ``s``.
-        actions: int64 ``(B,)``.
-        rewards: float ``(B,)``, clipped training rewards.
-        next_q_target: float ``(B, A)``, target-network Q-values of ``s'``.
-        dones: float ``(B,)``, 1.0 at training terminals.
-        gamma: discount.
-        clip: TD-error clipping threshold (Huber delta).
-
-    Returns:
-        Scalar float tensor.
-    """
-    q_sa = q.gather(1, actions.long().unsqueeze(1)).squeeze(1)
-    with torch.no_grad():
-        target = rewards.float() + gamma * (1.0 - dones.float()) * next_q_target.float().max(dim=1).values
-    return F.huber_loss(q_sa.float(), target, reduction="sum", delta=clip)
-
-
-class CentredRMSprop(torch.optim.Optimizer):
-    """Centred RMSProp exactly as DeepMind's DQN release code (``dqn/NeuralQLearner.lua``, ``qLearnMinibatch``).
-
-    Per parameter, with gradient ``d``: ``g = decay * g + (1 - decay) * d``, ``g2 = decay * g2 + (1 - decay) * d^2``,
-    ``theta = theta - lr * d / sqrt(g2 - g^2 + eps)``; ``g`` and ``g2`` start at 0. ``eps`` sits *under* the
-    root, unlike ``torch.optim.RMSprop(centered=True)``, which adds it outside.
-
-    Args:
-        params: parameters (float tensors of any shape).
-        lr: learning rate (0.00025).
-        decay: decay of both running averages (0.95).
-        eps: added under the square root (0.01).
-
-    Raises:
-        ValueError: ``lr < 0``, ``eps <= 0`` or ``decay`` outside [0, 1).
-    """
-
-    def __init__(self, params, lr: float, decay: float = 0.95, eps: float = 0.01):
-        if lr < 0 or eps <= 0 or not 0.0 <= decay < 1.0:
-            raise ValueError(f"invalid centred RMSProp settings lr={lr}, decay={decay}, eps={eps}")
-        super().__init__(params, dict(lr=lr, decay=decay, eps=eps))
-
-    @torch.no_grad()
-    def step(self, closure=None):
-        for group in self.param_groups:
-            decay, eps, lr = group["decay"], group["eps"], group["lr"]
-            params = [p for p in group["params"] if p.grad is not None]
-            if not params:
-                continue
-            for p in params:
-                if "grad_avg" not in self.state[p]:
-                    self.state[p]["grad_avg"] = torch.zeros_like(p)
-                    self.state[p]["square_avg"] = torch.zeros_like(p)
-            grads = [p.grad for p in params]
-            g = [self.state[p]["grad_avg"] for p in params]
-            g2 = [self.state[p]["square_avg"] for p in params]
-            # one multi-tensor kernel per operation over all parameters instead of a Python loop per parameter
-            torch._foreach_mul_(g, decay)
-            torch._foreach_add_(g, grads, alpha=1.0 - decay)
-            torch._foreach_mul_(g2, decay)
-            torch._foreach_addcmul_(g2, grads, grads, value=1.0 - decay)
-            denom = torch._foreach_addcmul(g2, g, g, value=-1.0)  # g2 - g^2
-            torch._foreach_add_(denom, eps)
-            torch._foreach_sqrt_(denom)
-            torch._foreach_addcdiv_(params, grads, denom, value=-lr)
-        return None
-
-
-class QNetwork(nn.Module):
-    """Q-network: the NIPS or Nature torso (``replication/networks.py``) and a linear layer to one Q per action.
-
-    ``forward(obs)`` takes uint8 ``(B, stack, 84, 84)`` (scaled to [0, 1] inside) and returns float32 ``(B, A)``.
-    PyTorch's default initialisation (uniform, bound 1/sqrt(fan_in)) equals the Torch7 default of the release code.
-
-    Raises:
-        UserError: unknown ``kind``.
-    """
-
-    def __init__(self, kind: str, num_actions: int, in_channels: int = 4):
-        super().__init__()
-        self.torso, hidden = _torso(kind, in_channels)
-        self.head = nn.Linear(hidden, num_actions)
-        channels_last(self)
-
-    def forward(self, obs: torch.Tensor) -> torch.Tensor:
-        return self.head(self.torso(scale_frames(obs)))
 
 
 class DQNAgent(nn.Module):

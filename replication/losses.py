@@ -4,6 +4,8 @@ Mnih et al. 2016, Algorithm S3: policy gradient ``-log pi(a_t|s_t) * A_t``, entr
 ``beta * H(pi(s_t))`` (§4, beta = 0.01) and value regression ``(R_t - V(s_t))^2``.
 PAAC (Clemente et al. 2017; authors' code Alfredvc/paac ``policy_v_network.py``) averages over the
 batch, weights the value term by 0.25 and multiplies the sum by ``loss_scale`` (= rollout_length 5).
+
+And DQN's Huber TD loss (Mnih et al. 2015, ``td_loss``).
 """
 
 from __future__ import annotations
@@ -56,3 +58,30 @@ def actor_critic_loss(logits: torch.Tensor, values: torch.Tensor, actions: torch
     ent = entropy.mean()
     total = loss_scale * (policy - entropy_beta * ent + value_weight * value)
     return A2CLossTerms(total=total, policy=policy, value=value, entropy=ent)
+
+
+def td_loss(q: torch.Tensor, actions: torch.Tensor, rewards: torch.Tensor, next_q_target: torch.Tensor,
+            dones: torch.Tensor, gamma: float, clip: float = 1.0) -> torch.Tensor:
+    """Huber TD loss, summed over the minibatch (Mnih et al. 2015 eq. 3 with error clipping).
+
+    ``y = r + gamma * (1 - done) * max_a' Q_target(s', a')`` (no gradient) and ``loss = sum_i H(Q(s_i, a_i) - y_i)``
+    with ``H(x) = x^2 / 2`` for ``|x| <= clip`` else ``clip * (|x| - clip / 2)``, so the gradient with respect to
+    ``Q(s, a)`` is the TD error clipped to ``[-clip, clip]``. Summed, not averaged: the release code backpropagates
+    the clipped TD errors of the 32 samples as they are (``getQUpdate``/``qLearnMinibatch``).
+
+    Args:
+        q: float ``(B, A)``, online Q-values of ``s``.
+        actions: int64 ``(B,)``.
+        rewards: float ``(B,)``, clipped training rewards.
+        next_q_target: float ``(B, A)``, target-network Q-values of ``s'``.
+        dones: float ``(B,)``, 1.0 at training terminals.
+        gamma: discount.
+        clip: TD-error clipping threshold (Huber delta).
+
+    Returns:
+        Scalar float tensor.
+    """
+    q_sa = q.gather(1, actions.long().unsqueeze(1)).squeeze(1)
+    with torch.no_grad():
+        target = rewards.float() + gamma * (1.0 - dones.float()) * next_q_target.float().max(dim=1).values
+    return F.huber_loss(q_sa.float(), target, reduction="sum", delta=clip)

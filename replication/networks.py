@@ -165,3 +165,23 @@ class RecurrentPolicy:
             self.state = self.model.initial_state(obs.shape[0], obs.device)
         logits, _, self.state = self.model(obs, self.state)
         return logits
+
+
+class QNetwork(nn.Module):
+    """Q-network: the NIPS or Nature torso (``replication/networks.py``) and a linear layer to one Q per action.
+
+    ``forward(obs)`` takes uint8 ``(B, stack, 84, 84)`` (scaled to [0, 1] inside) and returns float32 ``(B, A)``.
+    PyTorch's default initialisation (uniform, bound 1/sqrt(fan_in)) equals the Torch7 default of the release code.
+
+    Raises:
+        UserError: unknown ``kind``.
+    """
+
+    def __init__(self, kind: str, num_actions: int, in_channels: int = 4):
+        super().__init__()
+        self.torso, hidden = _torso(kind, in_channels)
+        self.head = nn.Linear(hidden, num_actions)
+        channels_last(self)
+
+    def forward(self, obs: torch.Tensor) -> torch.Tensor:
+        return self.head(self.torso(scale_frames(obs)))

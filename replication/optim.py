@@ -4,6 +4,8 @@
 epsilon sits *inside* the square root, as in TensorFlow 1's ``RMSPropOptimizer`` used by PAAC
 (Alfredvc/paac). ``torch.optim.RMSprop`` adds eps outside the root, which with eps = 0.1 is a different
 optimizer, hence this small class.
+
+And the centred RMSProp of DeepMind's DQN release code (``CentredRMSprop``, Mnih et al. 2015).
 """
 
 from __future__ import annotations
@@ -105,3 +107,51 @@ def scheduled_lr(schedule: str, initial_lr: float, frames: int, total_frames: in
     from replication.errors import UserError
 
     raise UserError(f"unknown lr_schedule {schedule!r}; accepted: {', '.join(LR_SCHEDULES)}")
+
+
+class CentredRMSprop(torch.optim.Optimizer):
+    """Centred RMSProp exactly as DeepMind's DQN release code (``dqn/NeuralQLearner.lua``, ``qLearnMinibatch``).
+
+    Per parameter, with gradient ``d``: ``g = decay * g + (1 - decay) * d``, ``g2 = decay * g2 + (1 - decay) * d^2``,
+    ``theta = theta - lr * d / sqrt(g2 - g^2 + eps)``; ``g`` and ``g2`` start at 0. ``eps`` sits *under* the
+    root, unlike ``torch.optim.RMSprop(centered=True)``, which adds it outside.
+
+    Args:
+        params: parameters (float tensors of any shape).
+        lr: learning rate (0.00025).
+        decay: decay of both running averages (0.95).
+        eps: added under the square root (0.01).
+
+    Raises:
+        ValueError: ``lr < 0``, ``eps <= 0`` or ``decay`` outside [0, 1).
+    """
+
+    def __init__(self, params, lr: float, decay: float = 0.95, eps: float = 0.01):
+        if lr < 0 or eps <= 0 or not 0.0 <= decay < 1.0:
+            raise ValueError(f"invalid centred RMSProp settings lr={lr}, decay={decay}, eps={eps}")
+        super().__init__(params, dict(lr=lr, decay=decay, eps=eps))
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        for group in self.param_groups:
+            decay, eps, lr = group["decay"], group["eps"], group["lr"]
+            params = [p for p in group["params"] if p.grad is not None]
+            if not params:
+                continue
+            for p in params:
+                if "grad_avg" not in self.state[p]:
+                    self.state[p]["grad_avg"] = torch.zeros_like(p)
+                    self.state[p]["square_avg"] = torch.zeros_like(p)
+            grads = [p.grad for p in params]
+            g = [self.state[p]["grad_avg"] for p in params]
+            g2 = [self.state[p]["square_avg"] for p in params]
+            # one multi-tensor kernel per operation over all parameters instead of a Python loop per parameter
+            torch._foreach_mul_(g, decay)
+            torch._foreach_add_(g, grads, alpha=1.0 - decay)
+            torch._foreach_mul_(g2, decay)
+            torch._foreach_addcmul_(g2, grads, grads, value=1.0 - decay)
+            denom = torch._foreach_addcmul(g2, g, g, value=-1.0)  # g2 - g^2
+            torch._foreach_add_(denom, eps)
+            torch._foreach_sqrt_(denom)
+            torch._foreach_addcdiv_(params, grads, denom, value=-lr)
+        return None

@@ -11,8 +11,9 @@ import torch
 
 from replication import dqn
 from replication.atari import AtariConfig
-from replication.dqn import (CentredRMSprop, DQNConfig, batch_to_device, epsilon_at, epsilon_greedy_logits,
-                             td_loss, update_due)
+from replication.dqn import DQNConfig, batch_to_device, epsilon_at, epsilon_greedy_logits, update_due
+from replication.losses import td_loss
+from replication.optim import CentredRMSprop
 from replication.errors import UserError
 from replication.evaluate import EvalConfig
 from replication.replay import ReplayBuffer

@@ -6,9 +6,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from replication.dqn import CentredRMSprop, QNetwork
-from replication.networks import ActorCritic, ActorCriticLSTM, scale_frames
-from replication.optim import PaperRMSprop
+from replication.networks import ActorCritic, ActorCriticLSTM, QNetwork, scale_frames
+from replication.optim import CentredRMSprop, PaperRMSprop
 from replication.transfer import to_device
 
 
