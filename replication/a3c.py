@@ -21,7 +21,7 @@ import os
 import queue as queue_mod
 import signal
 import traceback
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, replace
 from typing import Annotated, Literal
 
 import torch
@@ -153,24 +153,78 @@ def rollout_loss(model: torch.nn.Module, env: AtariBatch, hp: A3CConfig, state, 
     return terms, state, transitions
 
 
-def worker_main(worker: int, game: str, env_cfg: dict, hp_dict: dict, seed: int, total_frames: int,
-                base_frames: int, lr0: float, log_every_updates: int, shared_model: torch.nn.Module,
-                square_avgs: list | None, counters: torch.Tensor, stop: mp.Event, messages: mp.Queue,
-                precision: str = "fp32") -> None:
-    """One actor-learner process (Algorithm S3). Runs until the global frame count reaches ``total_frames``.
+@dataclass(frozen=True)
+class WorkerSpec:
+    """Everything one actor-learner process is started with, passed whole (picklable for ``spawn``).
+
+    Attributes:
+        worker: index 0..workers-1 (its row of the shared counters).
+        game: ale-py ROM id.
+        env: the run's environment protocol (the worker runs it with one emulator thread).
+        hyper: ``A3CConfig`` / ``A3CLSTMConfig``.
+        seed: this worker's environment and sampling seed.
+        total_frames: the run's frame budget (all workers together).
+        base_frames: frames already trained before this start (a resumed run).
+        learning_rate: the initial learning rate, annealed linearly to 0 over ``total_frames``.
+        log_every_updates: this worker sends an ``UpdateMessage`` every this many of its updates.
+        precision: ``fp32`` or ``bf16`` autocast of the forward passes.
+    """
+
+    worker: int
+    game: str
+    env: AtariConfig
+    hyper: A3CConfig
+    seed: int
+    total_frames: int
+    base_frames: int
+    learning_rate: float
+    log_every_updates: int
+    precision: str = "fp32"
+
+
+@dataclass(frozen=True)
+class EpisodeMessage:
+    """A worker's finished game: global ``frames`` and ``agent_steps`` when it ended, unclipped score, length."""
+
+    worker: int
+    frames: int
+    agent_steps: int
+    episode_return: float
+    episode_length: int
+
+
+@dataclass(frozen=True)
+class UpdateMessage:
+    """A worker's update scalars (the ``updates.csv`` columns ``TrainingRun.log_update`` takes)."""
+
+    worker: int
+    scalars: dict
+
+
+@dataclass(frozen=True)
+class ErrorMessage:
+    """A worker's failure: the formatted traceback (the worker also printed it to stderr)."""
+
+    worker: int
+    traceback: str
+
+
+def worker_main(spec: WorkerSpec, shared_model: torch.nn.Module, square_avgs: list | None, counters: torch.Tensor,
+                stop: mp.Event, messages: mp.Queue) -> None:
+    """One actor-learner process (Algorithm S3). Runs until the global frame count reaches ``spec.total_frames``.
 
     ``counters`` is int64 ``(workers, 2)`` in shared memory: ``[agent_steps, updates]`` of each worker; this
-    worker writes only row ``worker``. Global frames = ``base_frames + frame_skip * counters[:, 0].sum()``.
-    Messages to the parent: ``("episode", worker, frames, agent_steps, return, length)``,
-    ``("update", worker, loss_policy, loss_value, entropy, grad_norm, lr)``, ``("error", worker, text)``.
+    worker writes only row ``spec.worker``. Global frames = ``base_frames + frame_skip * counters[:, 0].sum()``.
+    It sends the parent ``EpisodeMessage``, ``UpdateMessage`` and, on any failure, ``ErrorMessage``.
     """
     _die_with_parent()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and sets ``stop``
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     torch.set_num_threads(1)  # one thread per actor-learner
+    worker, game, seed, hp = spec.worker, spec.game, spec.seed, spec.hyper
+    base_frames, total_frames, lr0, precision = spec.base_frames, spec.total_frames, spec.learning_rate, spec.precision
     try:
-        hp = A3CLSTMConfig(**hp_dict) if hp_dict.get("lstm") else A3CConfig(**hp_dict)
-        env_cfg = AtariConfig(**{**env_cfg, "num_threads": 1})
+        env_cfg = replace(spec.env, num_threads=1)
         torch.manual_seed(seed)
         generator = torch.Generator().manual_seed(seed)
         env = AtariBatch(game, 1, env_cfg, seed=seed)
@@ -197,7 +251,7 @@ def worker_main(worker: int, game: str, env_cfg: dict, hp_dict: dict, seed: int,
             frames = global_frames()
             for step in transitions:
                 for _, ret, length in tracker.update(step.raw_reward, step.game_over):
-                    messages.put(("episode", worker, frames, frames // frame_skip, ret, length))
+                    messages.put(EpisodeMessage(worker, frames, frames // frame_skip, ret, length))
             lr = linear_lr(lr0, frames, total_frames)
             # Hogwild: the local gradients go to the shared parameters, stepped with no lock around them
             grad_norm = update_step(terms.total, local.parameters(), opt, learning_rate=lr,
@@ -207,11 +261,11 @@ def worker_main(worker: int, game: str, env_cfg: dict, hp_dict: dict, seed: int,
             counters[worker, 1] += 1
             if worker == 0 and updates == raise_at:
                 raise RuntimeError(f"injected failure at update {updates} (REPLICATION_TEST_WORKER_RAISE_AT_UPDATE)")
-            if updates % log_every_updates == 0:
-                messages.put(("update", worker, {**terms.scalars(), "grad_norm": grad_norm, "learning_rate": lr}))
+            if updates % spec.log_every_updates == 0:
+                messages.put(UpdateMessage(worker, {**terms.scalars(), "grad_norm": grad_norm, "learning_rate": lr}))
         env.close()
     except BaseException:  # report any failure to the parent, which fails the run with it
-        messages.put(("error", worker, traceback.format_exc()))
+        messages.put(ErrorMessage(worker, traceback.format_exc()))
         raise
 
 
@@ -244,9 +298,11 @@ def train(run: TrainingRun) -> None:
     torch.set_num_threads(1)
     procs = []
     for w in range(run.workers):
-        args = (w, run.game, asdict(run.env), asdict(hp), run.env_seed() + 7919 * w, run.total_frames, base_frames,
-                hp.learning_rate, run.log_every_updates, model, square_avgs, counters, stop, messages, run.precision)
-        p = ctx.Process(target=worker_main, args=args, name=f"a3c-worker-{w}", daemon=True)
+        spec = WorkerSpec(worker=w, game=run.game, env=run.env, hyper=hp, seed=run.env_seed() + 7919 * w,
+                          total_frames=run.total_frames, base_frames=base_frames, learning_rate=hp.learning_rate,
+                          log_every_updates=run.log_every_updates, precision=run.precision)
+        p = ctx.Process(target=worker_main, args=(spec, model, square_avgs, counters, stop, messages),
+                        name=f"a3c-worker-{w}", daemon=True)
         p.start()
         procs.append(p)
     policy = RecurrentPolicy(model) if hp.lstm else (lambda x: model(x)[0])
@@ -264,20 +320,20 @@ def train(run: TrainingRun) -> None:
             except queue_mod.Empty:
                 msg = None
             sync_counters()
+            if isinstance(msg, EpisodeMessage):
+                # the worker's frame count when the game ended, kept monotonic across workers
+                last_episode_frames = max(last_episode_frames, msg.frames)
+                run.log_episode(msg.worker, msg.episode_return, msg.episode_length, frames=last_episode_frames,
+                                agent_steps=last_episode_frames // frame_skip)
+            elif isinstance(msg, UpdateMessage):
+                if msg.worker == 0:  # one worker's updates stand for all (updates.csv counts every worker's)
+                    run.log_update(msg.scalars)
+            elif isinstance(msg, ErrorMessage):  # the worker printed its traceback to stderr itself
+                last = msg.traceback.strip().splitlines()[-1]
+                if last.startswith(f"{TrainingDiverged.__module__}.TrainingDiverged: "):
+                    raise TrainingDiverged(f"{last.split(': ', 1)[1]}; last good checkpoint kept in {run.dir}")
+                raise WorkerFailed(f"worker {msg.worker} failed: {last}")
             if msg is not None:
-                kind, worker = msg[0], msg[1]
-                if kind == "episode":
-                    # the worker's frame count when the game ended, kept monotonic across workers
-                    last_episode_frames = max(last_episode_frames, msg[2])
-                    run.log_episode(worker, msg[4], msg[5], frames=last_episode_frames,
-                                    agent_steps=last_episode_frames // frame_skip)
-                elif kind == "update" and worker == 0:
-                    run.log_update(msg[2])
-                elif kind == "error":  # the worker printed its traceback to stderr itself
-                    last = msg[2].strip().splitlines()[-1]
-                    if last.startswith(f"{TrainingDiverged.__module__}.TrainingDiverged: "):
-                        raise TrainingDiverged(f"{last.split(': ', 1)[1]}; last good checkpoint kept in {run.dir}")
-                    raise WorkerFailed(f"worker {worker} failed: {last}")
                 continue  # drain the queue before checking the processes
             dead = [p for p in procs if p.exitcode not in (None, 0)]
             if dead:

@@ -14,7 +14,7 @@ import torch.multiprocessing as mp
 import yaml
 
 from conftest import ROOT
-from replication.a3c import A3CConfig, A3CLSTMConfig, build_model, rollout_loss, worker_main
+from replication.a3c import A3CConfig, A3CLSTMConfig, WorkerSpec, build_model, rollout_loss, worker_main
 from replication.atari import AtariBatch, AtariConfig
 from replication.networks import ActorCriticLSTM
 from replication.optim import PaperRMSprop
@@ -58,10 +58,10 @@ def test_hogwild_two_processes_update_the_shared_model():
     counters = torch.zeros(2, 2, dtype=torch.int64).share_memory_()
     ctx = mp.get_context("spawn")
     stop, messages = ctx.Event(), ctx.Queue()
-    env = {**SMALL.to_dict()}
-    procs = [ctx.Process(target=worker_main, args=(w, "pong", env, hp.__dict__, 100 + w, 2000, 0, 1e-3, 10**9,
-                                                   model, square_avgs, counters, stop, messages), daemon=True)
-             for w in range(2)]
+    specs = [WorkerSpec(worker=w, game="pong", env=SMALL, hyper=hp, seed=100 + w, total_frames=2000, base_frames=0,
+                        learning_rate=1e-3, log_every_updates=10**9) for w in range(2)]
+    procs = [ctx.Process(target=worker_main, args=(spec, model, square_avgs, counters, stop, messages), daemon=True)
+             for spec in specs]
     for p in procs:
         p.start()
     for p in procs:
