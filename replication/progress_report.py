@@ -126,19 +126,13 @@ def build_progress_report(runs_root: str | Path, out: str | Path) -> list[str]:
     import matplotlib.pyplot as plt
     import seaborn as sns
 
-    from replication.report import PAGE, ReportPdf, _table_page
-    from replication.rundir import atomic_write_bytes
+    from replication.report import PAGE, _table_page, report_pdf
 
     runs = find_runs(runs_root)
     table = progress_table(runs)
     curves = progress_curves(runs)
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp")
-    sns.set_theme(style="whitegrid", context="paper")
-    pdf = ReportPdf(tmp)
     counts = table["state"].value_counts().to_dict()
-    try:
+    with report_pdf(out) as pdf:
         shown = table.assign(frames=table["frames"].map(lambda f: f"{f / 1e6:.2f}M"),
                              total_frames=table["total_frames"].map(lambda f: f"{f / 1e6:.2f}M"))
         _table_page(pdf, "Progress: every run directory present", shown,
@@ -168,10 +162,6 @@ def build_progress_report(runs_root: str | Path, out: str | Path) -> list[str]:
                 ax.legend(fontsize=7, ncol=2, loc="best")
             fig.tight_layout()
             pdf.add(fig, f"Progress curves: {game}")
-    finally:
-        pdf.close()
-    atomic_write_bytes(out, tmp.read_bytes())
-    tmp.unlink()
     return pdf.pages
 
 

@@ -15,6 +15,7 @@ Every number names its seeds and protocol; every paper number its source.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 import textwrap
@@ -71,6 +72,26 @@ class ReportPdf:
 
     def close(self) -> None:
         self._pdf.close()
+
+
+@contextlib.contextmanager
+def report_pdf(out: str | Path):
+    """A ``ReportPdf`` for the ``with`` block, in the report's seaborn theme, that becomes ``out`` atomically when
+    the block ends without an error (a reader sees the old PDF or the new one); on an error nothing is left."""
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.tmp")
+    sns.set_theme(style="whitegrid", context="paper")
+    pdf = ReportPdf(tmp)
+    try:
+        yield pdf
+    except BaseException:
+        pdf.close()
+        tmp.unlink(missing_ok=True)
+        raise
+    pdf.close()
+    atomic_write_bytes(out, tmp.read_bytes())
+    tmp.unlink()
 
 
 def _text_page(pdf: ReportPdf, title: str, lines: list[str]) -> None:
@@ -417,12 +438,7 @@ def build_report(tables: str | Path, out: str | Path, title: str = "Replication 
     runs = json.loads((tables / "runs.json").read_text()) if (tables / "runs.json").exists() else []
     missing = pd.read_csv(tables / "missing.csv") if (tables / "missing.csv").exists() else pd.DataFrame()
     summary = per_game_summary(scores)
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp")
-    sns.set_theme(style="whitegrid", context="paper")
-    pdf = ReportPdf(tmp)
-    try:
+    with report_pdf(out) as pdf:
         hosts = sorted({f"{t.cpu} ({t.cores} cores, GPU: {t.gpu})" for t in throughput.itertuples()})
         lines = [
             f"Games: {', '.join(sorted(scores['game'].unique()))}",
@@ -467,10 +483,6 @@ def build_report(tables: str | Path, out: str | Path, title: str = "Replication 
                     ["frames/s = emulator frames (frame skip included) / training wall time, final evaluation "
                      f"excluded. Host(s): {'; '.join(hosts)}."])
         _text_page(pdf, "Protocol and provenance", provenance_lines(runs))
-    finally:
-        pdf.close()
-    atomic_write_bytes(out, tmp.read_bytes())
-    tmp.unlink()
     return pdf.pages
 
 
@@ -493,8 +505,7 @@ def build_bench_report(csv: str | Path, out: str | Path) -> list[str]:
     host = df["host"].iloc[0] if "host" in df and len(df) else "unknown host"
     cols = ["algo", "line", "workers", "network", "precision", "frames", "frames_per_s", "frames_per_s_min",
             "frames_per_s_max", "ratio_to_peer", "fraction_of_serial_bound", "per_worker_vs_1"]
-    pdf = ReportPdf(Path(out))
-    try:
+    with report_pdf(out) as pdf:
         _table_page(pdf, "Training throughput beside Stable-Baselines3 (frames/s)",
                     df[[c for c in cols if c in df]],
                     [f"Host: {host}. Each line trained alone, one after another; frames are emulator frames "
@@ -504,8 +515,6 @@ def build_bench_report(csv: str | Path, out: str | Path) -> list[str]:
                      "ratio_to_peer compares with SB3 at the same algorithm, network and number of environments. "
                      "Reproduce: "
                      "python -m replication.bench (or snakemake --cores all bench).", *BENCH_TARGETS])
-    finally:
-        pdf.close()
     return pdf.pages
 
 
