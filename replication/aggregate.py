@@ -9,11 +9,17 @@ frames, with the wall-clock hours of each bin), ``throughput.csv`` (frames/s per
 ``normalized.csv`` (human-normalized final scores, naming the reference columns used), ``missing.csv``
 (run directories given but not finished: they are listed, never averaged), and ``parity.csv`` /
 ``parity_curves.csv`` (ours beside the Stable-Baselines3 peer runs ``sb3_<label>``, ``replication/parity.py``;
-empty without peer runs). Each file is written atomically.
+empty without peer runs). Each file is written atomically, and only once every run has been read: a damaged run
+file (a cut-short or malformed CSV row, a malformed ``done.json`` or ``config.json``) is named in one line, with
+what to do, and the tables already there are left as they were. A finished run must be whole: unlike the live
+progress report (``progress_report.read_log``), aggregate never skips a torn row. ``checkpoint.pt`` is not read
+(the tables do not depend on it; ``replication.train`` checks it when it resumes).
 """
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import sys
 from pathlib import Path
@@ -23,28 +29,70 @@ import pandas as pd
 
 from replication import parity, reference
 from replication.errors import ArgumentParser, UserError, check_output, cli_main
-from replication.rundir import atomic_write_bytes
+from replication.rundir import (CONFIG_KEYS, CONFIG_REMEDY, EPISODE_COLUMNS, EVAL_COLUMNS, UPDATE_COLUMNS,
+                                atomic_write_bytes, damaged, read_done, read_json_file)
 
 CURVE_BINS = 40
 
 
-def read_run(path: str | Path) -> dict:
-    """Read one finished run directory into a dict of its config, done.json and the three CSV logs.
+LOGS = {"episodes": EPISODE_COLUMNS, "updates": UPDATE_COLUMNS, "eval": EVAL_COLUMNS}
+TEXT_COLUMNS = {"protocol"}
+OPTIONAL_COLUMNS = {"loss_policy", "loss_value", "entropy", "grad_norm", "learning_rate"}  # blank: DQN, SB3
+RETRAIN = "the finished run's file is damaged: retrain it with python -m replication.train --force, or move the run " \
+          "directory away and rerun the workflow"
+
+
+def read_log(path: str | Path, columns: list[str]) -> pd.DataFrame:
+    """Read a finished run's CSV log whole: the header ``columns``, then rows of as many fields, each ending with a
+    newline, numbers in every column but ``protocol`` (blank allowed only in ``OPTIONAL_COLUMNS``).
 
     Raises:
-        UserError: the directory is not a finished run (no ``done.json``).
+        UserError: a missing header, a cut-short last row (no newline), a row with too few or too many fields, or a
+            value that is not a number: the file, the line and what to do (``rundir.damaged``).
     """
     path = Path(path)
-    if not (path / "done.json").exists():
+    accepted = f"a CSV log with header {','.join(columns)} and whole rows"
+    if not path.exists():
+        raise damaged(path, "missing", accepted, RETRAIN)
+    data = path.read_bytes()
+    header = data.split(b"\n", 1)[0].decode(errors="replace").strip().split(",")
+    if header != columns:
+        raise damaged(path, f"header {','.join(header)!r}", accepted, RETRAIN)
+    if not data.endswith(b"\n"):
+        line = data.count(b"\n") + 1
+        raise damaged(path, f"last row cut short: line {line} has no newline", accepted, RETRAIN)
+    text = data.decode(errors="replace")
+    for line, row in enumerate(csv.reader(io.StringIO(text)), start=1):
+        if len(row) != len(columns):
+            few = "too few" if len(row) < len(columns) else "too many"
+            raise damaged(path, f"line {line}: {few} fields ({len(row)} of {len(columns)})", accepted, RETRAIN)
+    raw = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
+    df = raw.copy()
+    for col in columns:
+        if col in TEXT_COLUMNS:
+            continue
+        df[col] = pd.to_numeric(raw[col], errors="coerce")
+        blank_ok = (raw[col] == "") & (col in OPTIONAL_COLUMNS)
+        bad = df[col].isna() & ~blank_ok & (raw[col].str.lower() != "nan")  # CsvLog writes NaN as "nan"
+        if bad.any():
+            i = int(bad.to_numpy().argmax())
+            raise damaged(path, f"line {i + 2}: {col} = {raw[col].iloc[i]!r}, not a number", accepted, RETRAIN)
+    return df
+
+
+def read_run(path: str | Path) -> dict:
+    """Read one finished run directory into a dict of its config, done.json and the three CSV logs (``read_log``).
+
+    Raises:
+        UserError: the directory is not a finished run (no ``done.json``), or one of its files is damaged.
+    """
+    path = Path(path)
+    done = read_done(path)
+    if done is None:
         raise UserError(f"{path} is not a finished run directory (no done.json)")
-    with open(path / "config.json") as f:
-        cfg = json.load(f)
-    with open(path / "done.json") as f:
-        done = json.load(f)
+    cfg = read_json_file(path / "config.json", CONFIG_KEYS, CONFIG_REMEDY)
     return {"path": path, "config": cfg, "done": done,
-            "episodes": pd.read_csv(path / "episodes.csv"),
-            "updates": pd.read_csv(path / "updates.csv"),
-            "eval": pd.read_csv(path / "eval.csv")}
+            **{name: read_log(path / f"{name}.csv", columns) for name, columns in LOGS.items()}}
 
 
 def _ids(run: dict) -> dict:
@@ -116,8 +164,10 @@ def normalized_rows(scores: pd.DataFrame) -> pd.DataFrame:
 def aggregate(run_dirs: list[str | Path], out: str | Path) -> dict[str, pd.DataFrame]:
     """Read ``run_dirs`` and write the four tables into ``out``; returns them by name.
 
+    Nothing is written unless every run reads whole.
+
     Raises:
-        UserError: no run directories, or one that is not finished.
+        UserError: no run directories, one that is not finished, or a damaged run file (``read_run``).
     """
     if not run_dirs:
         raise UserError("no run directories given; the config's plan selects none for this target")

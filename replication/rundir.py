@@ -9,6 +9,8 @@ frames of the checkpoint so no row is duplicated or lost.
 from __future__ import annotations
 
 import csv
+import dataclasses
+import hashlib
 import io
 import json
 import os
@@ -24,6 +26,16 @@ UPDATE_COLUMNS = ["frames", "updates", "wall_time_s", "loss_policy", "loss_value
                   "learning_rate", "frames_per_s"]
 EVAL_COLUMNS = ["frames", "protocol", "episode", "episode_return", "episode_length"]
 
+
+# Which run a directory holds: these keys of the resolved run (``config.resolve_run``) define it, and only a request
+# with the same values may resume, extend or "finish" it. ``env.num_threads`` (emulator threads: speed only) is left
+# out of ``env``, and ``learning_rate`` follows from ``hyper`` and ``workers``. The other keys (``SETTING_KEYS``) say
+# how far and on what a run goes; they may change between the sessions of one run, and each change is recorded in
+# ``config.json``'s ``changes``.
+IDENTITY_KEYS = ("algo", "algorithm", "game", "workers", "seed", "env", "eval", "hyper")
+SETTING_KEYS = ("total_frames", "checkpoint_every_frames", "log_every_updates", "tensorboard", "device", "precision")
+_SPEED_ONLY = {"env": ("num_threads",)}
+_ABSENT = "(absent)"
 
 RESULTS_DIR = "results"  # the schema's default results_dir (replication/data/config_schema.yaml), for a run given without a config
 
@@ -88,6 +100,172 @@ def atomic_write_json(path: str | Path, obj) -> None:
     atomic_write_bytes(path, (json.dumps(obj, indent=2, sort_keys=True) + "\n").encode())
 
 
+def run_identity(resolved: dict) -> dict:
+    """The identity-defining part (``IDENTITY_KEYS``) of a resolved run config or a ``config.json``: ``algorithm``
+    defaults to ``algo`` (as in ``config.resolve_run``) and speed-only keys are left out."""
+    ident = {k: resolved.get(k) for k in IDENTITY_KEYS}
+    ident["algorithm"] = resolved.get("algorithm", resolved.get("algo"))
+    for section, keys in _SPEED_ONLY.items():
+        if isinstance(ident[section], dict):
+            ident[section] = {k: v for k, v in ident[section].items() if k not in keys}
+    return json.loads(json.dumps(ident))  # as config.json holds it: a tuple reads as a list
+
+
+def fingerprint(resolved: dict) -> str:
+    """A short hash (16 hex digits) of ``run_identity(resolved)``, stored in ``config.json`` and ``checkpoint.pt``."""
+    text = json.dumps(run_identity(resolved), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _section_defaults(resolved: dict) -> dict:
+    """Defaults of the ``env``/``eval``/``hyper`` dataclasses of a run's algorithm: a key that a directory written by
+    older code lacks is compared as its default, so a field added since does not make it another run."""
+    from replication.atari import AtariConfig  # lazily: these import the algorithms, which import this module
+    from replication.config import algorithms
+    from replication.evaluate import EvalConfig
+
+    try:
+        hyper = algorithms()[resolved.get("algorithm", resolved.get("algo"))][0]
+        return {name: dataclasses.asdict(cls()) for name, cls in (("env", AtariConfig), ("eval", EvalConfig),
+                                                                   ("hyper", hyper))}
+    except (KeyError, TypeError):
+        return {}
+
+
+def identity_differences(held: dict, requested: dict) -> list[tuple[str, object, object]]:
+    """The identity keys (``section.key`` inside ``env``/``eval``/``hyper``) whose values differ between the run a
+    directory holds (its ``config.json`` or checkpoint config) and a requested resolved run: (key, held, requested)."""
+    a, b = run_identity(held), run_identity(requested)
+    defaults = _section_defaults(requested)
+    out = []
+    for key in IDENTITY_KEYS:
+        x, y = a[key], b[key]
+        if isinstance(x, dict) and isinstance(y, dict):
+            default = defaults.get(key, {})
+            for sub in sorted(set(x) | set(y)):
+                xv, yv = x.get(sub, default.get(sub, _ABSENT)), y.get(sub, default.get(sub, _ABSENT))
+                if xv != yv:
+                    out.append((f"{key}.{sub}", xv, yv))
+        elif x != y:
+            out.append((key, x, y))
+    return out
+
+
+def refuse_other_run(path: str | Path, held: dict, requested: dict, source: str) -> None:
+    """Refuse ``requested`` if run directory ``path`` holds another run (``held``, read from its file ``source``).
+
+    Raises:
+        UserError: one line naming up to three differing identity keys, their values there and requested.
+    """
+    from replication.errors import UserError
+
+    diffs = identity_differences(held, requested)
+    if not diffs:
+        return
+    shown = ", ".join(f"{k} = {x!r} there, {y!r} requested" for k, x, y in diffs[:3])
+    more = f" (and {len(diffs) - 3} more)" if len(diffs) > 3 else ""
+    raise UserError(f"run directory {str(path)!r} holds another run ({source}): {shown}{more}; accepted: the run it "
+                    "holds (give another --out for a new run, or move this directory away to replace it)")
+
+
+def damaged(path: str | Path, problem: str, accepted: str, remedy: str):
+    """The ``UserError`` for a damaged run file: ``<path> is damaged (<problem>); accepted: <accepted> (<remedy>)``."""
+    from replication.errors import UserError
+
+    return UserError(f"{path} is damaged ({problem}); accepted: {accepted} ({remedy})")
+
+
+def read_json_file(path: str | Path, required: tuple[str, ...], remedy: str) -> dict:
+    """Read ``config.json`` or ``done.json`` of a run directory: a JSON object with the keys ``required``.
+
+    Raises:
+        UserError: the file is not such an object (``damaged``, ending with ``remedy``).
+    """
+    path = Path(path)
+    if not path.exists():
+        raise damaged(path, "missing", f"a JSON object with keys {', '.join(required)}", remedy)
+    try:
+        obj = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise damaged(path, f"not valid JSON: {e}", f"a JSON object with keys {', '.join(required)}", remedy) from None
+    missing = [k for k in required if k not in obj] if isinstance(obj, dict) else list(required)
+    if missing:
+        raise damaged(path, f"no {', '.join(missing)}", f"a JSON object with keys {', '.join(required)}", remedy)
+    return obj
+
+
+DONE_KEYS = ("frames", "wall_time_s", "frames_per_s")
+DONE_REMEDY = "move it away and rerun the training: it resumes from checkpoint.pt and writes done.json again"
+CONFIG_KEYS = ("algo", "game", "workers", "seed")
+CONFIG_REMEDY = "move the run directory away and rerun it"
+
+
+def read_done(path: str | Path) -> dict | None:
+    """``done.json`` of run directory ``path`` (its presence means the run finished), or None where there is none.
+
+    Raises:
+        UserError: a malformed ``done.json`` (not a JSON object with numeric ``DONE_KEYS``), naming the remedy.
+    """
+    file = Path(path) / "done.json"
+    if not file.exists():
+        return None
+    done = read_json_file(file, DONE_KEYS, DONE_REMEDY)
+    bad = [k for k in DONE_KEYS if not isinstance(done[k], (int, float)) or isinstance(done[k], bool)]
+    if bad:
+        raise damaged(file, f"{bad[0]} = {done[bad[0]]!r}", f"numbers for {', '.join(DONE_KEYS)}", DONE_REMEDY)
+    return done
+
+
+CHECKPOINT_KEYS = ("model", "optimizer", "counters", "rng")
+
+
+def load_checkpoint(path: str | Path) -> dict:
+    """Load ``checkpoint.pt`` (on the CPU), checking that it is a whole training checkpoint.
+
+    Raises:
+        UserError: the file cannot be read or lacks ``CHECKPOINT_KEYS``: one line naming it and what to do.
+    """
+    import torch
+
+    path = Path(path)
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as e:  # torch raises RuntimeError, EOFError, UnpicklingError, ... for a cut or garbled file
+        problem = (str(e).strip().splitlines() or [type(e).__name__])[0].split(". ")[0].rstrip(".")[:120]
+        state, error = None, f"torch.load fails: {problem}"
+    else:
+        missing = [k for k in CHECKPOINT_KEYS if k not in state] if isinstance(state, dict) else CHECKPOINT_KEYS
+        error = f"no {', '.join(missing)}" if missing else None
+    if error:
+        raise damaged(path, error, "a checkpoint written by replication.train",
+                      "move it away to restart this run from frame 0") from None
+    return state
+
+
+def check_run_dir(path: str | Path, requested: dict) -> dict | None:
+    """Check, before anything in run directory ``path`` is written, that it holds the ``requested`` run (the same
+    ``run_identity``) or none yet; returns its ``config.json`` (or checkpoint config), None for a new directory.
+
+    Reads ``config.json``; where there is none but a ``checkpoint.pt``, the checkpoint's config. A directory made
+    before fingerprints existed is compared key by key like any other.
+
+    Raises:
+        UserError: the directory holds another run (``refuse_other_run``), or its ``config.json`` or
+            ``checkpoint.pt`` is damaged.
+    """
+    path = Path(path)
+    if (path / "config.json").exists():
+        held = read_json_file(path / "config.json", CONFIG_KEYS, CONFIG_REMEDY)
+        refuse_other_run(path, held, requested, "config.json")
+        return held
+    if (path / "checkpoint.pt").exists():
+        held = load_checkpoint(path / "checkpoint.pt").get("config") or {}
+        if held:
+            refuse_other_run(path, held, requested, "checkpoint.pt")
+        return held
+    return None
+
+
 class CsvLog:
     """An append-only CSV file with a fixed header, flushed after every ``write``.
 
@@ -96,11 +274,16 @@ class CsvLog:
         columns: column names, in order.
         keep_until_frames: on resume, rows with ``frames`` greater than this are dropped (they were logged
             after the checkpoint being resumed from and will be produced again). ``None`` keeps everything.
+
+    Attributes:
+        torn: rows dropped on resume as half-written (a last line without its newline, a wrong field count or a
+            non-numeric ``frames``: a writer killed mid-row), for the run's log.
     """
 
     def __init__(self, path: str | Path, columns: list[str], keep_until_frames: int | None = None):
         self.path = Path(path)
         self.columns = columns
+        self.torn = 0
         if self.path.exists() and keep_until_frames is not None:
             self._truncate(keep_until_frames)
         new = not self.path.exists() or self.path.stat().st_size == 0
@@ -111,13 +294,18 @@ class CsvLog:
             self._f.flush()
 
     def _truncate(self, keep_until_frames: int) -> None:
-        with open(self.path, newline="") as f:
-            rows = list(csv.reader(f))
+        data = self.path.read_bytes().decode(errors="replace")
+        torn_tail = bool(data) and not data.endswith("\n")
+        rows = list(csv.reader(io.StringIO(data)))
         if not rows:
             return
         header, body = rows[0], rows[1:]
+        if torn_tail and body:
+            body.pop()
         i = header.index("frames")
-        kept = [r for r in body if len(r) == len(header) and int(float(r[i])) <= keep_until_frames]
+        whole = [r for r in body if len(r) == len(header) and _number(r[i]) is not None]
+        self.torn = len(body) - len(whole) + (torn_tail and len(rows) > 1)
+        kept = [r for r in whole if _number(r[i]) <= keep_until_frames]
         buf = io.StringIO()
         w = csv.writer(buf)
         w.writerow(header)
@@ -131,6 +319,13 @@ class CsvLog:
 
     def close(self) -> None:
         self._f.close()
+
+
+def _number(text: str) -> float | None:
+    try:
+        return float(text)
+    except ValueError:
+        return None
 
 
 def _fmt(v):

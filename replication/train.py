@@ -5,11 +5,16 @@ Usage::
     python -m replication.train --configfile configs/default.yaml --algo a2c --game pong --workers 32 --seed 0
     python -m replication.train --run-config '<resolved JSON>' --out results/runs/a2c/pong/w32/s0
 
-A run whose ``done.json`` exists is left alone (a no-op) unless ``--force``; a run with a ``checkpoint.pt``
-resumes from it. Once training has started, Ctrl-C / SIGTERM save a checkpoint and exit with status 130 / 143;
-before that (checking the config, building the environments and networks) there is nothing to save, and SIGTERM
-stops the process at once (its default action: ale-py's environment constructor holds the GIL, so a Python
-handler would run only when it returns). A shell, and Snakemake's job script, report that exit as 143 too.
+A run directory holds one run (``rundir.IDENTITY_KEYS``: group, algorithm, game, workers, seed, env, eval, hyper):
+a request for another run is refused before anything in it is written, as is a damaged ``config.json``,
+``done.json`` or ``checkpoint.pt``. A run whose ``done.json`` exists is left alone (a no-op) unless ``--force``
+(retrain from frame 0) or a longer ``total_frames`` (it resumes from its checkpoint to the new budget); a run with a
+``checkpoint.pt`` resumes from it, and a changed setting (``rundir.SETTING_KEYS``) is recorded in ``config.json``.
+
+Once training has started, Ctrl-C / SIGTERM save a checkpoint and exit with status 130 / 143; before that
+(checking the config, building the environments and networks) there is nothing to save, and SIGTERM stops the
+process at once (its default action: ale-py's environment constructor holds the GIL, so a Python handler would run
+only when it returns). A shell, and Snakemake's job script, report that exit as 143 too.
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ from replication.atari import AtariConfig
 from replication.config import algorithms, check_resolved_run, load_config, resolve_device, resolve_run
 from replication.errors import ArgumentParser, UserError, check_output, cli_main
 from replication.evaluate import EvalConfig
-from replication.rundir import RESULTS_DIR, run_dir
+from replication.rundir import RESULTS_DIR, check_run_dir, read_done, run_dir
 from replication.a3c import WorkerFailed
 from replication.training import TrainingDiverged, TrainingRun
 
@@ -119,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
     p = ArgumentParser(prog="python -m replication.train", description=__doc__.split("\n")[0])
     add_run_arguments(p, "run group label in the config (usually the algorithm name)")
     p.add_argument("--total-frames", type=int, help="override the frame budget")
-    p.add_argument("--force", action="store_true", help="retrain even if done.json exists")
+    p.add_argument("--force", action="store_true", help="retrain from frame 0 even if done.json exists")
     args = p.parse_args(argv)
     resolved, results = resolve_args(args)
     if args.total_frames is not None:
@@ -129,11 +134,16 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(args.out) if args.out else run_dir(results, resolved["algo"], resolved["game"],
                                                    resolved["workers"], resolved["seed"])
     check_output(out, directory=True)
-    if (out / "done.json").exists():
-        if not args.force:
-            print(f"{out}: already finished (done.json); use --force to retrain", file=sys.stderr)
-            return 0
+    check_run_dir(out, resolved)  # another run's directory, or a damaged one: refused before anything is written
+    done = None if args.force else read_done(out)
+    if args.force and (out / "done.json").exists():
         shutil.rmtree(out)
+    elif done is not None and resolved["total_frames"] <= done["frames"]:
+        print(f"{out}: already finished (done.json); use --force to retrain", file=sys.stderr)
+        return 0
+    elif done is not None:
+        print(f"{out}: finished at {done['frames']} frames; extending it to total_frames {resolved['total_frames']}",
+              file=sys.stderr)
     threads = args.threads or max(1, os.cpu_count() or 1)
     torch.set_num_threads(threads)
     if resolved["env"].get("num_threads", 0) == 0:  # emulator threads share the job's cores with torch

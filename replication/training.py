@@ -9,6 +9,7 @@ at the end.
 from __future__ import annotations
 
 import contextlib
+import json
 import random
 import sys
 import time
@@ -22,8 +23,9 @@ from replication.atari import AtariConfig
 from replication.evaluate import EvalConfig, evaluate
 from replication.precision import autocast, effective_precision
 from replication.progress import Progress
-from replication.rundir import (EPISODE_COLUMNS, EVAL_COLUMNS, UPDATE_COLUMNS, CsvLog, atomic_write_bytes,
-                                atomic_write_json, lock_run_dir, provenance)
+from replication.rundir import (EPISODE_COLUMNS, EVAL_COLUMNS, SETTING_KEYS, UPDATE_COLUMNS, CsvLog,
+                                atomic_write_bytes, atomic_write_json, fingerprint, load_checkpoint, lock_run_dir,
+                                provenance, refuse_other_run)
 from replication.tensorboard import TensorBoardLog
 from replication.update import TrainingDiverged  # noqa: F401  (raised by update_step; train.py catches it)
 
@@ -43,6 +45,10 @@ class TrainingRun:
         resolved: the fully resolved config (written to ``config.json``).
         precision: ``fp32`` or ``bf16`` (forward passes under autocast, ``replication/precision.py``).
         tensorboard: also write TensorBoard event files (``replication/tensorboard.py``).
+
+    Raises:
+        UserError: (on construction, before anything is written) the directory's ``checkpoint.pt`` is damaged or
+            belongs to another run (``rundir.refuse_other_run``), or another process trains into the directory.
     """
 
     dir: Path
@@ -73,10 +79,13 @@ class TrainingRun:
             print(f"warning: {note}", file=sys.stderr)
         self.resolved = {**self.resolved, "precision": self.precision, "precision_requested": requested}
         self.dir = Path(self.dir)
-        self._lock = lock_run_dir(self.dir)  # one process per run directory, held until this process ends
         ckpt = self.dir / "checkpoint.pt"
-        if ckpt.exists():
-            self._checkpoint = torch.load(ckpt, map_location="cpu", weights_only=False)
+        if ckpt.exists():  # checked before the lock file is written: a refused request changes nothing
+            self._checkpoint = load_checkpoint(ckpt)
+            if self._checkpoint.get("config"):
+                refuse_other_run(self.dir, self._checkpoint["config"], self.resolved, "checkpoint.pt")
+        self._lock = lock_run_dir(self.dir)  # one process per run directory, held until this process ends
+        if self._checkpoint is not None:
             c = self._checkpoint["counters"]
             self.frames, self.agent_steps, self.updates = c["frames"], c["agent_steps"], c["updates"]
             self._wall_offset = c["wall_time_s"]
@@ -115,21 +124,31 @@ class TrainingRun:
 
     # -- lifecycle ------------------------------------------------------------------------------------------
     def start(self, model: torch.nn.Module, optimizer: torch.optim.Optimizer) -> None:
-        """Open the logs (cut back to the checkpoint), write ``config.json``, restore a checkpoint if any, and
-        start the training clock: ``wall_time_s`` excludes building the environments and networks (ale-py's
-        vector env takes ~1-3 s to start, a fifth of a 100k-frame benchmark line)."""
+        """Open the logs (cut back to the checkpoint; a half-written last row is dropped and said so on stderr),
+        write ``config.json`` (with the run's ``fingerprint`` and, on resume, ``changes``: the settings that differ
+        from the previous session's), drop a ``done.json`` (a run extended to a longer ``total_frames``), restore a
+        checkpoint if any, and start the training clock: ``wall_time_s`` excludes building the environments and
+        networks (ale-py's vector env takes ~1-3 s to start, a fifth of a 100k-frame benchmark line)."""
         self.model, self.optimizer = model, optimizer
         keep = self.frames if self._checkpoint is not None else None
+        changes = self._setting_changes() if keep is not None else []
         if self._checkpoint is None:  # a fresh start: drop logs of a run that never checkpointed
             for name in ("episodes.csv", "updates.csv", "eval.csv"):
                 (self.dir / name).unlink(missing_ok=True)
+        (self.dir / "done.json").unlink(missing_ok=True)  # written again by finish()
         self.episodes_log = CsvLog(self.dir / "episodes.csv", EPISODE_COLUMNS, keep)
         self.updates_log = CsvLog(self.dir / "updates.csv", UPDATE_COLUMNS, keep)
         # evaluation rows at the checkpoint's frames survive only if the checkpoint knows they were finished
         keep_eval = None if keep is None else (keep if self._evaluated_at == keep else keep - 1)
         self.eval_log = CsvLog(self.dir / "eval.csv", EVAL_COLUMNS, keep_eval)
+        for log in (self.episodes_log, self.updates_log, self.eval_log):
+            if log.torn:
+                rows = "a half-written last row" if log.torn == 1 else f"{log.torn} half-written rows"
+                print(f"recovered: dropped {rows} of {log.path.name}; the run resumes from checkpoint.pt at frames "
+                      f"{self.frames}", file=sys.stderr)
         self.tb = TensorBoardLog(self.dir, self.tensorboard, resume_frames=keep)
-        atomic_write_json(self.dir / "config.json", {**self.resolved, **provenance(), "resumes": self._resumes})
+        atomic_write_json(self.dir / "config.json", {**self.resolved, **provenance(), "resumes": self._resumes,
+                                                     "fingerprint": fingerprint(self.resolved), "changes": changes})
         if self._checkpoint is not None:
             model.load_state_dict(self._checkpoint["model"])
             optimizer.load_state_dict(self._checkpoint["optimizer"])
@@ -142,6 +161,22 @@ class TrainingRun:
         self._t0 = time.monotonic()
         self._rate_mark = (self._t0, self.frames)
         self.progress.restart(self.frames)  # the first line comes ~30 s after the training clock starts
+
+    def _setting_changes(self) -> list[dict]:
+        """``changes`` of the previous ``config.json`` plus one entry per ``SETTING_KEYS`` value this session
+        changes (e.g. a longer ``total_frames``): ``{"key", "from", "to", "frames", "resumes"}``."""
+        try:
+            previous = json.loads((self.dir / "config.json").read_text())
+        except (OSError, ValueError):  # no config.json (or an unreadable one) beside the checkpoint
+            previous = self._checkpoint.get("config") or {}
+        changes = list(previous.get("changes", []))
+        for key in SETTING_KEYS:
+            if key in previous and previous[key] != self.resolved.get(key):
+                changes.append({"key": key, "from": previous[key], "to": self.resolved.get(key),
+                                "frames": self.frames, "resumes": self._resumes})
+                print(f"changed: {key} {previous[key]!r} -> {self.resolved.get(key)!r} at frames {self.frames} "
+                      "(recorded in config.json)", file=sys.stderr)
+        return changes
 
     def count_agent_steps(self, n: int, frame_skip: int) -> None:
         """Count ``n`` agent steps (``n * frame_skip`` frames)."""
@@ -250,6 +285,7 @@ class TrainingRun:
             "rng": {"torch": torch.get_rng_state(), "generator": self.generator.get_state(),
                     "numpy": np.random.get_state(), "python": random.getstate()},
             "config": self.resolved,
+            "fingerprint": fingerprint(self.resolved),
         }
         buf = io.BytesIO()
         torch.save(state, buf)

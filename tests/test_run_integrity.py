@@ -1,0 +1,277 @@
+"""Run-directory integrity: a directory holds one run, and damaged files are named, never averaged.
+
+One short real A2C run (module-scoped) is copied for every case. A request for another run (other workers, seed,
+algorithm or hyperparameters) and a damaged file (a torn CSV row, a malformed ``done.json`` or ``config.json``, a
+corrupt ``checkpoint.pt``) get one line naming it and exit status 2, and every file of the run directory (and the
+tables aggregate had written) stays byte-identical. Where recovery is safe (a half-written last row behind a valid
+checkpoint) train recovers and says so; a longer ``total_frames`` extends the run and is recorded.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+
+import pytest
+import torch
+import yaml
+
+from conftest import ROOT
+
+CONFIG = {
+    "games": ["pong"], "seeds": [0], "device": "cpu", "checkpoint_every_frames": 800, "log_every_updates": 2,
+    "env": {"max_episode_frames": 400},
+    "eval": {"episodes": 2, "max_frames": 400},
+    "algos": {"a2c": {"workers": [4], "total_frames": 3200}, "dqn": {"workers": [1], "total_frames": 3200}},
+}
+
+
+def run_args(cfg, out, algo="a2c", workers=4, seed=0):
+    return ["--configfile", str(cfg), "--algo", algo, "--game", "pong", "--workers", str(workers), "--seed",
+            str(seed), "--out", str(out), "--threads", "1"]
+
+
+def python(module, *args):
+    return subprocess.run([sys.executable, "-m", module, *map(str, args)], capture_output=True, text=True, cwd=ROOT,
+                          timeout=300)
+
+
+def snapshot(root) -> dict:
+    """Every file under ``root``: relative path -> bytes."""
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def smoke(tmp_path_factory):
+    """A finished 3,200-frame A2C run on Pong, its config file, and aggregate's tables of it."""
+    root = tmp_path_factory.mktemp("smoke")
+    cfg = root / "cfg.yaml"
+    cfg.write_text(yaml.safe_dump(CONFIG))
+    cfg_hyper = root / "cfg_hyper.yaml"  # the same run group with another entropy bonus
+    cfg_hyper.write_text(yaml.safe_dump({**CONFIG, "algos": {"a2c": {**CONFIG["algos"]["a2c"],
+                                                                     "hyper": {"entropy_beta": 0.02}}}}))
+    r = python("replication.train", *run_args(cfg, root / "run"))
+    assert r.returncode == 0, r.stderr
+    r = python("replication.aggregate", "--out", root / "tables", root / "run")
+    assert r.returncode == 0, r.stderr
+    return {"run": root / "run", "cfg": cfg, "cfg_hyper": cfg_hyper, "tables": root / "tables"}
+
+
+# -- damage done to a copy of the run: each takes the run directory --------------------------------------------------
+
+def unfinished(d):
+    (d / "done.json").unlink()
+
+
+def cut_bytes(name, n):
+    def damage(d):
+        data = (d / name).read_bytes()
+        (d / name).write_bytes(data[:-n])
+    return damage
+
+
+def drop_last_fields(name, n):
+    """The last row loses its last ``n`` fields but keeps its newline."""
+    def damage(d):
+        lines = (d / name).read_text().splitlines()
+        lines[-1] = ",".join(lines[-1].split(",")[:-n])
+        (d / name).write_text("\n".join(lines) + "\n")
+    return damage
+
+
+def write(name, text):
+    def damage(d):
+        (d / name).write_text(text)
+    return damage
+
+
+def append(name, text):
+    def damage(d):
+        with open(d / name, "a") as f:
+            f.write(text)
+    return damage
+
+
+def edit_json(name, **changes):
+    def damage(d):
+        obj = json.loads((d / name).read_text())
+        for k, v in changes.items():
+            if v is None:
+                obj.pop(k, None)
+            else:
+                obj[k] = v
+        (d / name).write_text(json.dumps(obj))
+    return damage
+
+
+def remove(name):
+    def damage(d):
+        (d / name).unlink()
+    return damage
+
+
+def both(*damages):
+    def damage(d):
+        for f in damages:
+            f(d)
+    return damage
+
+
+def garble_checkpoint(d):
+    (d / "checkpoint.pt").write_bytes(b"\x00not a checkpoint" * 64)
+
+
+# (id, damage, train request (changes to run_args, or "hyper" for the other config), what stderr must contain)
+TRAIN_CASES = [
+    ("workers_finished", None, {"workers": 8}, "holds another run (config.json): workers = 4 there, 8 requested"),
+    ("workers_unfinished", unfinished, {"workers": 8}, "workers = 4 there, 8 requested"),
+    ("dqn_finished", None, {"algo": "dqn"}, "algo = 'a2c' there, 'dqn' requested, algorithm = 'a2c' there"),
+    ("dqn_unfinished", unfinished, {"algo": "dqn", "workers": 1}, "algo = 'a2c' there, 'dqn' requested"),
+    ("seed", None, {"seed": 1}, "seed = 0 there, 1 requested"),
+    ("hyper", unfinished, "hyper", "hyper.entropy_beta = 0.01 there, 0.02 requested"),
+    ("no_fingerprint", edit_json("config.json", fingerprint=None), {"workers": 8}, "workers = 4 there, 8 requested"),
+    ("checkpoint_only", both(unfinished, remove("config.json")), {"workers": 8},
+     "holds another run (checkpoint.pt): workers = 4 there, 8 requested"),
+    ("checkpoint_cut", both(unfinished, cut_bytes("checkpoint.pt", 100_000)), {},
+     "checkpoint.pt is damaged (torch.load fails"),
+    ("checkpoint_garbled", both(unfinished, garble_checkpoint), {},
+     "checkpoint.pt is damaged (torch.load fails"),
+    ("checkpoint_not_a_run", both(unfinished, lambda d: torch.save({"x": 1}, d / "checkpoint.pt")), {},
+     "checkpoint.pt is damaged (no model, optimizer, counters, rng)"),
+    ("done_not_json", write("done.json", '{"frames": 32'), {}, "done.json is damaged (not valid JSON"),
+    ("done_no_frames", write("done.json", '{"wall_time_s": 1.0}'), {},
+     "done.json is damaged (no frames, frames_per_s)"),
+    ("done_bad_frames", edit_json("done.json", frames="3200"), {}, "done.json is damaged (frames = '3200')"),
+    ("config_not_json", write("config.json", '{"algo": "a2c", '), {}, "config.json is damaged (not valid JSON"),
+]
+
+
+@pytest.mark.parametrize("damage, request_, expected", [c[1:] for c in TRAIN_CASES], ids=[c[0] for c in TRAIN_CASES])
+def test_train_refuses_another_run_or_a_damaged_file_and_changes_nothing(damage, request_, expected, smoke, tmp_path,
+                                                                        capsys):
+    from replication.train import main
+
+    d = tmp_path / "run"
+    shutil.copytree(smoke["run"], d)
+    if damage:
+        damage(d)
+    before = snapshot(d)
+    if request_ == "hyper":
+        argv = run_args(smoke["cfg_hyper"], d)
+    else:
+        argv = run_args(smoke["cfg"], d, **request_)
+    with pytest.raises(SystemExit) as e:
+        main(argv)
+    err = capsys.readouterr().err
+    assert e.value.code == 2, err
+    assert len(err.strip().splitlines()) == 1 and err.startswith("error: ") and "Traceback" not in err, err
+    assert expected in err, err
+    assert snapshot(d) == before
+
+
+# (id, damage, what stderr must contain): a finished run copied, damaged, then aggregated over the smoke's tables
+AGGREGATE_CASES = [
+    ("episodes_no_newline", cut_bytes("episodes.csv", 1), "episodes.csv is damaged (last row cut short: line"),
+    ("episodes_cut_mid_row", cut_bytes("episodes.csv", 9), "episodes.csv is damaged (last row cut short"),
+    ("episodes_too_few_fields", drop_last_fields("episodes.csv", 2),
+     "episodes.csv is damaged (line 9: too few fields (4 of 6))"),
+    ("eval_no_newline", cut_bytes("eval.csv", 3), "eval.csv is damaged (last row cut short"),
+    ("eval_too_few_fields", drop_last_fields("eval.csv", 1), "eval.csv is damaged (line 3: too few fields (4 of 5))"),
+    ("updates_no_newline", cut_bytes("updates.csv", 20), "updates.csv is damaged (last row cut short"),
+    ("updates_too_many_fields", append("updates.csv", "1,2" + ",3" * 9 + "\n"),
+     "updates.csv is damaged (line 22: too many fields (11 of 9))"),
+    ("episodes_not_a_number", append("episodes.csv", "3200,800,1.0,0,x,10\n"),
+     "episodes.csv is damaged (line 10: episode_return = 'x', not a number)"),
+    ("done_not_json", write("done.json", "{"), "done.json is damaged (not valid JSON"),
+    ("done_bad_frames", edit_json("done.json", frames=None), "done.json is damaged (no frames)"),
+    ("config_missing", remove("config.json"), "config.json is damaged (missing)"),
+]
+
+
+@pytest.mark.parametrize("damage, expected", [c[1:] for c in AGGREGATE_CASES], ids=[c[0] for c in AGGREGATE_CASES])
+def test_aggregate_names_a_damaged_file_and_writes_nothing(damage, expected, smoke, tmp_path, capsys):
+    from replication.aggregate import main
+
+    d, tables = tmp_path / "run", tmp_path / "tables"
+    shutil.copytree(smoke["run"], d)
+    shutil.copytree(smoke["tables"], tables)
+    damage(d)
+    before, tables_before = snapshot(d), snapshot(tables)
+    with pytest.raises(SystemExit) as e:
+        main(["--out", str(tables), str(d)])
+    err = capsys.readouterr().err
+    assert e.value.code == 2, err
+    assert len(err.strip().splitlines()) == 1 and err.startswith("error: ") and "Traceback" not in err, err
+    assert expected in err and "accepted: " in err, err
+    assert snapshot(d) == before and snapshot(tables) == tables_before
+
+
+def test_the_cli_refuses_as_a_user_sees_it(smoke, tmp_path):
+    """Through ``python -m``: a DQN request on the A2C run, and aggregate of a run with a torn row."""
+    d = tmp_path / "run"
+    shutil.copytree(smoke["run"], d)
+    before = snapshot(d)
+    r = python("replication.train", *run_args(smoke["cfg"], d, algo="dqn", workers=1))
+    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1 and "Traceback" not in r.stderr, r.stderr
+    assert "holds another run" in r.stderr and snapshot(d) == before
+    cut_bytes("eval.csv", 2)(d)
+    before = snapshot(d)
+    r = python("replication.aggregate", "--out", tmp_path / "tables", d)
+    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1 and "Traceback" not in r.stderr, r.stderr
+    assert "eval.csv is damaged" in r.stderr and snapshot(d) == before
+    assert not (tmp_path / "tables").exists()
+
+
+def test_the_same_finished_run_is_a_no_op(smoke, tmp_path, capsys):
+    from replication.train import main
+
+    d = tmp_path / "run"
+    shutil.copytree(smoke["run"], d)
+    before = snapshot(d)
+    assert main(run_args(smoke["cfg"], d)) == 0
+    assert "already finished" in capsys.readouterr().err and snapshot(d) == before
+
+
+def test_a_torn_last_row_is_recovered_from_the_checkpoint(smoke, tmp_path):
+    """A writer killed mid-row after its last checkpoint: train drops the row, says so, and finishes the run."""
+    d = tmp_path / "run"
+    shutil.copytree(smoke["run"], d)
+    (d / "done.json").unlink()
+    whole = (d / "episodes.csv").read_text()
+    with open(d / "episodes.csv", "a") as f:
+        f.write("3204,801,9.5,2,-2")  # no newline: the process died here
+    r = python("replication.train", *run_args(smoke["cfg"], d))
+    assert r.returncode == 0, r.stderr
+    assert ("recovered: dropped a half-written last row of episodes.csv; the run resumes from checkpoint.pt at "
+            "frames 3200") in r.stderr
+    assert (d / "episodes.csv").read_text() == whole and (d / "done.json").exists()
+    r = python("replication.aggregate", "--out", tmp_path / "tables", d)
+    assert r.returncode == 0, r.stderr
+
+
+def test_a_longer_total_frames_extends_the_run_and_is_recorded(smoke, tmp_path):
+    d = tmp_path / "run"
+    shutil.copytree(smoke["run"], d)
+    r = python("replication.train", *run_args(smoke["cfg"], d), "--total-frames", 4000)
+    assert r.returncode == 0, r.stderr
+    assert "extending it to total_frames 4000" in r.stderr and "changed: total_frames 3200 -> 4000" in r.stderr
+    done = json.loads((d / "done.json").read_text())
+    config = json.loads((d / "config.json").read_text())
+    assert done["frames"] == 4000 and config["total_frames"] == 4000
+    assert config["changes"] == [{"key": "total_frames", "from": 3200, "to": 4000, "frames": 3200, "resumes": 1}]
+    old = json.loads((smoke["run"] / "config.json").read_text())
+    assert config["fingerprint"] == old["fingerprint"] and len(old["fingerprint"]) == 16
+    assert torch.load(d / "checkpoint.pt", weights_only=False)["fingerprint"] == old["fingerprint"]
+
+
+def test_identity_keys_and_setting_keys_cover_the_resolved_run():
+    """Every key ``resolve_run`` writes is either part of a run's identity or a setting that may change."""
+    from replication.config import load_config, resolve_run
+    from replication.rundir import IDENTITY_KEYS, SETTING_KEYS
+
+    resolved = resolve_run(load_config(ROOT / "configs" / "smoke.yaml"), "a2c", "pong", 2, 0)
+    derived = {"learning_rate"}  # follows from hyper and workers
+    assert set(resolved) == set(IDENTITY_KEYS) | set(SETTING_KEYS) | derived
+    assert not set(IDENTITY_KEYS) & set(SETTING_KEYS)
