@@ -135,12 +135,11 @@ def parity_curves(runs: list[dict], bins: int = 20) -> pd.DataFrame:
     (``ours`` / ``sb3``) and ``algorithm`` columns: the curves of the parity page."""
     from replication.aggregate import curve_rows
 
-    parts = [pd.DataFrame(columns=["side", "algorithm", "algo", "game", "workers", "seed", "frames", "hours",
+    parts = [pd.DataFrame(columns=["side", "algo", "algorithm", "game", "workers", "seed", "frames", "hours",
                                    "episode_return", "episodes"])]
     for r in runs:
-        c = curve_rows(r, bins)
+        c = curve_rows(r, bins)  # its ids include the algorithm
         c.insert(0, "side", "sb3" if is_peer(r) else "ours")
-        c.insert(1, "algorithm", r["config"].get("algorithm", r["config"]["algo"]))
         parts.append(c)
     return pd.concat(parts, ignore_index=True)
 
