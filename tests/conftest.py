@@ -22,6 +22,13 @@ def run_cli(*args: str, cwd: Path | None = None, timeout: int = 600) -> subproce
                           timeout=timeout)
 
 
+def start_train(cfg: Path, out: Path, workers: int, algo: str = "a2c") -> subprocess.Popen:
+    """Start ``python -m replication.train`` on Pong seed 0 with one thread, not waited for (text pipes)."""
+    return subprocess.Popen([sys.executable, "-m", "replication.train", "--configfile", str(cfg), "--algo", algo,
+                             "--game", "pong", "--workers", str(workers), "--seed", "0", "--out", str(out),
+                             "--threads", "1"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
 @pytest.fixture(scope="session")
 def local_smoke_run(tmp_path_factory) -> Path:
     """Workflow directory of one local ``snakemake --cores 2 --configfile configs/smoke.yaml`` run, shared by the

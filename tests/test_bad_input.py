@@ -18,7 +18,7 @@ import time
 import pytest
 import yaml
 
-from conftest import ROOT
+from conftest import ROOT, start_train
 
 # One run group per algorithm, each a valid base that a case breaks with one value.
 GROUPS = {"a2c": {"workers": [4], "total_frames": 100}, "a3c_ff": {"workers": [1], "total_frames": 100},
@@ -309,9 +309,7 @@ def test_sigterm_while_ale_py_builds_its_environments_stops_the_job_at_once(tmp_
     cfg.write_text(yaml.safe_dump({"games": ["pong"], "device": "cpu",
                                    "algos": {"a2c": {"workers": [64], "total_frames": 100_000}}}))
     out = tmp_path / "run"
-    proc = subprocess.Popen([sys.executable, "-m", "replication.train", "--configfile", str(cfg), "--algo", "a2c",
-                             "--game", "pong", "--workers", "64", "--seed", "0", "--out", str(out), "--threads", "1"],
-                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = start_train(cfg, out, workers=64)
     try:
         deadline = time.time() + 60
         while not (out / ".lock").exists() and proc.poll() is None and time.time() < deadline:

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from conftest import ROOT
+from conftest import ROOT, start_train
 
 TINY = {
     "games": ["pong"], "seeds": [0], "device": "cpu", "checkpoint_every_frames": 800, "log_every_updates": 2,
@@ -185,9 +185,7 @@ def test_a_second_process_cannot_train_into_a_busy_run_directory(tmp_path):
     and the first finishes untouched."""
     cfg = write_config(tmp_path, algos={"a2c": {"workers": [4], "total_frames": 40_000}})
     out = tmp_path / "run"
-    first = subprocess.Popen([sys.executable, "-m", "replication.train", "--configfile", str(cfg), "--algo", "a2c",
-                              "--game", "pong", "--workers", "4", "--seed", "0", "--out", str(out), "--threads", "1"],
-                             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    first = start_train(cfg, out, workers=4)
     try:
         deadline = time.time() + 120
         while not (out / "config.json").exists() and time.time() < deadline:
