@@ -143,7 +143,7 @@ def train(run: TrainingRun) -> None:
                                           actions.to(device).reshape(-1), returns.reshape(-1),
                                           hp.entropy_beta, hp.value_loss_weight, loss_scale=hp.loss_scale)
                 grad_norm = update_step(terms.total, model.parameters(), opt, learning_rate=lr,
-                                        max_grad_norm=hp.max_grad_norm, where=run.where())
+                                        max_grad_norm=hp.max_grad_norm, where=run.where)
             run.after_update({**terms.scalars(), "grad_norm": grad_norm, "learning_rate": lr},
                              policy=lambda x: model(x)[0])
     finally:

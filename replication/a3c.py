@@ -203,10 +203,13 @@ class UpdateMessage:
 
 @dataclass(frozen=True)
 class ErrorMessage:
-    """A worker's failure: the formatted traceback (the worker also printed it to stderr)."""
+    """A worker's failure: the formatted traceback (the worker also printed it to stderr), its exception's message,
+    and whether it was a ``TrainingDiverged`` (the parent then fails the run with that, not ``WorkerFailed``)."""
 
     worker: int
     traceback: str
+    message: str = ""
+    diverged: bool = False
 
 
 def worker_main(spec: WorkerSpec, shared_model: torch.nn.Module, square_avgs: list | None, counters: torch.Tensor,
@@ -256,16 +259,17 @@ def worker_main(spec: WorkerSpec, shared_model: torch.nn.Module, square_avgs: li
             # Hogwild: the local gradients go to the shared parameters, stepped with no lock around them
             grad_norm = update_step(terms.total, local.parameters(), opt, learning_rate=lr,
                                     max_grad_norm=hp.max_grad_norm, shared_params=params,
-                                    where=f" in worker {worker} at frames {frames}, update {updates + 1}")
+                                    where=lambda: f" in worker {worker} at frames {frames}, update {updates + 1}")
             updates += 1
             counters[worker, 1] += 1
             if worker == 0 and updates == raise_at:
                 raise RuntimeError(f"injected failure at update {updates} (REPLICATION_TEST_WORKER_RAISE_AT_UPDATE)")
             if updates % spec.log_every_updates == 0:
-                messages.put(UpdateMessage(worker, {**terms.scalars(), "grad_norm": grad_norm, "learning_rate": lr}))
+                scalars = {k: float(v) for k, v in terms.scalars().items()}  # floats: no tensor crosses the queue
+                messages.put(UpdateMessage(worker, {**scalars, "grad_norm": grad_norm, "learning_rate": lr}))
         env.close()
-    except BaseException:  # report any failure to the parent, which fails the run with it
-        messages.put(ErrorMessage(worker, traceback.format_exc()))
+    except BaseException as e:  # report any failure to the parent, which fails the run with it
+        messages.put(ErrorMessage(worker, traceback.format_exc(), str(e), isinstance(e, TrainingDiverged)))
         raise
 
 
@@ -329,10 +333,9 @@ def train(run: TrainingRun) -> None:
                 if msg.worker == 0:  # one worker's updates stand for all (updates.csv counts every worker's)
                     run.log_update(msg.scalars)
             elif isinstance(msg, ErrorMessage):  # the worker printed its traceback to stderr itself
-                last = msg.traceback.strip().splitlines()[-1]
-                if last.startswith(f"{TrainingDiverged.__module__}.TrainingDiverged: "):
-                    raise TrainingDiverged(f"{last.split(': ', 1)[1]}; last good checkpoint kept in {run.dir}")
-                raise WorkerFailed(f"worker {msg.worker} failed: {last}")
+                if msg.diverged:
+                    raise TrainingDiverged(f"{msg.message}; last good checkpoint kept in {run.dir}")
+                raise WorkerFailed(f"worker {msg.worker} failed: {msg.traceback.strip().splitlines()[-1]}")
             if msg is not None:
                 continue  # drain the queue before checking the processes
             dead = [p for p in procs if p.exitcode not in (None, 0)]

@@ -187,7 +187,8 @@ def batch_to_device(batch: ReplayBatch, device: torch.device, pack: bool | None 
 # -- training loop -------------------------------------------------------------------------------------------
 def _learn(agent: DQNAgent, opt: CentredRMSprop, batch: ReplayBatch, hp: DQNConfig, run: TrainingRun):
     """One minibatch update of the online network; returns its ``updates.csv`` scalars: ``loss_value`` (the TD
-    loss), ``grad_norm`` (unclipped: Nature DQN clips the TD error instead) and ``learning_rate``.
+    loss, a 0-dim tensor read only when logged), ``grad_norm`` (unclipped: Nature DQN clips the TD error instead)
+    and ``learning_rate``.
 
     Raises:
         replication.update.TrainingDiverged: non-finite loss or gradient (before the step is applied).
@@ -198,8 +199,8 @@ def _learn(agent: DQNAgent, opt: CentredRMSprop, batch: ReplayBatch, hp: DQNConf
         with torch.no_grad():
             next_q = agent.target(next_obs)
     loss = td_loss(q.float(), actions, rewards, next_q.float(), dones, hp.gamma, hp.td_error_clip)
-    grad_norm = update_step(loss, agent.online.parameters(), opt, where=run.where())
-    return {"loss_value": float(loss.detach()), "grad_norm": grad_norm, "learning_rate": hp.learning_rate}
+    grad_norm = update_step(loss, agent.online.parameters(), opt, where=run.where)
+    return {"loss_value": loss.detach(), "grad_norm": grad_norm, "learning_rate": hp.learning_rate}
 
 
 def train(run: TrainingRun) -> None:

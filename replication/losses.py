@@ -25,10 +25,12 @@ class A2CLossTerms:
     value: torch.Tensor
     entropy: torch.Tensor
 
-    def scalars(self) -> dict[str, float]:
-        """The ``updates.csv`` columns these terms fill: ``loss_policy``, ``loss_value``, ``entropy`` (floats)."""
-        return {"loss_policy": float(self.policy.detach()), "loss_value": float(self.value.detach()),
-                "entropy": float(self.entropy.detach())}
+    def scalars(self) -> dict[str, torch.Tensor]:
+        """The ``updates.csv`` columns these terms fill: ``loss_policy``, ``loss_value``, ``entropy``, as detached
+        0-dim tensors (``TrainingRun.log_update`` reads them only for the rows it writes: no device sync per
+        update)."""
+        return {"loss_policy": self.policy.detach(), "loss_value": self.value.detach(),
+                "entropy": self.entropy.detach()}
 
 
 def actor_critic_loss(logits: torch.Tensor, values: torch.Tensor, actions: torch.Tensor, returns: torch.Tensor,

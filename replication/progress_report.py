@@ -25,6 +25,7 @@ import pandas as pd
 
 from replication.aggregate import curve_rows
 from replication.errors import UserError, cli_main
+from replication.rundir import whole_lines
 
 
 def read_log(path: Path) -> pd.DataFrame:
@@ -34,9 +35,9 @@ def read_log(path: Path) -> pd.DataFrame:
     """
     if not path.exists() or path.stat().st_size == 0:
         return pd.DataFrame()
-    data = path.read_bytes()
-    if not data.endswith(b"\n"):  # CsvLog writes whole lines: a last line without its newline is torn
-        data = data[:data.rfind(b"\n") + 1]
+    data, _ = whole_lines(path.read_bytes())
+    if not data:
+        return pd.DataFrame()
     df = pd.read_csv(io.BytesIO(data), on_bad_lines="skip")
     numeric = [c for c in df.columns if c != "protocol"]
     df[numeric] = df[numeric].apply(pd.to_numeric, errors="coerce")

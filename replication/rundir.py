@@ -266,6 +266,14 @@ def check_run_dir(path: str | Path, requested: dict) -> dict | None:
     return None
 
 
+def whole_lines(data: bytes) -> tuple[bytes, bool]:
+    """The complete lines of a CSV log and whether a torn last line was cut off: ``CsvLog`` writes whole lines, so
+    a last line without its newline was left half-written by a killed writer."""
+    if not data or data.endswith(b"\n"):
+        return data, False
+    return data[:data.rfind(b"\n") + 1], True
+
+
 class CsvLog:
     """An append-only CSV file with a fixed header, flushed after every ``write``.
 
@@ -294,17 +302,14 @@ class CsvLog:
             self._f.flush()
 
     def _truncate(self, keep_until_frames: int) -> None:
-        data = self.path.read_bytes().decode(errors="replace")
-        torn_tail = bool(data) and not data.endswith("\n")
-        rows = list(csv.reader(io.StringIO(data)))
+        data, torn_tail = whole_lines(self.path.read_bytes())
+        rows = list(csv.reader(io.StringIO(data.decode(errors="replace"))))
         if not rows:
             return
         header, body = rows[0], rows[1:]
-        if torn_tail and body:
-            body.pop()
         i = header.index("frames")
         whole = [r for r in body if len(r) == len(header) and _number(r[i]) is not None]
-        self.torn = len(body) - len(whole) + (torn_tail and len(rows) > 1)
+        self.torn = len(body) - len(whole) + torn_tail
         kept = [r for r in whole if _number(r[i]) <= keep_until_frames]
         buf = io.StringIO()
         w = csv.writer(buf)

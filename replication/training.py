@@ -226,8 +226,8 @@ class TrainingRun:
         self.periodic(policy)
 
     def log_update(self, scalars) -> None:
-        """One ``updates.csv`` row at the current counters from a mapping of its columns to floats (columns it
-        lacks are left blank, read back as NaN); frames/s is measured since the previous row.
+        """One ``updates.csv`` row at the current counters from a mapping of its columns to floats or 0-dim tensors
+        (columns it lacks are left blank, read back as NaN); frames/s is measured since the previous row.
 
         Raises:
             KeyError: a key that is not an ``updates.csv`` column.
@@ -238,13 +238,12 @@ class TrainingRun:
         now = time.monotonic()
         fps = (self.frames - self._rate_mark[1]) / max(now - self._rate_mark[0], 1e-9)
         self._rate_mark = (now, self.frames)
-        if "entropy" in scalars:
-            self.progress.entropy = scalars["entropy"]
-        values = {**{c: "" for c in UPDATE_COLUMNS}, **{k: float(v) for k, v in scalars.items()}, "frames_per_s": fps}
-        self.updates_log.write({**values, "frames": self.frames, "updates": self.updates,
-                                "wall_time_s": self.wall_time_s})
-        self.tb.scalars("train", self.frames, {k: v for k, v in values.items() if v != "" and k not in
-                                               ("frames", "updates", "wall_time_s")})
+        values = {**{k: float(v) for k, v in scalars.items()}, "frames_per_s": fps}
+        if "entropy" in values:
+            self.progress.entropy = values["entropy"]
+        self.updates_log.write({**dict.fromkeys(UPDATE_COLUMNS, ""), **values, "frames": self.frames,
+                                "updates": self.updates, "wall_time_s": self.wall_time_s})
+        self.tb.scalars("train", self.frames, values)
 
     def periodic(self, policy) -> None:
         """After each update: a progress line when ~30 s have passed (``replication/progress.py``); evaluate

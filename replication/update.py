@@ -8,7 +8,7 @@ global norm; Nature DQN clips the TD error in the loss instead) -> refuse a non-
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import torch
 
@@ -19,7 +19,8 @@ class TrainingDiverged(RuntimeError):
 
 def update_step(loss: torch.Tensor, params: Iterable[torch.nn.Parameter], optimizer: torch.optim.Optimizer, *,
                 learning_rate: float | None = None, max_grad_norm: float | None = None,
-                shared_params: Iterable[torch.nn.Parameter] | None = None, where: str = "") -> float:
+                shared_params: Iterable[torch.nn.Parameter] | None = None,
+                where: Callable[[], str] = lambda: "") -> float:
     """Backpropagate ``loss`` into ``params`` and take one ``optimizer`` step.
 
     Args:
@@ -30,7 +31,8 @@ def update_step(loss: torch.Tensor, params: Iterable[torch.nn.Parameter], optimi
         max_grad_norm: clip the global L2 norm of the gradients to this; None measures it without clipping.
         shared_params: A3C (Mnih 2016 Algorithm S3): the shared parameters, in ``params``' order, that receive the
             local gradients and are what ``optimizer`` steps (no lock: Hogwild).
-        where: appended to the divergence message, e.g. ``" at frames 4000, update 200"``.
+        where: called only when the step diverges; its text is appended to the message, e.g.
+            ``" at frames 4000, update 200"`` (so the hot path formats nothing).
 
     Returns:
         The global gradient norm before clipping (float).
@@ -48,7 +50,7 @@ def update_step(loss: torch.Tensor, params: Iterable[torch.nn.Parameter], optimi
         norm = torch.nn.utils.get_total_norm([p.grad for p in params if p.grad is not None])
     loss_value, grad_norm = float(loss.detach()), float(norm)
     if not (math.isfinite(loss_value) and math.isfinite(grad_norm)):
-        raise TrainingDiverged(f"non-finite loss {loss_value} / grad norm {grad_norm}{where}")
+        raise TrainingDiverged(f"non-finite loss {loss_value} / grad norm {grad_norm}{where()}")
     if learning_rate is not None:
         for group in optimizer.param_groups:
             group["lr"] = learning_rate

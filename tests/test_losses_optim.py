@@ -100,7 +100,7 @@ def test_update_step_refuses_a_non_finite_loss_without_stepping(bad):
     w = torch.nn.Parameter(torch.tensor([1.0]))
     opt = torch.optim.SGD([w], lr=0.1)
     with pytest.raises(TrainingDiverged, match=r"non-finite loss .* at frames 40"):
-        update_step(w.sum() * bad, [w], opt, where=" at frames 40")
+        update_step(w.sum() * bad, [w], opt, where=lambda: " at frames 40")
     assert w.item() == 1.0
 
 
