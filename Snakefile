@@ -80,8 +80,10 @@ wildcard_constraints:
 onstart:
     # before the first job of a real run (not a dry run); on a cluster executor each job gets a node's cores
     try:
-        training = [(j.wildcards.algo, int(j.wildcards.workers)) for j in workflow.dag.needrun_jobs()
-                    if j.rule.name == "train"]  # the A3C runs this invocation will train, not the whole plan
+        needed = {(j.wildcards.algo, int(j.wildcards.workers)) for j in workflow.dag.needrun_jobs()
+                  if j.rule.name == "train"}  # the A3C runs this invocation will train, not the whole plan
+        # in plan order (the DAG's order is not fixed), so the same config always names the same run group
+        training = [(label, workers) for label, _, workers, _ in run_plan(config) if (label, workers) in needed]
         check_workers_fit_cores(config, workflow.resource_settings.cores if workflow.local_exec else None, training)
     except UserError as e:
         sys.stderr.write(f"error: {e}\n")
