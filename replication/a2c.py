@@ -1,7 +1,8 @@
 """A2C as PAAC (Clemente et al. 2017, Algorithm 1): ``num_envs`` games in lockstep, one learner.
 
 Each update: every environment takes ``rollout_length`` agent steps with actions sampled from the current
-policy (one batched forward per step); n-step returns are bootstrapped from ``V(s_{t+rollout_length})`` and cut
+policy (one batched forward per step, keeping the convolutions' autograd graph; the FC layer and the heads then
+run with gradients once over the whole batch, ``networks.act``); n-step returns are bootstrapped from ``V(s_{t+rollout_length})`` and cut
 at terminals (a game cut by the frame cap bootstraps from the state it was cut in,
 ``returns.bootstrap_time_limits``); one gradient step of the batch-mean actor-critic loss, scaled by
 ``rollout_length`` as in the authors' code, with global gradient-norm clipping and RMSProp (eps under the root,
@@ -26,7 +27,7 @@ from pydantic import Field, NonNegativeFloat, PositiveFloat, PositiveInt
 from replication.atari import AtariBatch, EpisodeTracker
 from replication.errors import Probability, UserError, check_fields
 from replication.losses import actor_critic_loss
-from replication.networks import INITS, NETWORKS, ActorCritic, sample_actions
+from replication.networks import INITS, NETWORKS, ActorCritic, act
 from replication.optim import LR_SCHEDULES, PaperRMSprop, scheduled_lr
 from replication.returns import bootstrap_time_limits, n_step_returns
 from replication.training import TrainingRun
@@ -122,26 +123,25 @@ def train(run: TrainingRun) -> None:
         while run.frames < run.total_frames:
             with run.rollout():  # an interrupted rollout is not counted in the checkpoint
                 lr = scheduled_lr(hp.lr_schedule, lr0, run.frames, run.total_frames)
-                logits_steps, value_steps = [], []  # (agent step, group) order = (t, environment) order
+                feature_steps = []  # (agent step, group) order = (t, environment) order
                 with run.autocast():  # one context per rollout: bf16 autocast casts the weights once, not per forward
                     for t in range(T):
                         for g in range(G):  # group g's forward runs while the other groups' emulators step
                             if t > 0:
                                 obs[g] = receive(g, t - 1)
-                            logits, value = model(obs[g])
-                            action = sample_actions(logits, run.generator)
-                            logits_steps.append(logits)
-                            value_steps.append(value)
+                            features, action = act(model, obs[g], run.generator)
+                            feature_steps.append(features)
                             actions[t, cols[g]] = action.cpu()
                             envs[g].send(actions[t, cols[g]].numpy())
                     for g in range(G):
                         obs[g] = receive(g, T - 1)
                     with torch.no_grad():
                         bootstrap = model(torch.cat(obs) if G > 1 else obs[0])[1].float().cpu()
+                    logits, values = model.heads(torch.cat(feature_steps))  # FC and heads once, with gradients
                 returns = n_step_returns(rewards, dones, bootstrap, hp.gamma).to(device)
-                terms = actor_critic_loss(torch.cat(logits_steps).float(), torch.cat(value_steps).float(),
-                                          actions.to(device).reshape(-1), returns.reshape(-1),
-                                          hp.entropy_beta, hp.value_loss_weight, loss_scale=hp.loss_scale)
+                terms = actor_critic_loss(logits.float(), values.float(), actions.to(device).reshape(-1),
+                                          returns.reshape(-1), hp.entropy_beta, hp.value_loss_weight,
+                                          loss_scale=hp.loss_scale)
                 grad_norm = update_step(terms.total, model.parameters(), opt, learning_rate=lr,
                                         max_grad_norm=hp.max_grad_norm, where=run.where)
             run.after_update({**terms.scalars(), "grad_norm": grad_norm, "learning_rate": lr},

@@ -31,7 +31,8 @@ from pydantic import Field, NonNegativeFloat, PositiveFloat, PositiveInt
 from replication.atari import AtariBatch, AtariConfig, EpisodeTracker
 from replication.errors import Probability, check_fields
 from replication.losses import actor_critic_loss
-from replication.networks import INITS, NETWORKS, ActorCritic, ActorCriticLSTM, RecurrentPolicy, sample_actions
+from replication.networks import (INITS, NETWORKS, ActorCritic, ActorCriticLSTM, RecurrentPolicy, act,
+                                 sample_actions)
 from replication.optim import PaperRMSprop, linear_lr
 from replication.precision import autocast
 from replication.returns import bootstrap_time_limits, n_step_returns
@@ -112,15 +113,18 @@ def rollout_loss(model: torch.nn.Module, env: AtariBatch, hp: A3CConfig, state, 
     """
     if state is not None:
         state = (state[0].detach(), state[1].detach())
-    logits_t, values_t, actions, rewards, dones, transitions = [], [], [], [], [], []
+    logits_t, values_t, features_t, actions, rewards, dones, transitions = [], [], [], [], [], [], []
     for _ in range(hp.rollout_length):
         obs = torch.from_numpy(env.obs)
         with autocast("cpu", precision):
             if hp.lstm:
                 logits, value, state = model(obs, state)
-            else:
-                logits, value = model(obs)
-        action = sample_actions(logits, generator)
+                logits_t.append(logits)
+                values_t.append(value)
+                action = sample_actions(logits, generator)
+            else:  # the FC layer and heads run with gradients once, after the rollout (networks.act)
+                features, action = act(model, obs, generator)
+                features_t.append(features)
         step = env.step(action.numpy())
         reward = torch.from_numpy(step.reward)
         if step.final_obs is not None:  # the game hit the frame cap: bootstrap from the state it was cut in
@@ -128,8 +132,6 @@ def rollout_loss(model: torch.nn.Module, env: AtariBatch, hp: A3CConfig, state, 
                 final = torch.from_numpy(step.final_obs)
                 final_value = (model(final, state)[1] if hp.lstm else model(final)[1]).float()
             reward = bootstrap_time_limits(reward, torch.from_numpy(step.time_limit), final_value, hp.gamma)
-        logits_t.append(logits)
-        values_t.append(value)
         actions.append(action)
         rewards.append(reward)
         dones.append(torch.from_numpy(step.done))
@@ -148,6 +150,10 @@ def rollout_loss(model: torch.nn.Module, env: AtariBatch, hp: A3CConfig, state, 
     if hp.lstm and transitions[-1].done[0]:
         state = model.initial_state(1)
     returns = n_step_returns(torch.stack(rewards), torch.stack(dones), bootstrap, hp.gamma)
+    if not hp.lstm:
+        with autocast("cpu", precision):
+            logits, value = model.heads(torch.cat(features_t))
+        logits_t, values_t = [logits], [value]
     terms = actor_critic_loss(torch.cat(logits_t).float(), torch.cat(values_t).float(), torch.cat(actions),
                               returns.reshape(-1), hp.entropy_beta, hp.value_loss_weight, loss_scale=len(transitions))
     return terms, state, transitions

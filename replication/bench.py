@@ -124,11 +124,12 @@ def _timed(fn, repeats: int, warmup: int = 3, trials: int = 3) -> float:
 def bench_network_limit(num_envs: int, network: str, rollout_length: int, threads: int, updates: int = 30,
                         precision: str = "fp32") -> float:
     """A2C's network alone, in frames/s: the learner's whole share of an update as in ``replication.a2c.train``:
-    ``rollout_length`` acting forwards at batch ``num_envs`` with autograd on, each followed by action sampling,
-    one bootstrap forward, the actor-critic loss, one backward, gradient-norm clipping and one RMSProp step."""
+    ``rollout_length`` acting forwards at batch ``num_envs`` (``networks.act``: convolutions with autograd on,
+    action sampling), one bootstrap forward, the FC layer and heads with gradients over the whole batch, the
+    actor-critic loss, one backward, gradient-norm clipping and one RMSProp step."""
     from replication.a2c import A2CConfig
     from replication.losses import actor_critic_loss
-    from replication.networks import ActorCritic, sample_actions
+    from replication.networks import ActorCritic, act
     from replication.optim import PaperRMSprop
 
     torch.set_num_threads(threads)
@@ -141,12 +142,12 @@ def bench_network_limit(num_envs: int, network: str, rollout_length: int, thread
 
     def one_update():
         with autocast("cpu", precision):
-            outs = [model(obs) for _ in range(rollout_length)]
-            actions = torch.cat([sample_actions(o[0], generator) for o in outs])
+            steps = [act(model, obs, generator) for _ in range(rollout_length)]
             with torch.no_grad():
                 model(obs)
-        terms = actor_critic_loss(torch.cat([o[0] for o in outs]).float(), torch.cat([o[1] for o in outs]).float(),
-                                  actions, returns, hp.entropy_beta, hp.value_loss_weight, loss_scale=hp.loss_scale)
+            logits, values = model.heads(torch.cat([features for features, _ in steps]))
+        terms = actor_critic_loss(logits.float(), values.float(), torch.cat([a for _, a in steps]), returns,
+                                  hp.entropy_beta, hp.value_loss_weight, loss_scale=hp.loss_scale)
         update_step(terms.total, model.parameters(), opt, max_grad_norm=hp.max_grad_norm)  # as a2c.train
 
     return rollout_length * num_envs * 4 / _timed(one_update, updates)

@@ -6,7 +6,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from replication.networks import ActorCritic, ActorCriticLSTM, QNetwork, scale_frames
+from replication.losses import actor_critic_loss
+from replication.networks import ActorCritic, ActorCriticLSTM, QNetwork, act, sample_actions, scale_frames
 from replication.optim import CentredRMSprop, PaperRMSprop
 from replication.transfer import to_device
 
@@ -38,6 +39,39 @@ def test_channels_last_network_equals_nchw_reference():
     h = _reference_nature_torso(model, obs)
     assert torch.allclose(logits, model.policy(h), atol=1e-5)
     assert torch.allclose(value, model.value(h).squeeze(-1), atol=1e-5)
+
+
+@pytest.mark.parametrize("kind", ["nips", "nature"])
+def test_acting_split_gives_the_gradient_of_one_full_forward_per_step(kind):
+    # the learners keep only the convolutions' graph per acting step and run FC + heads once over the rollout
+    # (networks.act); the loss, its gradient and the sampled actions must be those of a full forward per step
+    torch.manual_seed(0)
+    model = ActorCritic(kind, 6)
+    steps = [torch.randint(0, 256, (3, 4, 84, 84), dtype=torch.uint8) for _ in range(4)]
+    returns = torch.randn(12)
+
+    def loss_and_grads(split):
+        generator = torch.Generator().manual_seed(7)
+        model.zero_grad()
+        if split:
+            acted = [act(model, obs, generator) for obs in steps]
+            logits, values = model.heads(torch.cat([f for f, _ in acted]))
+            actions = torch.cat([a for _, a in acted])
+        else:
+            outs = [model(obs) for obs in steps]
+            actions = torch.cat([sample_actions(lo, generator) for lo, _ in outs])
+            logits, values = torch.cat([lo for lo, _ in outs]), torch.cat([v for _, v in outs])
+        terms = actor_critic_loss(logits, values, actions, returns, 0.01, 0.25, loss_scale=5.0)
+        terms.total.backward()
+        return actions, terms.total.detach(), {k: p.grad.clone() for k, p in model.named_parameters()}
+
+    a_full, loss_full, g_full = loss_and_grads(False)
+    a_split, loss_split, g_split = loss_and_grads(True)
+    assert torch.equal(a_full, a_split)
+    assert torch.allclose(loss_full, loss_split, rtol=1e-5)
+    for k in g_full:
+        assert torch.allclose(g_full[k], g_split[k], rtol=1e-4, atol=1e-6), k
+    assert torch.allclose(model.heads(model.features(steps[0]))[0], model(steps[0])[0])
 
 
 @pytest.mark.parametrize("cls", [ActorCritic, ActorCriticLSTM, QNetwork])
