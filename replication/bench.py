@@ -350,14 +350,22 @@ def bench_table(algos: list[str], game: str, frames: int, dqn_frames: int, threa
     The limits come first, once per shape. Then each algorithm's lines train ``repeats`` times, round-robin
     (all lines once, then all again), so a slow spell on a shared host hits every line rather than one;
     ``frames_per_s`` is the median of a line's runs, ``frames_per_s_min`` / ``_max`` their range. With ``out``,
-    the CSV is rewritten after every algorithm's lines, so a stopped bench keeps what it measured.
+    the CSV is rewritten after every line's run (a line's ``repeats`` column says how many runs it has so far), so
+    a stopped bench keeps every line it finished.
     """
     from replication.precision import native_bf16
 
     bf16_ok = native_bf16("cpu")
     if "bf16" in precisions and not bf16_ok:
         print("bench: bf16 lines skipped: this CPU has no native bf16 (avx512_bf16 / amx_bf16)", file=sys.stderr)
-    rows = []
+    done = []  # the rows of the algorithms already finished
+
+    def table(rows: list[dict]) -> pd.DataFrame:
+        df = add_ratios(pd.DataFrame(rows))
+        if out is not None:  # what is measured so far survives a stopped bench
+            atomic_write_bytes(out, df.assign(host=host).to_csv(index=False).encode())
+        return df
+
     for algo in algos:
         n = dqn_frames if algo == "dqn" else frames
         lines = select_lines(algo, list(precisions), bf16_ok)
@@ -371,18 +379,29 @@ def bench_table(algos: list[str], game: str, frames: int, dqn_frames: int, threa
                 print(f"running {line.name} workers={line.workers} network={line.network} for {n} frames "
                       f"({r + 1}/{repeats}) ...", file=sys.stderr)
                 rates[line].append(run_line(line, game, n, threads))
-        for line in lines:
-            fps = float(np.median(rates[line]))
-            bound = bounds[line.shape] if line.who == "ours" else None
-            rows += limits.get(line, [])
-            rows.append({"algo": line.algo, "game": game, "workers": line.workers, "precision": line.precision,
-                         "line": line.name, "network": line.network, "frames": n, "frames_per_s": round(fps, 1),
-                         "fraction_of_serial_bound": round(fps / bound, 2) if bound else float("nan"),
-                         "repeats": repeats, "frames_per_s_min": round(min(rates[line]), 1),
-                         "frames_per_s_max": round(max(rates[line]), 1)})
-        if out is not None:  # what is measured so far survives a stopped bench
-            atomic_write_bytes(out, add_ratios(pd.DataFrame(rows)).assign(host=host).to_csv(index=False).encode())
-    return add_ratios(pd.DataFrame(rows))
+                table(done + line_rows(lines, rates, limits, bounds, game, n))
+        done += line_rows(lines, rates, limits, bounds, game, n)
+    return table(done)
+
+
+def line_rows(lines: list[Line], rates: dict, limits: dict, bounds: dict, game: str, frames: int) -> list[dict]:
+    """One algorithm's table rows: each line's limit rows (the first line of a shape carries them), then its
+    training row with the median frames/s of the runs in ``rates[line]`` so far and their range; a line with no
+    run yet has no rows."""
+    rows = []
+    for line in lines:
+        runs = rates[line]
+        if not runs:
+            continue
+        fps = float(np.median(runs))
+        bound = bounds[line.shape] if line.who == "ours" else None
+        rows += limits.get(line, [])
+        rows.append({"algo": line.algo, "game": game, "workers": line.workers, "precision": line.precision,
+                     "line": line.name, "network": line.network, "frames": frames, "frames_per_s": round(fps, 1),
+                     "fraction_of_serial_bound": round(fps / bound, 2) if bound else float("nan"),
+                     "repeats": len(runs), "frames_per_s_min": round(min(runs), 1),
+                     "frames_per_s_max": round(max(runs), 1)})
+    return rows
 
 
 def add_ratios(df: pd.DataFrame) -> pd.DataFrame:

@@ -123,6 +123,30 @@ def test_bench_keeps_finished_algorithms_and_skips_lines_by_precision(monkeypatc
     assert bench.select_lines("a2c", ["fp32", "bf16"], native_bf16=True) == lines
 
 
+def test_a_bench_stopped_mid_algorithm_keeps_every_finished_run(monkeypatch, tmp_path):
+    from replication import bench
+
+    calls = []
+
+    def fake_run_line(line, game, frames, threads):
+        calls.append(line.name)
+        if len(calls) == 4:  # stopped in the second repeat's second line
+            raise KeyboardInterrupt
+        return 100.0 * len(calls)
+
+    monkeypatch.setattr(bench, "LINES", {"a2c": [bench.Line("ours", "a2c", 16, "nature"),
+                                                 bench.Line("sb3", "a2c", 16, "nature")]})
+    monkeypatch.setattr(bench, "run_line", fake_run_line)
+    monkeypatch.setattr(bench, "limit_rows", lambda line, game, frames, threads: ([], 1000.0))
+    out = tmp_path / "bench.csv"
+    with pytest.raises(KeyboardInterrupt):
+        bench.bench_table(["a2c"], "pong", 1000, 1000, threads=1, repeats=3, out=out, host="h")
+    kept = pd.read_csv(out).set_index("line")
+    assert kept.loc["ours a2c", "repeats"] == 2 and kept.loc["ours a2c", "frames_per_s"] == 200.0  # runs 1 and 3
+    assert kept.loc["sb3 a2c", "repeats"] == 1 and kept.loc["sb3 a2c", "frames_per_s"] == 200.0
+    assert kept.loc["ours a2c", "ratio_to_peer"] == 1.0
+
+
 def test_bf16_falls_back_to_fp32_without_native_support():
     from replication.precision import effective_precision, native_bf16
 
