@@ -19,7 +19,7 @@ run: $(STAMP)
 	$(BIN)/snakemake --cores all
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -q -rs --durations=12
+	$(BIN)/python -m pytest -q -rs --durations=12 -n 2 --dist loadfile
 
 bench: $(STAMP)
 	$(BIN)/pip install --quiet -e '.[test,bench]'

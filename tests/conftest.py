@@ -32,7 +32,9 @@ def start_train(cfg: Path, out: Path, workers: int, algo: str = "a2c") -> subpro
 @pytest.fixture(scope="session")
 def local_smoke_run(tmp_path_factory) -> Path:
     """Workflow directory of one local ``snakemake --cores 2 --configfile configs/smoke.yaml`` run, shared by the
-    workflow test and the SLURM test (which compares its cluster run with it), so CI pays for it once.
+    tests of tests/test_smoke_workflow.py and the SLURM test (which compares its cluster run with it), so CI pays
+    for it once. ``make test`` runs two pytest-xdist workers with ``--dist loadfile`` (a file's tests on one
+    worker): every test that uses this run lives in test_smoke_workflow.py, so it is built once.
 
     Raises:
         AssertionError: the workflow failed (its stderr tail in the message).

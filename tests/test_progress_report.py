@@ -2,11 +2,8 @@
 
 import fcntl
 import json
-import shutil
 import subprocess
 import sys
-
-from conftest import ROOT
 
 from replication.progress_report import build_progress_report, find_runs, progress_table, read_log
 from replication.rundir import EPISODE_COLUMNS, UPDATE_COLUMNS
@@ -71,22 +68,3 @@ def test_no_started_run_is_one_clear_line(tmp_path):
                         "--out", str(tmp_path / "p.pdf")], capture_output=True, text=True)
     assert r.returncode == 2 and "Traceback" not in r.stderr
     assert r.stderr.strip().count("\n") == 0 and "no run has started" in r.stderr
-
-
-def test_progress_target_builds_without_training(tmp_path, local_smoke_run):
-    """`snakemake progress` on a workflow whose runs are partly missing: it reports what exists and trains
-    nothing, though the config plans A3C runs with more workers than the one core given."""
-    shutil.copytree(local_smoke_run / "results" / "runs", tmp_path / "results" / "runs")
-    shutil.rmtree(tmp_path / "results" / "runs" / "a2c")  # the a2c runs have not started
-    dqn = tmp_path / "results" / "runs" / "dqn" / "pong" / "w1" / "s0"
-    (dqn / "done.json").unlink()  # nor has dqn seed 0 finished
-    before = snapshot(tmp_path / "results")
-    r = subprocess.run([sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "-d", str(tmp_path),
-                        "--cores", "1", "progress", "--configfile", str(ROOT / "configs" / "smoke.yaml")],
-                       capture_output=True, text=True, timeout=300)
-    assert r.returncode == 0, r.stderr[-3000:]
-    assert "rule train" not in r.stderr and (tmp_path / "reports" / "progress.pdf").exists()
-    log = (tmp_path / "results" / "logs" / "progress.log").read_text()
-    assert "wrote reports/progress.pdf: 2 pages" in log
-    after = {p: b for p, b in snapshot(tmp_path / "results").items() if "logs" not in p.parts}
-    assert after == before

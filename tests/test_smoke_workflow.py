@@ -1,0 +1,56 @@
+"""Every test of the shared smoke workflow run (conftest ``local_smoke_run``: configs/smoke.yaml end to end with
+``snakemake --cores 2``), in one file so that pytest-xdist's ``--dist loadfile`` builds that run once."""
+
+import shutil
+import subprocess
+import sys
+
+import pandas as pd
+import yaml
+
+from conftest import ROOT
+from test_progress_report import snapshot
+from test_workflow import snakemake
+
+
+def test_smoke_workflow_produces_pdf_and_tables(local_smoke_run):
+    tmp_path = local_smoke_run
+    pdf = tmp_path / "reports" / "replication.pdf"
+    assert pdf.exists() and pdf.read_bytes().startswith(b"%PDF") and pdf.stat().st_size > 10_000
+    smoke = yaml.safe_load((ROOT / "configs" / "smoke.yaml").read_text())
+    runs = {(a, g, s) for a in smoke["algos"] for g in smoke["games"] for s in smoke["seeds"]}
+    scores = pd.read_csv(tmp_path / "results" / "tables" / "scores.csv")
+    assert set(zip(scores["algo"], scores["game"], scores["seed"])) == runs and len(scores) == len(runs)
+    for algo, section in smoke["algos"].items():
+        frames = scores.loc[scores["algo"] == algo, "frames"]
+        # A3C workers stop at the first rollout past the budget, so they may overshoot by a few rollouts
+        assert (frames >= section["total_frames"]).all() and (frames <= section["total_frames"] + 400).all()
+    for algo in smoke["algos"]:
+        logs = list((tmp_path / "results" / "logs" / "train" / algo).rglob("*.log"))
+        assert logs, algo
+    tp = pd.read_csv(tmp_path / "results" / "tables" / "throughput.csv")
+    assert len(tp) == len(runs) and (tp["frames_per_s"] > 0).all()
+    curves = pd.read_csv(tmp_path / "results" / "tables" / "curves.csv")
+    assert set(curves["seed"]) == set(smoke["seeds"]) and set(curves["algo"]) == set(smoke["algos"])
+    # a second invocation has nothing to do
+    again = snakemake(tmp_path, "--cores", "2", "--configfile", str(ROOT / "configs" / "smoke.yaml"), "-n")
+    assert "Nothing to be done" in again.stdout + again.stderr
+
+
+def test_progress_target_builds_without_training(tmp_path, local_smoke_run):
+    """`snakemake progress` on a workflow whose runs are partly missing: it reports what exists and trains
+    nothing, though the config plans A3C runs with more workers than the one core given."""
+    shutil.copytree(local_smoke_run / "results" / "runs", tmp_path / "results" / "runs")
+    shutil.rmtree(tmp_path / "results" / "runs" / "a2c")  # the a2c runs have not started
+    dqn = tmp_path / "results" / "runs" / "dqn" / "pong" / "w1" / "s0"
+    (dqn / "done.json").unlink()  # nor has dqn seed 0 finished
+    before = snapshot(tmp_path / "results")
+    r = subprocess.run([sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "-d", str(tmp_path),
+                        "--cores", "1", "progress", "--configfile", str(ROOT / "configs" / "smoke.yaml")],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert "rule train" not in r.stderr and (tmp_path / "reports" / "progress.pdf").exists()
+    log = (tmp_path / "results" / "logs" / "progress.log").read_text()
+    assert "wrote reports/progress.pdf: 2 pages" in log
+    after = {p: b for p, b in snapshot(tmp_path / "results").items() if "logs" not in p.parts}
+    assert after == before
