@@ -26,4 +26,4 @@ bench: $(STAMP)
 	$(BIN)/snakemake --cores all bench
 
 clean:
-	rm -rf results reports/*.pdf reports/games .snakemake
+	rm -rf results reports/*.pdf reports/games reports/replication reports/report.html .snakemake

@@ -4,6 +4,7 @@
 #   snakemake --cores all                                  # configs/default.yaml
 #   snakemake --cores 16 --configfile configs/smoke.yaml   # another config
 #   snakemake --cores 4 reports/games/pong.pdf             # one game: trains what is missing, one report
+#   snakemake --report reports/report.html                 # Snakemake's HTML report of the finished workflow
 
 import glob
 import json
@@ -68,6 +69,9 @@ def train_mem_mb(label, game, workers, seed):
 
 def done_files(game=None):
     return [f"{run_path(*r)}/done.json" for r in PLAN if game is None or r[1] == game]
+
+
+report: "report/workflow.rst"  # `snakemake --report`: outputs flagged report(...) below, captions in report/
 
 
 wildcard_constraints:
@@ -147,10 +151,14 @@ rule parity:
         f"{REPORTS}/replication.pdf",
 
 
-def tables(folder):
-    """The aggregate step's outputs in ``folder``: one CSV per table plus runs.json (provenance)."""
+def tables(folder, subcategory):
+    """The aggregate step's outputs in ``folder``: one CSV per table plus runs.json (provenance); the tables a
+    reader looks up and the provenance are flagged for `snakemake --report` (caption report/<name>.rst)."""
     names = ["scores", "curves", "throughput", "normalized", "missing", "parity", "parity_curves"]
-    return {**{n: f"{folder}/{n}.csv" for n in names}, "runs": f"{folder}/runs.json"}
+    out = {**{n: f"{folder}/{n}.csv" for n in names}, "runs": f"{folder}/runs.json"}
+    shown = {"scores": "Tables", "normalized": "Tables", "throughput": "Tables", "runs": "Provenance"}
+    return {n: report(path, caption=f"report/{n}.rst", category=shown[n], subcategory=subcategory,
+                      labels={"table": os.path.basename(path)}) if n in shown else path for n, path in out.items()}
 
 
 def run_dirs(input):
@@ -161,7 +169,7 @@ rule aggregate:
     input:
         done_files(),
     output:
-        **tables(f"{RESULTS}/tables"),
+        **tables(f"{RESULTS}/tables", "all games"),
     log:
         f"{RESULTS}/logs/aggregate.log",
     params:
@@ -176,8 +184,14 @@ rule aggregate:
 rule report:
     input:
         rules.aggregate.output,
-    output:
-        f"{REPORTS}/replication.pdf",
+    output:  # the PDF, its figure pages as PNGs and the verdict table as CSV (for `snakemake --report`)
+        pdf=report(f"{REPORTS}/replication.pdf", caption="report/report_pdf.rst", category="Report",
+                   subcategory="all games", labels={"report": "replication.pdf"}),
+        figures=report(directory(f"{REPORTS}/replication/figures"), patterns=["{figure}.png"],
+                       caption="report/figures.rst", category="Figures", subcategory="all games",
+                       labels={"page": "{figure}"}),
+        verdict=report(f"{REPORTS}/replication/verdict.csv", caption="report/verdict.rst", category="Tables",
+                       subcategory="all games", labels={"table": "verdict.csv"}),
     log:
         f"{RESULTS}/logs/report.log",
     params:
@@ -185,7 +199,8 @@ rule report:
     resources:
         mem_mb=2000,
     shell:
-        "{PY} -m replication.report --tables {params.tables} --out {output} > {log} 2>&1"
+        "{PY} -m replication.report --tables {params.tables} --out {output.pdf} --figures {output.figures} "
+        "--verdict {output.verdict} > {log} 2>&1"
 
 
 rule progress:
@@ -210,8 +225,9 @@ rule bench:
     """Opt-in (`snakemake --cores all bench`): training throughput beside Stable-Baselines3 on this host, in one
     run (python -m replication.bench; needs the `bench` extra), as results/bench/bench.csv and reports/bench.pdf."""
     output:
-        csv=f"{RESULTS}/bench/bench.csv",
-        pdf=f"{REPORTS}/bench.pdf",
+        csv=report(f"{RESULTS}/bench/bench.csv", caption="report/bench.rst", category="Speed",
+                   labels={"file": "bench.csv"}),
+        pdf=report(f"{REPORTS}/bench.pdf", caption="report/bench.rst", category="Speed", labels={"file": "bench.pdf"}),
     log:
         f"{RESULTS}/logs/bench.log",
     # the whole host (lines run one after another, each measured alone); 1 where no --cores was given (cluster)
@@ -227,7 +243,7 @@ rule aggregate_game:
     input:
         lambda w: done_files(w.game),
     output:
-        **tables(f"{RESULTS}/tables/games/{{game}}"),
+        **tables(f"{RESULTS}/tables/games/{{game}}", "{game}"),
     log:
         f"{RESULTS}/logs/aggregate_{{game}}.log",
     params:
@@ -242,8 +258,14 @@ rule aggregate_game:
 rule report_game:
     input:
         rules.aggregate_game.output,
-    output:
-        f"{REPORTS}/games/{{game}}.pdf",
+    output:  # as rule report's, for one game
+        pdf=report(f"{REPORTS}/games/{{game}}.pdf", caption="report/report_pdf.rst", category="Report",
+                   subcategory="{game}", labels={"report": "{game}.pdf"}),
+        figures=report(directory(f"{REPORTS}/games/{{game}}/figures"), patterns=["{figure}.png"],
+                       caption="report/figures.rst", category="Figures", subcategory="{game}",
+                       labels={"page": "{figure}"}),
+        verdict=report(f"{REPORTS}/games/{{game}}/verdict.csv", caption="report/verdict.rst", category="Tables",
+                       subcategory="{game}", labels={"table": "verdict.csv"}),
     log:
         f"{RESULTS}/logs/report_{{game}}.log",
     params:
@@ -251,4 +273,5 @@ rule report_game:
     resources:
         mem_mb=2000,
     shell:
-        "{PY} -m replication.report --tables {params.tables} --out {output} --title 'Replication report: {wildcards.game}' > {log} 2>&1"
+        "{PY} -m replication.report --tables {params.tables} --out {output.pdf} --figures {output.figures} "
+        "--verdict {output.verdict} --title 'Replication report: {wildcards.game}' > {log} 2>&1"

@@ -116,8 +116,9 @@ class ArgumentParser(argparse.ArgumentParser):
         raise UserError(f"{message} (see {self.prog} --help)")
 
 
-def check_output(path: str | Path, *, directory: bool) -> Path:
-    """Check that ``--out`` ``path`` (a folder when ``directory``, else a file) can be written, before any work.
+def check_output(path: str | Path, *, directory: bool, option: str = "--out") -> Path:
+    """Check that the ``option`` (``--out`` unless said) ``path`` (a folder when ``directory``, else a file) can be
+    written, before any work.
 
     The path may not exist yet; the nearest folder that does must be writable (tried with a nameless temporary
     file, so nothing is left behind and root on a read-only mount is refused too).
@@ -129,16 +130,16 @@ def check_output(path: str | Path, *, directory: bool) -> Path:
     path = Path(path)
     if path.exists() and path.is_dir() != directory:
         what, wanted = ("a file", "a directory (new or existing)") if directory else ("a directory", "a file path")
-        raise UserError(f"--out {str(path)!r} is {what}; accepted: {wanted}")
+        raise UserError(f"{option} {str(path)!r} is {what}; accepted: {wanted}")
     folder = path if directory else path.parent
     existing = next(p for p in (folder, *folder.parents) if p.exists())  # "." or "/" at the latest
     if not existing.is_dir():
-        raise UserError(f"--out {str(path)!r} is under the file {str(existing)!r}; accepted: a path whose folders "
-                        "are directories")
+        raise UserError(f"{option} {str(path)!r} is under the file {str(existing)!r}; accepted: a path whose "
+                        "folders are directories")
     try:
         tempfile.TemporaryFile(dir=existing).close()
     except OSError as e:
-        raise UserError(f"--out {str(path)!r} is not writable ({e.strerror} in {str(existing)!r}); accepted: a "
+        raise UserError(f"{option} {str(path)!r} is not writable ({e.strerror} in {str(existing)!r}); accepted: a "
                         "folder this user can write") from None
     return path
 

@@ -124,45 +124,53 @@ def build_progress_report(runs_root: str | Path, out: str | Path) -> list[str]:
     Raises:
         UserError: no started run under ``runs_root``.
     """
-    import matplotlib.pyplot as plt
     import seaborn as sns
 
-    from replication.report import PAGE, _table_page, report_pdf
+    from replication.pdf_pages import report_pdf
+    from replication.report_layout import Document, fit_grid
 
     runs = find_runs(runs_root)
     table = progress_table(runs)
     curves = progress_curves(runs)
     counts = table["state"].value_counts().to_dict()
+    doc = Document("Training progress", contents=False)
+    shown = table.assign(frames=table["frames"].map(lambda f: f"{f / 1e6:.2f}M"),
+                         total_frames=table["total_frames"].map(lambda f: f"{f / 1e6:.2f}M"))
+    doc.table(shown, "Progress: every run directory present",
+              f"{len(table)} runs: " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
+              + f" (read from {runs_root}). frames: emulator frames so far (frame skip included); done_pct: of "
+              "the run's budget; state: finished (done.json), training (a process holds the run's lock) or "
+              "stopped (rerun the train job to resume from checkpoint.pt); frames_per_s: the last logged "
+              "rate; score_last100: mean unclipped score of the last 100 finished training games.",
+              missing={"score_last100": "no games yet", "frames_per_s": "not logged yet"})
+    palette = sns.color_palette("colorblind")
+    groups = sorted(table["group"].unique())
+
+    def draw(fig, rect, game):
+        gs = fig.add_gridspec(1, 1)
+        ax = fig.add_subplot(gs[0, 0])
+        g = curves[curves["game"] == game] if len(curves) else curves
+        for (group, workers, seed), run in g.groupby(["algo", "workers", "seed"]):
+            colour = palette[groups.index(group) % len(palette)]
+            unfinished = run["state"].iloc[0] != "finished"
+            label = f"{group} w{workers} s{seed}" + (f" ({run['state'].iloc[0]})" if unfinished else "")
+            ax.plot(run["frames"] / 1e6, run["episode_return"], color=colour, alpha=0.9,
+                    linestyle="--" if unfinished else "-", marker="o", markersize=2.5, label=label)
+            if unfinished:  # where the run stands now
+                ax.plot(run["frames"].iloc[-1] / 1e6, run["episode_return"].iloc[-1], marker="X", markersize=9,
+                        color=colour, linestyle="none")
+        ax.set_xlabel("emulator frames (millions); each run's bins span its own budget")
+        ax.set_ylabel("training episode return (unclipped game score, mean per bin)")
+        if len(g):
+            ax.legend(fontsize=7, ncol=2, loc="best")
+        fit_grid(gs, fig, rect)
+
+    for game in sorted(table["game"].unique()):
+        doc.figure(lambda fig, rect, game=game: draw(fig, rect, game), f"Progress curves: {game}",
+                   f"{game}: training returns so far, mean per frame bin of each run; dashed, ending in X: "
+                   "unfinished runs, at their frames so far.", png=False)
     with report_pdf(out) as pdf:
-        shown = table.assign(frames=table["frames"].map(lambda f: f"{f / 1e6:.2f}M"),
-                             total_frames=table["total_frames"].map(lambda f: f"{f / 1e6:.2f}M"))
-        _table_page(pdf, "Progress: every run directory present", shown,
-                    [f"{len(table)} runs: " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
-                     + f" (read from {runs_root}). frames: emulator frames so far (frame skip included); done_pct: of "
-                     "the run's budget; state: finished (done.json), training (a process holds the run's lock) or "
-                     "stopped (rerun the train job to resume from checkpoint.pt); frames_per_s: the last logged "
-                     "rate; score_last100: mean unclipped score of the last 100 finished training games."])
-        palette = sns.color_palette("colorblind")
-        for game in sorted(table["game"].unique()):
-            fig, ax = plt.subplots(figsize=PAGE)
-            g = curves[curves["game"] == game] if len(curves) else curves
-            for (group, workers, seed), run in g.groupby(["algo", "workers", "seed"]):
-                colour = palette[sorted(table["group"].unique()).index(group) % len(palette)]
-                unfinished = run["state"].iloc[0] != "finished"
-                label = f"{group} w{workers} s{seed}" + (f" ({run['state'].iloc[0]})" if unfinished else "")
-                ax.plot(run["frames"] / 1e6, run["episode_return"], color=colour, alpha=0.9,
-                        linestyle="--" if unfinished else "-", marker="o", markersize=2.5, label=label)
-                if unfinished:  # where the run stands now
-                    ax.plot(run["frames"].iloc[-1] / 1e6, run["episode_return"].iloc[-1], marker="X", markersize=9,
-                            color=colour, linestyle="none")
-            ax.set_xlabel("emulator frames (millions); each run's bins span its own budget")
-            ax.set_ylabel("training episode return (unclipped game score, mean per bin)")
-            ax.set_title(f"{game}: training returns so far (dashed, ending in X: unfinished runs, at their frames "
-                         "so far)", fontsize=11)
-            if len(g):
-                ax.legend(fontsize=7, ncol=2, loc="best")
-            fig.tight_layout()
-            pdf.add(fig, f"Progress curves: {game}")
+        doc.render(pdf)
     return pdf.pages
 
 

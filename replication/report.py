@@ -1,185 +1,52 @@
-"""``python -m replication.report``: tables -> one PDF (matplotlib PdfPages, seaborn figures).
+"""``python -m replication.report``: tables -> one PDF (pages laid out by ``report_layout``, seaborn figures).
 
 Usage::
 
-    python -m replication.report --tables results/tables --out reports/replication.pdf
+    python -m replication.report --tables results/tables --out reports/replication.pdf \\
+        [--figures reports/replication/figures] [--verdict reports/replication/verdict.csv]
 
-Pages: (1) summary and verdict per (algo, game); (2) our scores beside Mnih 2016 Table S3 and human-normalized
-scores; (3) Table 1 analogue (mean/median/IQM/optimality gap with stratified-bootstrap CIs; performance profile
-with 3+ games); (4) speed-up vs workers when several worker counts ran (Table 2 / Figure 3 analogue);
-(5) learning curves vs frames and vs wall-clock hours (Figure 1 analogue), final score vs learning rate when
-swept (Figure 2 analogue); (6) the 12 PAAC games (Clemente 2017
-analogue) and throughput; (7) protocol and provenance.
-Every number names its seeds and protocol; every paper number its source.
+Answers first: page 1 says what was run (games, algorithms, seeds, frames, hardware, total time) and starts the
+verdict table (per run group and game: our score with its 95% CI over seeds beside the paper's, and reproduced /
+below paper / above paper / not comparable, with why); then the contents; then the papers' tables and figures in
+the papers' order: Mnih et al. 2016 Figure 1 (learning curves vs frames, and vs wall-clock hours), Table 1
+(human-normalized summary, performance profile with 3+ games), Figure 2 (score vs learning rate, when swept),
+Table 2 / Figure 3 (speed-up vs workers, when several worker counts ran), Table S3 (scores per game); Clemente et
+al. 2017 (the PAAC games, throughput vs num_envs); then what the papers do not have (parity with Stable-Baselines3,
+per-run tables); then protocol and provenance. Every number names its seeds and protocol; every paper number its
+source. ``--figures`` also writes every figure page as a PNG, ``--verdict`` the verdict table as CSV (Snakemake's
+``--report`` collects both).
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import sys
-import textwrap
 from pathlib import Path
 
-import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import seaborn as sns  # noqa: E402
-from matplotlib.backends.backend_pdf import PdfPages  # noqa: E402
-
-from replication import reference  # noqa: E402
-from replication.errors import ArgumentParser, UserError, check_output, cli_main  # noqa: E402
-from replication.rundir import atomic_write_bytes  # noqa: E402
-from replication.speedup import speedup_rows, speedup_summary  # noqa: E402
-from replication.stats import mean_ci  # noqa: E402
-from replication.summary import performance_profile, summarize_normalized  # noqa: E402
+from replication import reference
+from replication.curves_figure import curve_bands, curves_caption, draw_curves, game_pages
+from replication.errors import ArgumentParser, UserError, check_output, cli_main
+from replication.pdf_pages import atomic_write_folder, report_pdf, save_png  # noqa: F401 (save_png: parity.py)
+from replication.report_layout import PAGE, Document, fit_grid
+from replication.rundir import atomic_write_bytes
+from replication.speedup import speedup_rows, speedup_summary
+from replication.summary import performance_profile, summarize_normalized
+from replication.verdict import (NO_CI, VERDICT_FILLS, VERDICTS, fmt_frames, pct, per_game_summary,  # noqa: F401
+                                 verdict_shown, verdict_table)
 
 PAAC_GAMES = ["amidar", "centipede", "beam_rider", "boxing", "breakout", "ms_pacman", "name_this_game", "pong",
               "qbert", "seaquest", "space_invaders", "up_n_down"]  # Clemente et al. 2017, the 12 PAAC games
 
-PAGE = (11.69, 8.27)  # A4 landscape, inches
 # where each algorithm's hyperparameters and their paper sources live (the provenance page cites them)
 ALGORITHM_SOURCES = {"a2c": "replication/a2c.py (A2CConfig)", "a3c_ff": "replication/a3c.py (A3CConfig)",
                      "a3c_lstm": "replication/a3c.py (A3CLSTMConfig)", "dqn": "replication/dqn.py (DQNConfig)"}
-S3_SOURCE = "Mnih et al. 2016, Table S3 (human starts, 30 min emulator time)"
-
-
-def save_png(fig, path: str | Path, dpi: int = 100) -> None:
-    """Save ``fig`` as a PNG at ``path`` atomically and close it."""
-    import io
-
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi)
-    plt.close(fig)
-    atomic_write_bytes(path, buf.getvalue())
-
-
-class ReportPdf:
-    """``PdfPages`` that remembers each page's title, so the report's structure can be listed and checked."""
-
-    def __init__(self, path: Path):
-        self._pdf = PdfPages(path)
-        self.pages: list[str] = []
-
-    def add(self, fig, title: str) -> None:
-        """Save ``fig`` as the next page under ``title`` and close it."""
-        self._pdf.savefig(fig)
-        plt.close(fig)
-        self.pages.append(title)
-
-    def close(self) -> None:
-        self._pdf.close()
-
-
-@contextlib.contextmanager
-def report_pdf(out: str | Path):
-    """A ``ReportPdf`` for the ``with`` block, in the report's seaborn theme, that becomes ``out`` atomically when
-    the block ends without an error (a reader sees the old PDF or the new one); on an error nothing is left."""
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp")
-    sns.set_theme(style="whitegrid", context="paper")
-    pdf = ReportPdf(tmp)
-    try:
-        yield pdf
-    except BaseException:
-        pdf.close()
-        tmp.unlink(missing_ok=True)
-        raise
-    pdf.close()
-    atomic_write_bytes(out, tmp.read_bytes())
-    tmp.unlink()
-
-
-def _text_page(pdf: ReportPdf, title: str, lines: list[str]) -> None:
-    fig = plt.figure(figsize=PAGE)
-    fig.text(0.05, 0.94, title, fontsize=16, weight="bold", va="top")
-    y = 0.88
-    for line in lines:
-        for part in textwrap.wrap(line, 150) or [""]:
-            fig.text(0.05, y, part, fontsize=9, va="top", family="monospace" if line.startswith("  ") else None)
-            y -= 0.025
-    pdf.add(fig, title)
-
-
-def _table_page(pdf: ReportPdf, title: str, df: pd.DataFrame, notes: list[str], fontsize: int = 8) -> None:
-    """Render ``df`` as a real table (matplotlib ``ax.table``) with a title and notes underneath; long tables go
-    on as many pages as needed, so the table never runs into the notes."""
-    rows_per_page = 20
-    chunks = [df.iloc[i:i + rows_per_page] for i in range(0, max(len(df), 1), rows_per_page)]
-    for k, chunk in enumerate(chunks):
-        fig = plt.figure(figsize=PAGE)
-        ax = fig.add_axes((0.05, 0.24, 0.9, 0.68))  # the notes get the bottom fifth of the page
-        ax.axis("off")
-        suffix = f" ({k + 1}/{len(chunks)})" if len(chunks) > 1 else ""
-        ax.set_title(title + suffix, fontsize=14, weight="bold", loc="left")
-        if len(chunk):
-            cells = [[_cell(v) for v in row] for row in chunk.itertuples(index=False)]
-            labels = [textwrap.fill(str(c), 14) for c in chunk.columns]
-            tab = ax.table(cellText=cells, colLabels=labels, loc="upper center", cellLoc="center")
-            tab.auto_set_font_size(False)
-            tab.set_fontsize(fontsize)
-            tab.auto_set_column_width(list(range(len(labels))))
-            tab.scale(1.0, 1.5)
-            for (r, _), cell in tab.get_celld().items():
-                if r == 0:
-                    cell.set_height(cell.get_height() * 1.8)
-                    cell.set_facecolor("#dde6f0")
-                    cell.set_text_props(weight="bold")
-        else:
-            ax.text(0.5, 0.6, "no rows", ha="center")
-        fig.text(0.05, 0.2, "\n".join(textwrap.fill(n, 170) for n in notes), fontsize=8, va="top")
-        pdf.add(fig, title + suffix)
-
-
-def _cell(v) -> str:
-    if isinstance(v, (float, np.floating)):
-        if np.isnan(v):
-            return "n/a"
-        return f"{v:,.1f}" if abs(v) >= 10 else f"{v:.3g}"
-    return str(v)
-
-
-def per_game_summary(scores: pd.DataFrame) -> pd.DataFrame:
-    """Mean final evaluation score per (algo, game, workers) over seeds, with a 95% bootstrap CI."""
-    rows = []
-    if "algorithm" not in scores:
-        scores = scores.assign(algorithm=scores["algo"])
-    for (algo, game, workers), g in scores.groupby(["algo", "game", "workers"]):
-        m, lo, hi = mean_ci(g["eval_mean"].to_numpy(dtype=float))
-        rows.append({"algo": algo, "algorithm": g["algorithm"].iloc[0], "game": game, "workers": workers,
-                     "seeds": len(g), "frames": int(g["frames"].max()),
-                     "mean": m, "ci_low": lo, "ci_high": hi, "protocol": g["protocol"].iloc[0]})
-    return pd.DataFrame(rows)
-
-
-def verdict_table(summary: pd.DataFrame) -> pd.DataFrame:
-    """Our score vs the paper's comparable column, their ratio, and whether the paper value is in our CI."""
-    s3 = reference.table_s3().set_index("game")
-    rows = []
-    for _, r in summary.iterrows():
-        col = reference.PAPER_COLUMN_FOR_ALGO.get(r["algorithm"])
-        paper = s3.loc[r["game"], col] if (col and r["game"] in s3.index) else np.nan
-        cap = reference.protocol_frame_cap(str(r["protocol"]))
-        if np.isnan(paper):
-            inside = "n/a (no paper value)"
-        elif cap != reference.TABLE_S3_FRAME_CAP:  # a shorter cap biases long games low: not the paper's protocol
-            inside = f"not comparable (eval cap {cap:,} frames; Table S3: {reference.TABLE_S3_FRAME_CAP:,})" \
-                if cap else "not comparable (eval protocol names no frame cap)"
-        elif np.isnan(r["ci_low"]):
-            inside = "n/a (1 seed)"
-        else:
-            inside = "yes" if r["ci_low"] <= paper <= r["ci_high"] else "no"
-        ci = "n/a" if np.isnan(r["ci_low"]) else f"[{r['ci_low']:.1f}, {r['ci_high']:.1f}]"
-        rows.append({"algo": r["algo"], "game": r["game"], "workers": r["workers"], "seeds": r["seeds"],
-                     "frames (M)": r["frames"] / 1e6, "ours (mean)": r["mean"], "ours 95% CI": ci,
-                     "paper column": reference.TABLE_S3_COLUMNS.get(col, "-"), "paper": paper,
-                     "ours / paper": r["mean"] / paper if paper and not np.isnan(paper) else np.nan,
-                     "our protocol": r["protocol"], "paper in our CI": inside})
-    return pd.DataFrame(rows)
+S3_SOURCE = f"Mnih et al. 2016, Table S3 ({reference.TABLE_S3_PROTOCOL} of emulator time)"
+PER_RUN_ROWS = 60  # longer per-run tables stay in the CSVs (results/tables), not the PDF
 
 
 def s3_table(summary: pd.DataFrame) -> pd.DataFrame:
@@ -196,48 +63,19 @@ def s3_table(summary: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
-def curves_page(pdf: ReportPdf, curves: pd.DataFrame, game: str) -> None:
-    """Figure 1 analogue for one game: return vs frames (millions) and vs wall-clock hours, CI band over seeds."""
-    g = curves[curves["game"] == game].copy()
-    g["run"] = g["algo"] + " (workers " + g["workers"].astype(str) + ")"
-    g["frames (millions)"] = g["frames"] / 1e6
-    fig, axes = plt.subplots(1, 2, figsize=PAGE)
-    if len(g):
-        # frames: runs share the bins, so seeds are averaged with a 95% CI band
-        sns.lineplot(data=g, x="frames (millions)", y="episode_return", hue="run", errorbar=("ci", 95), ax=axes[0],
-                     marker="o", markersize=3)
-        # hours: each seed has its own clock, so each seed is drawn as its own line
-        sns.lineplot(data=g, x="hours", y="episode_return", hue="run", units="seed", estimator=None, ax=axes[1],
-                     marker="o", markersize=3)
-    for ax, label in ((axes[0], "emulator frames (millions)"), (axes[1], "wall-clock training time (hours)")):
-        ax.set_xlabel(label)
-        ax.set_ylabel("training episode return (unclipped game score)")
-        ax.grid(alpha=0.3)
-    seeds = g.groupby("run")["seed"].nunique().to_dict()
-    fig.suptitle(f"{game}: training episode returns per frame bin (left: mean, band = 95% CI over seeds; "
-                 f"right: one line per seed). Seeds per run: {seeds}", fontsize=11)
-    fig.tight_layout(rect=(0, 0, 1, 0.95))
-    pdf.add(fig, f"Learning curves: {game}")
+# ------------------------------------------------------------------------------------------------------ figures
 
 
-PARITY_NOTE = ("Measure: mean training score (unclipped, whole games) of the episodes that ended in the last 10% of "
-               "the frame budget, averaged over runs; 95% CIs from a bootstrap stratified by run (each run's episodes "
-               "resampled on their own, scipy.stats.bootstrap). Verdict: 'not informative' when the peer's CI reaches "
-               "the game's random score (no-op random, van Hasselt et al. 2016 / Wang et al. 2016), else 'parity' when "
-               "the CI of ours - peer contains 0, else 'ours ahead' / 'ours behind'. Peer: Stable-Baselines3 at the same "
-               "settings (replication/peer.py lists where the protocols cannot match). Wall times are not a speed "
-               "benchmark (see the bench).")
-
-
-def parity_figure(curves: pd.DataFrame, table: pd.DataFrame):
-    """One panel per (run group, game) of the parity check: training return vs frames for ours and the SB3 peer
-    (mean and 95% CI over seeds per frame bin), the game's random score dashed, and the pooled verdict in the
-    panel title. Returns the matplotlib figure (A4 landscape)."""
+def draw_parity(fig, rect, curves: pd.DataFrame, table: pd.DataFrame) -> None:
+    """One panel per (run group, game) of the parity check into ``rect`` of ``fig``: training return vs frames for
+    ours and the SB3 peer (mean and 95% CI over seeds per frame bin), the game's random score dashed, and the pooled
+    verdict in the panel title."""
     keys = sorted({(a, g) for a, g in zip(curves["algo"], curves["game"]) if not str(a).startswith("sb3_")})
     cols = min(3, max(1, len(keys)))
     rows = -(-max(1, len(keys)) // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=PAGE, squeeze=False)
-    for ax, (label, game) in zip(axes.flat, keys):
+    gs = fig.add_gridspec(rows, cols)
+    for i, (label, game) in enumerate(keys):
+        ax = fig.add_subplot(gs[i // cols, i % cols])
         c = curves[(curves["game"] == game) & curves["algo"].isin([label, f"sb3_{label}"])].copy()
         c["frames (millions)"] = c["frames"] / 1e6
         c["side"] = np.where(c["side"] == "sb3", f"Stable-Baselines3 (sb3_{label})", f"ours ({label})")
@@ -249,132 +87,56 @@ def parity_figure(curves: pd.DataFrame, table: pd.DataFrame):
         rows_ = table[(table["algo"] == label) & (table["game"] == game)]
         pooled = rows_.loc[rows_["seeds"].astype(str).str.len().idxmax()] if len(rows_) else None
         verdict = f": {pooled['verdict']} (seeds {pooled['seeds']})" if pooled is not None else ""
-        ax.set_title(f"{label}, {game}{verdict}", fontsize=10)
+        ax.set_title(f"{label}, {game}{verdict}", fontsize=9)
         ax.set_xlabel("emulator frames (millions)")
         ax.set_ylabel("training episode return")
         ax.legend(fontsize=7)
-        ax.grid(alpha=0.3)
-    for ax in list(axes.flat)[len(keys):]:
-        ax.axis("off")
+    fit_grid(gs, fig, rect)
+
+
+def parity_figure(curves: pd.DataFrame, table: pd.DataFrame):
+    """``draw_parity`` on a standalone A4 landscape figure with its title; returns the figure (for a PNG)."""
+    fig = plt.figure(figsize=PAGE)
     fig.suptitle("Learning parity with Stable-Baselines3 at matched settings (band: 95% CI over seeds)", fontsize=12)
-    fig.tight_layout(rect=(0, 0, 1, 0.95))
+    draw_parity(fig, (0.02, 0.02, 0.98, 0.93), curves, table)
     return fig
 
 
-def parity_pages(pdf: ReportPdf, tables: Path) -> None:
-    """The parity page (table of verdicts) and its curves, when the tables hold peer runs; else nothing."""
-    path = tables / "parity.csv"
-    table = pd.read_csv(path) if path.exists() and path.stat().st_size else pd.DataFrame()
-    if table.empty:
-        return
-    curves = pd.read_csv(tables / "parity_curves.csv")
-
-    def ci(prefix, mean):
-        return [f"{m:.1f} [{lo:.1f}, {hi:.1f}]" if pd.notna(lo) else f"{m:.1f} (no CI)"
-                for m, lo, hi in zip(table[mean], table[f"{prefix}_low"], table[f"{prefix}_high"])]
-
-    shown = pd.DataFrame({"group": table["algo"], "game": table["game"], "seeds": table["seeds"].astype(str),
-                          "frames": [f"{f / 1e6:.2f}M" for f in table["frames"]],
-                          "ours (95% CI)": ci("ours", "ours_mean"), "SB3 (95% CI)": ci("peer", "peer_mean"),
-                          "ours - SB3 (95% CI)": ci("difference", "difference"), "random": table["random"],
-                          "verdict": table["verdict"]})
-    _table_page(pdf, "Learning parity with Stable-Baselines3", shown, [PARITY_NOTE])
-    pdf.add(parity_figure(curves, table), "Learning parity: curves")
+def _single_axes(fig, rect, n: int = 1):
+    gs = fig.add_gridspec(1, n)
+    return gs, [fig.add_subplot(gs[0, i]) for i in range(n)]
 
 
-def table1_pages(pdf: ReportPdf, normalized: pd.DataFrame) -> None:
-    """Table 1 analogue: mean/median/IQM/optimality gap of human-normalized scores, beside the paper's Table 1;
-    a performance profile when 3 or more games ran."""
-    ours = summarize_normalized(normalized) if len(normalized) else pd.DataFrame()
-    paper = reference.table1_summary()[["method", "training_time_as_printed", "mean_human_normalized_pct",
-                                        "median_human_normalized_pct"]]
-    notes = ["Ours: no-op starts evaluation over the games run (listed in 'games'); mean/median over games of each "
-             "game's mean over seeds; IQM and optimality gap over all runs pooled; 95% CIs by the stratified "
-             "bootstrap over each game's runs (n/a with one run per game).",
-             "Paper: Mnih et al. 2016 Table 1, human starts over 57 games (DQN/Gorila rows: 49 games). Not the same "
-             "protocol or game set: compare with care."]
-    _table_page(pdf, "Human-normalized summary (Mnih et al. 2016 Table 1 analogue): ours", ours, notes)
-    _table_page(pdf, "Mnih et al. 2016 Table 1 (as printed)", paper, ["Source: replication/data/SOURCES.md §3."])
-    if len(normalized) and normalized["game"].nunique() >= 3:
-        fig, ax = plt.subplots(figsize=PAGE)
-        taus = np.linspace(0, max(200.0, float(normalized["human_normalized_pct"].max())), 200)
-        for (algo, workers), g in normalized.groupby(["algo", "workers"]):
-            ax.plot(taus, performance_profile(g["human_normalized_pct"].to_numpy(), taus),
-                    label=f"{algo} (workers {workers}), {g['game'].nunique()} games, {len(g)} runs")
-        ax.set_xlabel("human-normalized score threshold tau (%)")
-        ax.set_ylabel("fraction of runs with score > tau")
-        ax.set_title("Performance profile (Agarwal et al. 2021)")
-        ax.legend()
-        pdf.add(fig, "Performance profile")
+def draw_profile(fig, rect, normalized: pd.DataFrame) -> None:
+    """Performance profile (Agarwal et al. 2021): fraction of runs above each human-normalized threshold."""
+    gs, (ax,) = _single_axes(fig, rect)
+    taus = np.linspace(0, max(200.0, float(normalized["human_normalized_pct"].max())), 200)
+    for (algo, workers), g in normalized.groupby(["algo", "workers"]):
+        ax.plot(taus, performance_profile(g["human_normalized_pct"].to_numpy(), taus),
+                label=f"{algo} (workers {workers}), {g['game'].nunique()} games, {len(g)} runs")
+    ax.set_xlabel("human-normalized score threshold tau (%)")
+    ax.set_ylabel("fraction of runs with score > tau")
+    ax.legend(fontsize=7.5)
+    fit_grid(gs, fig, rect)
 
 
-def lr_robustness_pages(pdf: ReportPdf, scores: pd.DataFrame) -> bool:
-    """Figure 2 analogue: final score vs initial learning rate, one panel per game, for every run group that
-    swept learning rates (2+ distinct values). Returns whether a page was drawn."""
-    if "learning_rate" not in scores:
-        return False
-    swept = scores.groupby(["algo", "game"])["learning_rate"].nunique()
-    swept = swept[swept >= 2]
-    if swept.empty:
-        return False
+def draw_lr(fig, rect, scores: pd.DataFrame, swept) -> None:
+    """Figure 2 analogue: final score vs initial learning rate, one panel per game of the swept groups."""
     games = sorted({g for _, g in swept.index})
-    fig, axes = plt.subplots(1, len(games), figsize=PAGE, squeeze=False)
-    for ax, game in zip(axes[0], games):
+    gs, axes = _single_axes(fig, rect, len(games))
+    for ax, game in zip(axes, games):
         g = scores[(scores["game"] == game) & scores["algo"].isin([a for a, gg in swept.index if gg == game])]
         sns.scatterplot(data=g, x="learning_rate", y="eval_mean", hue="algo", ax=ax)
         ax.set_xscale("log")
         ax.set_xlabel("initial learning rate")
         ax.set_ylabel("final mean evaluation score")
-        ax.set_title(game)
-    fig.suptitle("Final score vs initial learning rate, one point per run (Mnih et al. 2016 Figure 2 analogue)")
-    fig.tight_layout(rect=(0, 0, 1, 0.94))
-    pdf.add(fig, "Final score vs learning rate (Figure 2 analogue)")
-    return True
+        ax.set_title(game, fontsize=9)
+    fit_grid(gs, fig, rect)
 
 
-def clemente_page(pdf: ReportPdf, summary: pd.DataFrame, throughput: pd.DataFrame) -> None:
-    """Clemente et al. 2017 analogue: the 12 PAAC games with Table S3 baselines and ours; PAAC's own column
-    is not transcribed (SOURCES.md §3.4), so it is shown as such, never invented."""
-    s3 = reference.table_s3().set_index("game")
-    ours = summary[summary["algorithm"] == "a2c"]
-    rows = []
-    for game in PAAC_GAMES:
-        row = {"game": game}
-        for _, r in ours[ours["game"] == game].iterrows():
-            row[f"ours {r['algo']} n_e={r['workers']}"] = r["mean"]
-        for col in ("dqn", "gorila", "double_dqn", "dueling_ddqn", "prioritized_dqn", "a3c_ff_1_day", "a3c_ff"):
-            row[reference.TABLE_S3_COLUMNS[col]] = s3.loc[game, col]
-        row["PAAC (Clemente 2017)"] = "not transcribed"
-        rows.append(row)
-    _table_page(pdf, "PAAC games (Clemente et al. 2017 analogue)", pd.DataFrame(rows),
-                ["Baseline columns: Mnih et al. 2016 Table S3 (human starts). The PAAC paper's score table is not "
-                 "transcribed in this suite's reference data (SOURCES.md §3.4), so its column is not shown as numbers. "
-                 "Ours: mean final no-op evaluation over seeds; blank where the game was not run."], fontsize=7)
-    a2c = throughput[throughput["algorithm"] == "a2c"] if "algorithm" in throughput else throughput.iloc[:0]
-    if a2c["workers"].nunique() >= 2:
-        fig, ax = plt.subplots(figsize=PAGE)
-        sns.lineplot(data=a2c.assign(run=a2c["algo"] + " / " + a2c["game"]), x="workers", y="frames_per_s",
-                     hue="run", marker="o", ax=ax)  # every A2C run group (a2c, a2c_baselines, ...), per game
-        ax.set_xscale("log", base=2)
-        ax.set_xlabel("num_envs n_e")
-        ax.set_ylabel("training frames per second")
-        ax.set_title("A2C (PAAC) throughput vs num_envs")
-        pdf.add(fig, "A2C throughput vs num_envs")
-
-
-def speedup_pages(pdf: ReportPdf, throughput: pd.DataFrame, curves: pd.DataFrame) -> None:
-    """Table 2 / Figure 3 analogue: speed-up vs workers (frames/s and time to a reference score) beside the paper."""
-    rows = speedup_rows(throughput, curves)
-    if rows.empty:
-        return
-    summary = speedup_summary(rows)
-    _table_page(pdf, "Speed-up vs number of workers (Mnih et al. 2016 Table 2 analogue)", summary,
-                ["Speed-ups relative to the smallest worker count run, averaged over seeds then over the games listed; "
-                 "time to score: wall-clock hours until the binned training return first reaches the lowest best "
-                 "return among the compared runs. paper_a3c: Mnih et al. 2016 Table 2, A3C row (time-to-score "
-                 "speed-up averaged over seven games, 16-core CPU)."])
-    _table_page(pdf, "Speed-up per game", rows, ["Per game and worker count; frames/s over the whole run."])
-    fig, ax = plt.subplots(figsize=PAGE)
+def draw_speedup(fig, rect, summary: pd.DataFrame) -> None:
+    """Figure 3 analogue: speed-up vs workers (frames/s and time to score) beside Mnih 2016 Table 2's A3C row."""
+    gs, (ax,) = _single_axes(fig, rect)
     for algo, g in summary.groupby("algo"):
         ax.plot(g["workers"], g["speedup_frames_per_s"], marker="o", label=f"{algo}: frames/s")
         ax.plot(g["workers"], g["speedup_time_to_score"], marker="s", ls="--", label=f"{algo}: time to score")
@@ -387,20 +149,207 @@ def speedup_pages(pdf: ReportPdf, throughput: pd.DataFrame, curves: pd.DataFrame
     ax.set_ylabel("speed-up relative to the fewest workers")
     ax.set_xscale("log", base=2)
     ax.set_yscale("log", base=2)
-    ax.legend()
-    ax.set_title("Speed-up vs workers (Figure 3 analogue)")
-    pdf.add(fig, "Speed-up vs workers (Figure 3 analogue)")
+    ax.legend(fontsize=7.5)
+    fit_grid(gs, fig, rect)
+
+
+def draw_throughput(fig, rect, a2c: pd.DataFrame) -> None:
+    """A2C (PAAC) training frames/s vs num_envs, one line per (run group, game)."""
+    gs, (ax,) = _single_axes(fig, rect)
+    sns.lineplot(data=a2c.assign(run=a2c["algo"] + " / " + a2c["game"]), x="workers", y="frames_per_s",
+                 hue="run", marker="o", ax=ax)  # every A2C run group (a2c, a2c_baselines, ...), per game
+    ax.set_xscale("log", base=2)
+    ax.set_xlabel("num_envs n_e")
+    ax.set_ylabel("training frames per second")
+    fit_grid(gs, fig, rect)
+
+
+# ----------------------------------------------------------------------------------------------------- sections
+
+
+PARITY_NOTE = ("Measure: mean training score (unclipped, whole games) of the episodes that ended in the last 10% of "
+               "the frame budget, averaged over runs; 95% CIs from a bootstrap stratified by run (each run's episodes "
+               "resampled on their own, scipy.stats.bootstrap). Verdict: 'not informative' when the peer's CI reaches "
+               "the game's random score (no-op random, van Hasselt et al. 2016 / Wang et al. 2016), else 'parity' when "
+               "the CI of ours - peer contains 0, else 'ours ahead' / 'ours behind'. Peer: Stable-Baselines3 at the same "
+               "settings (replication/peer.py lists where the protocols cannot match). Wall times are not a speed "
+               "benchmark (see the bench).")
+
+
+def parity_section(doc: Document, tables: Path) -> bool:
+    """The parity table and its curves, when the tables hold peer runs; returns whether there were any."""
+    path = tables / "parity.csv"
+    table = pd.read_csv(path) if path.exists() and path.stat().st_size > 1 else pd.DataFrame()
+    if table.empty:
+        return False
+    curves = pd.read_csv(tables / "parity_curves.csv")
+
+    def ci(prefix, mean):
+        return [f"{m:.1f} [{lo:.1f}, {hi:.1f}]" if pd.notna(lo) else f"{m:.1f} ({NO_CI})"
+                for m, lo, hi in zip(table[mean], table[f"{prefix}_low"], table[f"{prefix}_high"])]
+
+    shown = pd.DataFrame({"group": table["algo"], "game": table["game"], "seeds": table["seeds"].astype(str),
+                          "frames": [f"{f / 1e6:.2f}M" for f in table["frames"]],
+                          "ours (95% CI)": ci("ours", "ours_mean"), "SB3 (95% CI)": ci("peer", "peer_mean"),
+                          "ours - SB3 (95% CI)": ci("difference", "difference"), "random": table["random"],
+                          "verdict": table["verdict"]})
+    doc.heading("Learning parity with Stable-Baselines3", new_page=True)
+    doc.table(shown, "Parity verdicts per run group and game", PARITY_NOTE)
+    doc.figure(lambda fig, rect: draw_parity(fig, rect, curves, table), "Learning parity: curves",
+               "Training return vs frames of ours and the Stable-Baselines3 peer at matched settings: mean over seeds "
+               "per frame bin, band = 95% CI over seeds; dashed: the game's no-op random score; panel titles: the "
+               "pooled verdict of the table above.")
+    return True
+
+
+def curves_section(doc: Document, curves: pd.DataFrame) -> None:
+    """Figure 1 analogue: faceted learning curves vs frames, then the companion vs wall-clock hours."""
+    games = sorted(curves["game"].unique())
+    chunks = game_pages(games)
+    bands = curve_bands(curves)
+    for x, name in (("frames", "emulator frames"), ("hours", "wall-clock hours")):
+        for k, chunk in enumerate(chunks):
+            part = f", games {chunk[0]} to {chunk[-1]} ({k + 1} of {len(chunks)})" if len(chunks) > 1 else ""
+            title = f"Learning curves vs {name} (Mnih et al. 2016 Figure 1 analogue){part}"
+            doc.figure(lambda fig, rect, chunk=chunk, x=x: draw_curves(fig, rect, bands, chunk, x), title,
+                       curves_caption(curves, x), contents=title.removesuffix(part) if k == 0 else False)
+
+
+def table1_section(doc: Document, normalized: pd.DataFrame) -> list[str]:
+    """Table 1 analogue beside the paper's Table 1; a performance profile with 3+ games. Returns what is not drawn."""
+    ours = summarize_normalized(normalized) if len(normalized) else pd.DataFrame()
+    paper = reference.table1_summary()[["method", "training_time_as_printed", "mean_human_normalized_pct",
+                                        "median_human_normalized_pct"]]
+    doc.table(ours, "Human-normalized summary (Mnih et al. 2016 Table 1 analogue): ours",
+              "Ours: no-op starts evaluation over the games run ('games'); mean/median over games of each game's mean "
+              "over seeds; IQM and optimality gap over all runs pooled; 95% CIs by the stratified bootstrap over each "
+              "game's runs ('no CI': no game has 2+ runs that differ). Paper: Table 1 below, human starts over 57 "
+              "games (DQN/Gorila rows: 49 games). Not the same protocol or game set: compare with care.",
+              missing={"ci_low": "no CI", "ci_high": "no CI"})
+    doc.table(paper, "Mnih et al. 2016 Table 1 (as printed)",
+              "Mean and median human-normalized scores (%) over 57 games, human starts. Source: "
+              "replication/data/SOURCES.md section 3.")
+    if len(normalized) and normalized["game"].nunique() >= 3:
+        doc.figure(lambda fig, rect: draw_profile(fig, rect, normalized), "Performance profile",
+                   "Fraction of runs whose human-normalized final score exceeds each threshold (Agarwal et al. 2021), "
+                   "per run group, no-op starts; not in Mnih et al. 2016.")
+        return []
+    return [f"performance profile: {normalized['game'].nunique() if len(normalized) else 0} game(s) with "
+            "reference scores, 3 needed"]
+
+
+def lr_section(doc: Document, scores: pd.DataFrame) -> list[str]:
+    """Figure 2 analogue, for the run groups that swept learning rates (2+ values). Returns what is not drawn."""
+    if "learning_rate" in scores:
+        swept = scores.groupby(["algo", "game"])["learning_rate"].nunique()
+        swept = swept[swept >= 2]
+        if not swept.empty:
+            doc.figure(lambda fig, rect: draw_lr(fig, rect, scores, swept),
+                       "Final score vs learning rate (Figure 2 analogue)",
+                       "One point per run: the mean final evaluation score (no-op starts) against the run's initial "
+                       "learning rate (log scale), for each run group that sweeps learning rates; Mnih et al. 2016 "
+                       "Figure 2 draws 50 runs per game, learning rates ~ LogUniform(1e-4, 1e-2).")
+            return []
+    return ["Figure 2 analogue (score vs learning rate): no run group sweeps learning rates (lr_samples / "
+            "learning_rates)"]
+
+
+def speedup_section(doc: Document, throughput: pd.DataFrame, curves: pd.DataFrame) -> list[str]:
+    """Table 2 / Figure 3 analogue when a run group ran several worker counts. Returns what is not drawn."""
+    rows = speedup_rows(throughput, curves)
+    if rows.empty:
+        return ["Table 2 / Figure 3 analogues (speed-up vs workers): no run group ran 2+ worker counts on a game"]
+    summary = speedup_summary(rows)
+    doc.table(summary, "Speed-up vs number of workers (Mnih et al. 2016 Table 2 analogue)",
+              "Speed-ups relative to the smallest worker count run, averaged over seeds then over the games listed; "
+              "time to score: wall-clock hours until the binned training return first reaches the lowest best "
+              "return among the compared runs. paper_a3c: Mnih et al. 2016 Table 2, A3C row (time-to-score "
+              "speed-up averaged over seven games, 16-core CPU).", missing="not in Table 2")
+    doc.table(rows, "Speed-up per game", "Per game and worker count; frames/s over the whole run.",
+              missing="not reached")
+    doc.figure(lambda fig, rect: draw_speedup(fig, rect, summary), "Speed-up vs workers (Figure 3 analogue)",
+               "Speed-up of frames/s and of time to score relative to the fewest workers, beside Mnih et al. 2016 "
+               "Table 2's A3C row and the ideal linear speed-up (log-log).")
+    return []
+
+
+def clemente_section(doc: Document, summary: pd.DataFrame, throughput: pd.DataFrame) -> list[str]:
+    """Clemente et al. 2017 analogue, under its section heading (none when nothing is drawn): the PAAC games our A2C
+    ran, with Table S3 baselines and ours; PAAC's own column is not transcribed (SOURCES.md "Not found"), so it says
+    so, never invented; throughput vs num_envs with 2+ of them. Returns what is not drawn."""
+    s3 = reference.table_s3().set_index("game")
+    ours = summary[summary["algorithm"] == "a2c"]
+    games = [g for g in PAAC_GAMES if g in set(ours["game"])]
+    a2c = throughput[throughput["algorithm"] == "a2c"] if "algorithm" in throughput else throughput.iloc[:0]
+    skipped = []
+    if games or a2c["workers"].nunique() >= 2:  # the section's heading only above something drawn
+        doc.heading("Clemente et al. 2017, Efficient Parallel Methods for Deep Reinforcement Learning (PAAC)",
+                    new_page=True)
+    if not games:
+        skipped.append("PAAC games table (Clemente et al. 2017 analogue): no A2C (PAAC) run on any of its 12 games")
+    else:
+        rows = []
+        for game in games:
+            row = {"game": game}
+            for _, r in ours[ours["game"] == game].iterrows():
+                row[f"ours {r['algo']} n_e={r['workers']}"] = r["mean"]
+            for col in ("dqn", "gorila", "double_dqn", "dueling_ddqn", "prioritized_dqn", "a3c_ff_1_day", "a3c_ff"):
+                row[reference.TABLE_S3_COLUMNS[col]] = s3.loc[game, col]
+            row["PAAC (Clemente 2017)"] = "not transcribed"
+            rows.append(row)
+        doc.table(pd.DataFrame(rows), "PAAC games (Clemente et al. 2017 analogue)",
+                  f"The {len(games)} of the 12 PAAC games our A2C ran. Baseline columns: {S3_SOURCE}. The PAAC "
+                  "paper's score table is not transcribed in this suite's reference data (SOURCES.md, 'Not found'). "
+                  "Ours: mean final no-op evaluation over seeds.", size=7.5, missing="not run")
+    if a2c["workers"].nunique() >= 2:
+        doc.figure(lambda fig, rect: draw_throughput(fig, rect, a2c), "A2C throughput vs num_envs",
+                   "Training frames per second (emulator frames, frame skip included, final evaluation excluded) of "
+                   "every A2C (PAAC) run group against its number of environments n_e, per game; Clemente et al. "
+                   "2017's throughput figures are not transcribed.")
+    else:
+        skipped.append("A2C throughput vs num_envs: A2C ran at most one num_envs")
+    return skipped
+
+
+def throughput_summary(throughput: pd.DataFrame) -> pd.DataFrame:
+    """Training frames/s per (run group, workers, device): runs, games, frames per run, mean [min, max] frames/s
+    and mean wall-clock hours per run."""
+    rows = []
+    for (algo, workers, device), g in throughput.groupby(["algo", "workers", "device"], dropna=False):
+        fps = g["frames_per_s"]
+        rows.append({"group": algo, "workers": workers, "device": device if isinstance(device, str) else "none",
+                     "runs": len(g), "games": g["game"].nunique(), "frames per run": fmt_frames(g["frames"].max()),
+                     "frames/s (mean)": fps.mean(), "frames/s [min, max]": f"[{fps.min():,.0f}, {fps.max():,.0f}]",
+                     "hours per run (mean)": g["wall_time_s"].mean() / 3600})
+    return pd.DataFrame(rows)
+
+
+def _host(cpu, cores, gpu, device=None) -> str:
+    gpu = gpu if isinstance(gpu, str) and gpu.strip() and gpu != "nan" else "no GPU"
+    cores = f"{int(cores)} cores" if pd.notna(cores) else "cores not recorded"
+    cpu = cpu if isinstance(cpu, str) and cpu.strip() else "CPU not recorded"
+    return f"{cpu} ({cores}), {gpu}" + (f", device {device}" if isinstance(device, str) and device else "")
+
+
+def _commit(value) -> str:
+    return str(value) if value else "not recorded (not run from a git checkout)"
+
+
+def _value(v) -> str:
+    """A config value as the config files write it (JSON: null, true, false)."""
+    return v if isinstance(v, str) else json.dumps(v)
 
 
 def provenance_lines(runs: list[dict]) -> list[str]:
-    """Protocol, hyperparameters, versions, commit and host of the runs, grouped by distinct value."""
+    """Protocol, hyperparameters, versions, commit and host of the runs (``runs.json``), grouped by distinct value;
+    indented lines are key/value listings (printed in a fixed-width font)."""
     lines = []
     if not runs:
         return ["no runs"]
     first = runs[0]["config"]
     lines.append("Environment protocol (config key: value):")
-    lines += [f"  {k}: {v}" for k, v in sorted(first.get("env", {}).items())]
-    lines.append("Evaluation: " + ", ".join(f"{k}={v}" for k, v in sorted(first.get("eval", {}).items())))
+    lines += [f"  {k}: {_value(v)}" for k, v in sorted(first.get("env", {}).items())]
+    lines.append("Evaluation: " + ", ".join(f"{k}={_value(v)}" for k, v in sorted(first.get("eval", {}).items())))
     seen = {}
     for r in runs:
         c = r["config"]
@@ -409,80 +358,171 @@ def provenance_lines(runs: list[dict]) -> list[str]:
         source = ALGORITHM_SOURCES.get(algorithm, "replication/data/hyperparameters.md")
         lines.append(f"Hyperparameters of run group {group} (algorithm {algorithm}; defaults and their paper sources: "
                      f"{source} and replication/data/hyperparameters.md):")
-        lines.append("  " + ", ".join(f"{k}={v}" for k, v in sorted(hyper.items())))
-    versions = {json.dumps(r["config"].get("versions", {}), sort_keys=True) for r in runs}
-    commits = {str(r["config"].get("git_commit")) for r in runs}
-    hosts = {json.dumps({k: r["config"].get("host", {}).get(k) for k in ("cpu", "cores", "gpu")}) for r in runs}
-    lines.append("Versions: " + " | ".join(sorted(versions)))
+        lines.append("  " + ", ".join(f"{k}={_value(v)}" for k, v in sorted(hyper.items())))
+    versions = {", ".join(f"{k} {v or 'not installed'}" for k, v in sorted(r["config"].get("versions", {}).items()))
+                for r in runs}
+    commits = {_commit(r["config"].get("git_commit")) for r in runs}
+    hosts = {_host(*(r["config"].get("host", {}).get(k) for k in ("cpu", "cores", "gpu"))) for r in runs}
+    lines.append("Versions: " + (" | ".join(sorted(versions)) or "not recorded"))
     lines.append("Git commit(s): " + ", ".join(sorted(commits)))
     lines.append("Host(s): " + " | ".join(sorted(hosts)))
-    lines.append("Seeds per (algo, game, workers): " + ", ".join(
-        sorted({f"{r['algo']}/{r['game']}/w{r['workers']}: seed {r['seed']}" for r in runs})))
+    groups = {}
+    for r in runs:
+        groups.setdefault((r["algo"], r["workers"]), {}).setdefault(r["game"], set()).add(r["seed"])
+    lines.append("Runs per (run group, workers): " + "; ".join(
+        f"{algo} w{w}: {sum(len(s) for s in games.values())} runs, {len(games)} game(s), seeds "
+        f"{', '.join(str(s) for s in sorted(set().union(*games.values())))}"
+        for (algo, w), games in sorted(groups.items())))
     return lines
 
 
-def build_report(tables: str | Path, out: str | Path, title: str = "Replication report") -> list[str]:
+def run_lines(scores: pd.DataFrame, throughput: pd.DataFrame, runs: list[dict], missing: pd.DataFrame,
+              verdict: pd.DataFrame) -> list[str]:
+    """Page 1's "what was run": games, run groups (algorithm, workers, seeds, frames and the paper's budget),
+    hardware, total time, evaluation protocol, commit, unfinished runs and the verdict counts."""
+    games = sorted(scores["game"].unique())
+    lines = [f"Games ({len(games)}): {', '.join(games)}."]
+    for (algo, workers), g in scores.groupby(["algo", "workers"]):
+        algorithm = g["algorithm"].iloc[0] if "algorithm" in g else algo
+        v = verdict[(verdict["algo"] == algo) & (verdict["workers"] == workers)]
+        budget = v["paper_frames"].iloc[0] if len(v) else np.nan
+        frames = int(g["frames"].max())
+        of = (f" = {pct(frames / budget)} of the paper's {budget / 1e6:,.0f}M ({v['paper_column'].iloc[0]})"
+              if budget == budget else " (no paper budget)")
+        lines.append(f"Run group {algo}: algorithm {algorithm}, workers {workers}, seeds "
+                     f"{', '.join(str(s) for s in sorted(g['seed'].unique()))} on {g['game'].nunique()} game(s), "
+                     f"{frames:,} frames per run{of}.")
+    hosts = sorted({_host(t.cpu, t.cores, t.gpu, t.device) for t in throughput.itertuples()})
+    lines.append(f"Hardware: {'; '.join(hosts) or 'not recorded'}.")
+    wall = scores["wall_time_s"]
+    lines.append(f"Training time: {_duration(wall.sum())} summed over {len(scores)} runs (longest run "
+                 f"{_duration(wall.max())}; runs may have run side by side).")
+    lines.append(f"Evaluation protocol: {', '.join(sorted(scores['protocol'].astype(str).unique()))} (no-op "
+                 "starts, frame cap, unclipped score of whole games); Table S3 uses human starts, 30 min.")
+    commits = sorted({_commit(r["config"].get("git_commit")) for r in runs}) or ["not recorded (no runs.json)"]
+    lines.append(f"Code: git commit {', '.join(commits)}.")
+    lines.append(f"Unfinished runs (in no number here): {len(missing)}"
+                 + (": " + ", ".join(missing["run_dir"].astype(str)) if len(missing) else "") + ".")
+    counts = verdict["verdict"].value_counts()
+    lines.append("Verdicts: " + ", ".join(f"{name} {int(counts.get(name, 0))}" for name in VERDICTS) + ".")
+    return lines
+
+
+def _duration(seconds: float) -> str:
+    """Wall-clock time as read: 45 s, 12.5 min, 3.21 h."""
+    if seconds < 60:
+        return f"{seconds:.0f} s"
+    return f"{seconds / 60:.1f} min" if seconds < 7200 else f"{seconds / 3600:,.2f} h"
+
+
+def _read_tables(tables: Path) -> dict:
+    try:
+        out = {n: pd.read_csv(tables / f"{n}.csv") for n in ("scores", "curves", "throughput", "normalized")}
+    except FileNotFoundError as e:
+        raise UserError(f"missing table {e.filename}; run python -m replication.aggregate first") from None
+    out["runs"] = json.loads((tables / "runs.json").read_text()) if (tables / "runs.json").exists() else []
+    m = tables / "missing.csv"
+    out["missing"] = pd.read_csv(m) if m.exists() and m.stat().st_size > 1 else pd.DataFrame(columns=["run_dir"])
+    return out
+
+
+VERDICT_CAPTION = (
+    "ours: mean over seeds of each run's mean final evaluation score (no-op starts); 95% CI: bootstrap over seeds "
+    f"(scipy.stats.bootstrap). paper: {S3_SOURCE}, the column of the run's algorithm (A2C/PAAC has none in Table S3 "
+    "and is set beside 'A3C FF, 1 day', the 320M-frame budget of PAAC's code). Verdict: 'reproduced' when the "
+    "paper's number lies in our CI, 'below paper' / 'above paper' when the CI lies below / above it; 'not "
+    "comparable' (why: listed) when the paper has no number, the evaluation caps games at other than 30 minutes "
+    "(108,000 frames), the run's frames are not the paper's budget (within 5%), or one seed gives no CI. Start "
+    "states always differ (human starts there, no-op starts here).")
+
+
+def paper_sections(doc: Document, t: dict, summary: pd.DataFrame, tables: Path) -> list[str]:
+    """The papers' tables and figures in the papers' order (Mnih et al. 2016, then Clemente et al. 2017), the
+    parity check, throughput and per-run tables, added to ``doc``; returns what is not drawn, and why."""
+    scores, curves, throughput, normalized = t["scores"], t["curves"], t["throughput"], t["normalized"]
+    skipped = []
+    doc.heading("Mnih et al. 2016, Asynchronous Methods for Deep Reinforcement Learning (A3C)", new_page=True)
+    curves_section(doc, curves)
+    doc.heading("Table 1: human-normalized scores", level=2)
+    skipped += table1_section(doc, normalized)
+    skipped += lr_section(doc, scores)
+    skipped += speedup_section(doc, throughput, curves)
+    doc.heading("Table S3: scores per game", level=2)
+    s3 = s3_table(summary)
+    doc.table(s3, "Scores beside Mnih et al. 2016 Table S3",
+              f"Paper columns: {S3_SOURCE}; DQN from Nair et al. 2015, Double from van Hasselt et al. 2016, Dueling "
+              "from Wang et al. 2016, Prioritized from Schaul et al. 2016 (as in the caption); 'none': Table S3 "
+              "prints no score, or the game is not in it. Ours: no-op starts evaluation, mean over seeds ('not run': "
+              "the group did not run the game).", size=7.5,
+              missing={c: "none" if c in reference.TABLE_S3_COLUMNS.values() else "not run" for c in s3.columns})
+    skipped += clemente_section(doc, summary, throughput)
+    parity_section(doc, tables)
+    doc.heading("Beyond the papers: throughput and per-run tables", new_page=True)
+    hosts = "; ".join(sorted({_host(r.cpu, r.cores, r.gpu) for r in throughput.itertuples()}))
+    doc.table(throughput_summary(throughput), "Training throughput per run group",
+              f"frames/s = emulator frames (frame skip included) / training wall time, final evaluation excluded; "
+              f"mean over the group's runs, [min, max] over them. Host(s): {hosts}.")
+    if 0 < len(normalized) <= PER_RUN_ROWS:
+        doc.table(normalized.drop(columns=["protocol"]), "Human-normalized final scores per run",
+                  "100 * (score - random) / (human - random) per run, with the no-op reference columns named (van "
+                  "Hasselt et al. 2016 Table 3 for its 49 games, Wang et al. 2016 otherwise).", size=7.5)
+    elif not len(normalized):
+        skipped.append("human-normalized scores: no game with reference scores")
+    if len(throughput) <= PER_RUN_ROWS:
+        tp = throughput[["algo", "game", "workers", "seed", "device", "frames", "wall_time_s", "frames_per_s"]]
+        doc.table(tp, "Training throughput per run", f"As the table above, one row per run. Host(s): {hosts}.",
+                  size=7.5)
+    else:
+        doc.paragraph(f"Per-run tables ({len(throughput)} runs, more than {PER_RUN_ROWS}) are left to the CSVs "
+                      "beside this report's tables: scores.csv, normalized.csv (human-normalized scores) and "
+                      "throughput.csv; Snakemake's HTML report (snakemake --report) holds them under 'Tables'.")
+    if len(t["missing"]):
+        doc.table(t["missing"], "Unfinished runs", "Run directories given to the aggregate step without done.json: "
+                  "listed, never averaged.")
+    return skipped
+
+
+def build_report(tables: str | Path, out: str | Path, title: str = "Replication report",
+                 figures: str | Path | None = None, verdict_csv: str | Path | None = None,
+                 check_layout: bool = False) -> list[str]:
     """Write the PDF for the tables in ``tables`` to ``out`` (atomically); returns the page titles in order.
+
+    Args:
+        figures: a folder to (re)write with every figure page as a PNG (``NN_<figure title>.png``, NN its page).
+        verdict_csv: where to write ``verdict_table`` as CSV.
+        check_layout: check every page with ``pdf_pages.layout_problems``; raise if one breaks the rules.
 
     Raises:
         UserError: a table is missing.
+        AssertionError: ``check_layout`` found text outside a page, below 7 pt or a nan/None (listed in the
+            message); then no PDF is written.
     """
     tables = Path(tables)
-    try:
-        scores = pd.read_csv(tables / "scores.csv")
-        curves = pd.read_csv(tables / "curves.csv")
-        throughput = pd.read_csv(tables / "throughput.csv")
-        normalized = pd.read_csv(tables / "normalized.csv")
-    except FileNotFoundError as e:
-        raise UserError(f"missing table {e.filename}; run python -m replication.aggregate first") from None
-    runs = json.loads((tables / "runs.json").read_text()) if (tables / "runs.json").exists() else []
-    missing = pd.read_csv(tables / "missing.csv") if (tables / "missing.csv").exists() else pd.DataFrame()
-    summary = per_game_summary(scores)
-    with report_pdf(out) as pdf:
-        hosts = sorted({f"{t.cpu} ({t.cores} cores, GPU: {t.gpu})" for t in throughput.itertuples()})
-        lines = [
-            f"Games: {', '.join(sorted(scores['game'].unique()))}",
-            f"Algorithms: {', '.join(sorted(scores['algo'].unique()))}; workers: "
-            f"{', '.join(str(w) for w in sorted(scores['workers'].unique()))}; seeds: "
-            f"{', '.join(str(s) for s in sorted(scores['seed'].unique()))}",
-            f"Frames per run: {', '.join(f'{f / 1e6:g}M' for f in sorted(scores['frames'].unique()))}; "
-            f"total training wall time: {scores['wall_time_s'].sum() / 3600:.2f} h over {len(scores)} runs",
-            f"Hardware: {'; '.join(hosts)}",
-            f"Evaluation protocol: {', '.join(sorted(scores['protocol'].astype(str).unique()))} "
-            "(no-op starts, frame cap, unclipped score of whole games).",
-            "Paper numbers use the human-starts protocol (Table S3), so ratios compare different start states.",
-            "A2C (PAAC) has no Table S3 column; it is set beside 'A3C FF, 1 day' (320M frames, the budget of PAAC's code).",
-            "Figure 2 analogue (score vs learning rate): "
-            + ("drawn for the run groups that sweep learning rates." if "learning_rate" in scores
-               and (scores.groupby(["algo", "game"])["learning_rate"].nunique() >= 2).any()
-               else "not drawn, no run group sweeps learning rates (lr_samples / learning_rates)."),
-            f"Unfinished runs (not in any number below): {len(missing)}"
-            + (": " + ", ".join(missing["run_dir"].astype(str)) if len(missing) else ""),
-        ]
-        _text_page(pdf, title, lines)
-        _table_page(pdf, "Replication verdict per (algorithm, game)", verdict_table(summary),
-                    [f"ours: mean over seeds of each run's mean final evaluation score; CI: 95% bootstrap over "
-                     f"seeds (scipy.stats.bootstrap), n/a with one seed. paper: {S3_SOURCE}."])
-        parity_pages(pdf, tables)
-        _table_page(pdf, "Scores beside Mnih et al. 2016 Table S3", s3_table(summary),
-                    [f"Paper columns: {S3_SOURCE}; DQN from Nair et al. 2015, Double from van Hasselt et al. 2016, "
-                     "Dueling from Wang et al. 2016, Prioritized from Schaul et al. 2016 (as in the caption).",
-                     "Ours: no-op starts evaluation, mean over seeds; see the protocol page."], fontsize=7)
-        if len(normalized):
-            _table_page(pdf, "Human-normalized final scores per run", normalized.drop(columns=["protocol"]),
-                        ["100 * (score - random) / (human - random) per run, with the no-op reference columns named "
-                         "(van Hasselt et al. 2016 Table 3 for its 49 games, Wang et al. 2016 otherwise)."])
-        table1_pages(pdf, normalized)
-        speedup_pages(pdf, throughput, curves)
-        for game in sorted(curves["game"].unique()):
-            curves_page(pdf, curves, game)
-        lr_robustness_pages(pdf, scores)
-        clemente_page(pdf, summary, throughput)
-        tp = throughput[["algo", "game", "workers", "seed", "device", "frames", "wall_time_s", "frames_per_s"]]
-        _table_page(pdf, "Training throughput", tp,
-                    ["frames/s = emulator frames (frame skip included) / training wall time, final evaluation "
-                     f"excluded. Host(s): {'; '.join(hosts)}."])
-        _text_page(pdf, "Protocol and provenance", provenance_lines(runs))
+    t = _read_tables(tables)
+    summary = per_game_summary(t["scores"])
+    verdict = verdict_table(summary)
+    doc = Document(title)
+    doc.title_block("Answers first: what was run, and whether each score reproduces the paper's.")
+    doc.paragraph(run_lines(t["scores"], t["throughput"], t["runs"], t["missing"], verdict))
+    doc.table(verdict_shown(verdict), "Replication verdict per (run group, game)", VERDICT_CAPTION, size=7.5,
+              fills={"verdict": VERDICT_FILLS.get})
+    doc.contents()
+    body = Document(title)
+    skipped = paper_sections(body, t, summary, tables)
+    if skipped:  # said beside the contents, before the sections
+        doc.heading("Not in this report", level=2)
+        doc.paragraph([f"{s[0].upper()}{s[1:]}." for s in skipped])
+    doc.extend(body)
+    doc.heading("Protocol and provenance", new_page=True)
+    doc.paragraph(provenance_lines(t["runs"]), size=8)
+    with report_pdf(out, check_layout=check_layout) as pdf:
+        pngs = doc.render(pdf, png_dpi=110 if figures else 0)
+        if check_layout and pdf.problems:
+            raise AssertionError("layout problems:\n" + "\n".join(pdf.problems[:40]))
+    if figures:
+        atomic_write_folder(figures, pngs)
+    if verdict_csv:
+        atomic_write_bytes(verdict_csv, verdict.to_csv(index=False).encode())
     return pdf.pages
 
 
@@ -505,16 +545,17 @@ def build_bench_report(csv: str | Path, out: str | Path) -> list[str]:
     host = df["host"].iloc[0] if "host" in df and len(df) else "unknown host"
     cols = ["algo", "line", "workers", "network", "precision", "frames", "frames_per_s", "frames_per_s_min",
             "frames_per_s_max", "ratio_to_peer", "fraction_of_serial_bound", "per_worker_vs_1"]
+    doc = Document("Training throughput beside Stable-Baselines3", contents=False)
+    doc.table(df[[c for c in cols if c in df]], "Training throughput beside Stable-Baselines3 (frames/s)",
+              " ".join([f"Host: {host}. Each line trained alone, one after another; frames are emulator frames "
+                        "(frame skip 4 included). 'env limit' and 'network limit' bound an unpipelined learner; "
+                        "fraction_of_serial_bound = frames/s / (1 / (1/env + 1/network)). With --repeats, "
+                        "frames_per_s is the median of the line's runs (round-robin), _min/_max their range. "
+                        "ratio_to_peer compares with SB3 at the same algorithm, network and number of environments "
+                        "('none': no peer line). Reproduce: python -m replication.bench (or snakemake --cores all "
+                        "bench).", *BENCH_TARGETS]))
     with report_pdf(out) as pdf:
-        _table_page(pdf, "Training throughput beside Stable-Baselines3 (frames/s)",
-                    df[[c for c in cols if c in df]],
-                    [f"Host: {host}. Each line trained alone, one after another; frames are emulator frames "
-                     "(frame skip 4 included). 'env limit' and 'network limit' bound an unpipelined learner; "
-                     "fraction_of_serial_bound = frames/s / (1 / (1/env + 1/network)). With --repeats, "
-                     "frames_per_s is the median of the line's runs (round-robin), _min/_max their range. "
-                     "ratio_to_peer compares with SB3 at the same algorithm, network and number of environments. "
-                     "Reproduce: "
-                     "python -m replication.bench (or snakemake --cores all bench).", *BENCH_TARGETS])
+        doc.render(pdf)
     return pdf.pages
 
 
@@ -526,12 +567,18 @@ def main(argv: list[str] | None = None) -> int:
     src.add_argument("--bench", help="the benchmark's CSV (python -m replication.bench)")
     p.add_argument("--out", required=True)
     p.add_argument("--title", default="Replication report: A3C (Mnih et al. 2016) and PAAC (Clemente et al. 2017)")
+    p.add_argument("--figures", help="folder to (re)write with every figure page as a PNG (with --tables)")
+    p.add_argument("--verdict", help="CSV to write the verdict table to (with --tables)")
     args = p.parse_args(argv)
     check_output(args.out, directory=False)
+    if args.figures:
+        check_output(args.figures, directory=True, option="--figures")
+    if args.verdict:
+        check_output(args.verdict, directory=False, option="--verdict")
     if args.bench:
         pages = build_bench_report(args.bench, args.out)
     else:
-        pages = build_report(args.tables, args.out, args.title)
+        pages = build_report(args.tables, args.out, args.title, figures=args.figures, verdict_csv=args.verdict)
     print(f"wrote {args.out}: {len(pages)} pages", file=sys.stderr)
     for i, t in enumerate(pages, 1):
         print(f"  {i:2d}. {t}", file=sys.stderr)

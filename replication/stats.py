@@ -13,18 +13,41 @@ def mean_ci(values: np.ndarray, confidence: float = 0.95, n_resamples: int = 200
     Returns ``(mean, low, high)``; the bounds are NaN with fewer than 2 values (no interval from one seed).
     With identical values the interval collapses to the mean.
     """
-    values = np.asarray(values, dtype=float)
-    values = values[~np.isnan(values)]
-    if len(values) == 0:
-        return float("nan"), float("nan"), float("nan")
-    m = float(values.mean())
-    if len(values) < 2:
-        return m, float("nan"), float("nan")
-    if np.allclose(values, values[0]):
-        return m, m, m
-    res = stats.bootstrap((values,), np.mean, confidence_level=confidence, n_resamples=n_resamples,
-                          method="percentile", rng=np.random.default_rng(seed))
-    return m, float(res.confidence_interval.low), float(res.confidence_interval.high)
+    m, lo, hi = mean_ci_rows([values], confidence, n_resamples, seed)[0]
+    return float(m), float(lo), float(hi)
+
+
+def mean_ci_rows(rows: list[np.ndarray], confidence: float = 0.95, n_resamples: int = 2000, seed: int = 0,
+                 chunk: int = 256) -> np.ndarray:
+    """``mean_ci`` of many rows at once (e.g. every frame bin of every learning curve, over seeds): rows with as
+    many non-NaN values are stacked and bootstrapped together (``scipy.stats.bootstrap`` over the last axis, up to
+    ``chunk`` rows per call, so memory stays ``chunk * n_resamples * n`` floats).
+
+    Returns:
+        float ``(len(rows), 3)``: mean, low, high per row, with ``mean_ci``'s rules (NaN bounds with fewer than 2
+        values, the mean twice with identical values, all NaN with none).
+    """
+    out = np.full((len(rows), 3), np.nan)
+    clean = [np.asarray(r, dtype=float) for r in rows]
+    clean = [r[~np.isnan(r)] for r in clean]
+    by_len: dict[int, list[int]] = {}
+    for i, r in enumerate(clean):
+        if len(r):
+            out[i, 0] = r.mean()
+        if len(r) >= 2 and np.allclose(r, r[0]):
+            out[i, 1:] = out[i, 0]
+        elif len(r) >= 2:
+            by_len.setdefault(len(r), []).append(i)
+    rng = np.random.default_rng(seed)
+    for idx in by_len.values():
+        for start in range(0, len(idx), chunk):
+            part = idx[start:start + chunk]
+            data = np.stack([clean[i] for i in part])
+            res = stats.bootstrap((data,), np.mean, confidence_level=confidence, n_resamples=n_resamples,
+                                  method="percentile", axis=-1, rng=rng)
+            out[part, 1] = res.confidence_interval.low
+            out[part, 2] = res.confidence_interval.high
+    return out
 
 
 def _mean_of_run_means(*runs: np.ndarray, axis: int = -1) -> np.ndarray:

@@ -22,16 +22,20 @@ from scipy import stats
 METRICS = ("mean", "median", "iqm", "optimality_gap")
 
 
-def _metric(name: str, per_game: list[np.ndarray]) -> float:
+def _metric(name: str, per_game: list[np.ndarray], axis: int = -1) -> np.ndarray:
+    """``name`` over ``per_game`` arrays ``(..., runs_i)``: float array of the leading (resample) shape, so
+    ``scipy.stats.bootstrap`` can evaluate all resamples at once (``vectorized=True``, ``axis=-1``)."""
+    batch = np.broadcast_shapes(*(g.shape[:-1] for g in per_game))
+    per_game = [np.broadcast_to(g, (*batch, g.shape[-1])) for g in per_game]  # fixed games: the same each resample
     if name == "mean":
-        return float(np.mean([g.mean() for g in per_game]))
+        return np.mean([g.mean(axis=-1) for g in per_game], axis=0)
     if name == "median":
-        return float(np.median([g.mean() for g in per_game]))
-    pooled = np.concatenate(per_game)
+        return np.median([g.mean(axis=-1) for g in per_game], axis=0)
+    pooled = np.concatenate(per_game, axis=-1)
     if name == "iqm":
-        return float(stats.trim_mean(pooled, 0.25))
+        return stats.trim_mean(pooled, 0.25, axis=-1)
     if name == "optimality_gap":
-        return float(np.mean(np.maximum(0.0, 100.0 - pooled)))
+        return np.mean(np.maximum(0.0, 100.0 - pooled), axis=-1)
     raise ValueError(f"unknown metric {name!r}; accepted: {', '.join(METRICS)}")
 
 
@@ -58,12 +62,13 @@ def summarize(per_game: dict[str, np.ndarray], confidence: float = 0.95, n_resam
     resamplable = any(not np.allclose(s, s[0]) for s in varied)
     rows = []
     for name in METRICS:
-        value = _metric(name, samples)
+        value = float(_metric(name, samples))
         lo = hi = float("nan")
         if resamplable:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # games with one run resample to themselves
-                res = stats.bootstrap(tuple(varied), lambda *s: _metric(name, list(s) + fixed), vectorized=False,
+                res = stats.bootstrap(tuple(varied), lambda *s, axis=-1: _metric(name, list(s) + fixed, axis),
+                                      vectorized=True,
                                       paired=False, confidence_level=confidence, n_resamples=n_resamples,
                                       method="percentile", rng=np.random.default_rng(seed))
             lo, hi = float(res.confidence_interval.low), float(res.confidence_interval.high)

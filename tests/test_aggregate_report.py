@@ -8,6 +8,7 @@ import pytest
 
 from replication.aggregate import aggregate
 from replication.report import build_report, per_game_summary, provenance_lines, verdict_table
+from replication.pdf_pages import ReportPdf
 from replication.rundir import EPISODE_COLUMNS, EVAL_COLUMNS, UPDATE_COLUMNS
 from replication.stats import mean_ci
 
@@ -69,15 +70,30 @@ def test_summary_and_verdict_against_table_s3(tmp_path, runs):
     summary = per_game_summary(t["scores"]).set_index("game")
     assert summary.loc["pong", "mean"] == pytest.approx(15.0) and summary.loc["pong", "seeds"] == 2
     assert summary.loc["pong", "ci_low"] == pytest.approx(12.0) and summary.loc["pong", "ci_high"] == pytest.approx(18.0)
-    # the runs were evaluated with an 18,000-frame cap: Table S3's 30 minutes (108,000 frames) is another protocol
+    # the runs were evaluated with an 18,000-frame cap: Table S3's 30 minutes (108,000 frames) is another protocol,
+    # and 1M frames is 0.31% of the 320M behind "A3C FF, 1 day" (the column A2C is set beside)
     short = verdict_table(summary.reset_index()).set_index("game")
-    assert short.loc["pong", "paper in our CI"] == "not comparable (eval cap 18,000 frames; Table S3: 108,000)"
-    assert short.loc["pong", "our protocol"] == "noop30_18000f_sampled"
-    v = verdict_table(summary.reset_index().assign(protocol="noop30_108000f_sampled")).set_index("game")
-    assert v.loc["pong", "paper"] == pytest.approx(11.4)  # Table S3, A3C FF, Pong
-    assert v.loc["pong", "paper in our CI"] == "no"  # 11.4 is outside [12, 18]
-    assert v.loc["breakout", "paper in our CI"] == "n/a (1 seed)"
-    assert v.loc["breakout", "ours / paper"] == pytest.approx(200.0 / 551.6)
+    assert short.loc["pong", "verdict"] == "not comparable"
+    assert short.loc["pong", "reason"] == ("protocol: evaluation cap 18,000 frames (Table S3: 108,000); budget: "
+                                           "0.31% of the paper's 320M frames")
+    assert short.loc["pong", "protocol"] == "noop30_18000f_sampled"
+    paper_like = summary.reset_index().assign(protocol="noop30_108000f_sampled", frames=320_000_000)
+    v = verdict_table(paper_like).set_index("game")
+    assert v.loc["pong", "paper"] == pytest.approx(11.4)  # Table S3, A3C FF, 1 day, Pong
+    assert v.loc["pong", "verdict"] == "above paper"  # 11.4 is below our CI [12, 18]
+    assert v.loc["breakout", "verdict"] == "not comparable" and v.loc["breakout", "reason"] == "1 seed: no CI"
+    assert v.loc["breakout", "ratio"] == pytest.approx(200.0 / 551.6)
+
+
+def report_texts(monkeypatch, tables, out, **kwargs) -> tuple[list[str], list[list[str]]]:
+    """``build_report``'s page titles and, per page, every text drawn on it (page texts, panel titles, labels)."""
+    from matplotlib.text import Text
+
+    texts = []
+    add = ReportPdf.add
+    monkeypatch.setattr(ReportPdf, "add", lambda self, fig, title: (
+        texts.append([t.get_text() for t in fig.findobj(Text)]), add(self, fig, title)))
+    return build_report(tables, out, **kwargs), texts
 
 
 def _pdf_pages(path):
@@ -86,27 +102,29 @@ def _pdf_pages(path):
     return data.count(b"/Type /Page\n") + data.count(b"/Type /Page ") + data.count(b"/Type /Page>")
 
 
+# the report's page titles for a small table set (one title per page), shared with tests/test_report_layout.py
+SMALL_PAGES = [
+    "Replication report",  # what was run, the verdict table
+    "Contents",
+    "Mnih et al. 2016, Asynchronous Methods for Deep Reinforcement Learning (A3C)",  # Figure 1 vs frames
+    "Learning curves vs wall-clock hours (Mnih et al. 2016 Figure 1 analogue)",
+    "Table 1: human-normalized scores",
+    "Table S3: scores per game",
+    "Clemente et al. 2017, Efficient Parallel Methods for Deep Reinforcement Learning (PAAC)",
+    "Beyond the papers: throughput and per-run tables",
+    "Protocol and provenance",
+]
+
+
 def test_report_is_a_real_pdf_with_the_expected_sections(tmp_path, runs):
     aggregate(runs, tmp_path / "tables")
     out = tmp_path / "r.pdf"
     pages = build_report(tmp_path / "tables", out)
-    assert pages == [
-        "Replication report",
-        "Replication verdict per (algorithm, game)",
-        "Scores beside Mnih et al. 2016 Table S3",
-        "Human-normalized final scores per run",
-        "Human-normalized summary (Mnih et al. 2016 Table 1 analogue): ours",
-        "Mnih et al. 2016 Table 1 (as printed)",
-        "Learning curves: breakout",
-        "Learning curves: pong",
-        "PAAC games (Clemente et al. 2017 analogue)",
-        "Training throughput",
-        "Protocol and provenance",
-    ]
+    assert pages == SMALL_PAGES
     assert _pdf_pages(out) == len(pages)
 
 
-def test_report_with_every_algorithm_and_sweeps(tmp_path):
+def test_report_with_every_algorithm_and_sweeps(tmp_path, monkeypatch):
     r = tmp_path / "runs"
     dirs = [fake_run(r, algo, game, w, 0, [1, 2], [-5, 5]) for algo, w in (("a2c", 16), ("a3c_lstm", 16), ("dqn", 1))
             for game in ("pong", "breakout", "seaquest")]
@@ -119,11 +137,12 @@ def test_report_with_every_algorithm_and_sweeps(tmp_path):
         dirs.append(d)
     aggregate(dirs, tmp_path / "tables")
     out = tmp_path / "r.pdf"
-    pages = build_report(tmp_path / "tables", out)
-    for section in ("Performance profile", "Speed-up vs number of workers (Mnih et al. 2016 Table 2 analogue)",
-                    "Speed-up vs workers (Figure 3 analogue)", "Final score vs learning rate (Figure 2 analogue)",
-                    "Learning curves: seaquest"):
-        assert section in pages
+    pages, texts = report_texts(monkeypatch, tmp_path / "tables", out)
+    for figure in ("Performance profile", "Speed-up vs workers (Figure 3 analogue)",
+                   "Final score vs learning rate (Figure 2 analogue)"):
+        assert figure in pages  # a figure has a page of its own
+    drawn = {t for page in texts for t in page}
+    assert {"Speed-up vs number of workers (Mnih et al. 2016 Table 2 analogue)", "seaquest", "breakout"} <= drawn
     assert _pdf_pages(out) == len(pages)
 
 
@@ -133,7 +152,7 @@ def test_mean_ci():
     assert np.isnan(mean_ci(np.array([5.0]))[1])
 
 
-def test_speedup_against_hand_computed_values(tmp_path):
+def test_speedup_against_hand_computed_values(tmp_path, monkeypatch):
     from replication.speedup import speedup_rows, speedup_summary
 
     r = tmp_path / "runs"
@@ -149,7 +168,8 @@ def test_speedup_against_hand_computed_values(tmp_path):
     assert rows.loc[4, "speedup_time_to_score"] == pytest.approx(2.0)
     summary = speedup_summary(rows.reset_index()).set_index("workers")
     assert summary.loc[4, "paper_a3c"] == pytest.approx(3.7)  # Mnih 2016 Table 2, A3C, 4 threads
-    assert "Speed-up per game" in build_report(tmp_path / "tables", tmp_path / "r.pdf")
+    _, texts = report_texts(monkeypatch, tmp_path / "tables", tmp_path / "r.pdf")
+    assert any("Speed-up per game" in page for page in texts)
 
 
 def test_unfinished_runs_are_listed_not_averaged(tmp_path, runs):
@@ -162,13 +182,14 @@ def test_unfinished_runs_are_listed_not_averaged(tmp_path, runs):
     assert build_report(tmp_path / "tables", tmp_path / "r.pdf")[0] == "Replication report"
 
 
-def test_game_absent_from_reference_tables_still_reports(tmp_path):
+def test_game_absent_from_reference_tables_still_reports(tmp_path, monkeypatch):
     d = fake_run(tmp_path / "runs", "a2c", "tetris", 32, 0, [5, 7], [1, 2, 3])
     t = aggregate([d], tmp_path / "tables")
     assert t["normalized"].empty
     v = verdict_table(per_game_summary(t["scores"]))
-    assert np.isnan(v["paper"].iloc[0])
-    assert "Scores beside Mnih et al. 2016 Table S3" in build_report(tmp_path / "tables", tmp_path / "r.pdf")
+    assert np.isnan(v["paper"].iloc[0]) and v["reason"].iloc[0].startswith("no paper value: tetris is not in")
+    _, texts = report_texts(monkeypatch, tmp_path / "tables", tmp_path / "r.pdf", check_layout=True)
+    assert any("Scores beside Mnih et al. 2016 Table S3" in page for page in texts)
 
 
 def test_across_game_summary_hand_computed():

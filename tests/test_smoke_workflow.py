@@ -1,6 +1,8 @@
 """Every test of the shared smoke workflow run (conftest ``local_smoke_run``: configs/smoke.yaml end to end with
 ``snakemake --cores 2``), in one file so that pytest-xdist's ``--dist loadfile`` builds that run once."""
 
+import json
+import re
 import shutil
 import subprocess
 import sys
@@ -54,3 +56,26 @@ def test_progress_target_builds_without_training(tmp_path, local_smoke_run):
     assert "wrote reports/progress.pdf: 2 pages" in log
     after = {p: b for p, b in snapshot(tmp_path / "results").items() if "logs" not in p.parts}
     assert after == before
+
+
+def test_snakemake_html_report_collects_figures_tables_and_provenance(local_smoke_run, tmp_path):
+    """`snakemake --report` on the finished smoke workflow: Snakemake's HTML report with the outputs flagged
+    report(...) in the Snakefile, under their categories (captions in report/*.rst)."""
+    html = tmp_path / "report.html"
+    r = subprocess.run([sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "-d", str(local_smoke_run),
+                        "--configfile", str(ROOT / "configs" / "smoke.yaml"), "--report", str(html)],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-3000:]
+    categories = json.loads(re.search(r"var categories = (\{.*?\});\n", html.read_text()).group(1))
+    figures = sorted(f"reports/replication/figures/{p.name}"
+                     for p in (local_smoke_run / "reports" / "replication" / "figures").glob("*.png"))
+    assert len(figures) == 2  # Figure 1 analogue: vs frames and vs wall-clock hours (one game: one page each)
+    assert {c: {s: sorted(files) for s, files in sub.items()} for c, sub in categories.items()} == {
+        "Report": {"all games": ["reports/replication.pdf"]},
+        "Figures": {"all games": figures},
+        "Tables": {"all games": ["reports/replication/verdict.csv", "results/tables/normalized.csv",
+                                 "results/tables/scores.csv", "results/tables/throughput.csv"]},
+        "Provenance": {"all games": ["results/tables/runs.json"]},
+    }
+    verdict = pd.read_csv(local_smoke_run / "reports" / "replication" / "verdict.csv")
+    assert set(verdict["verdict"]) == {"not comparable"}  # 4,000 frames, a 2,000-frame evaluation cap

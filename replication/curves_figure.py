@@ -1,0 +1,234 @@
+"""Learning curves as a faceted grid, one panel per game (Mnih et al. 2016 Figure 1 analogue).
+
+Each panel: the training episode return (unclipped game score, mean per frame bin of ``curves.csv``) of every run
+group, its mean over seeds with a 95% bootstrap CI band (``stats.mean_ci_rows``, the verdict table's CI; no band
+with one seed), beside horizontal reference lines: the game's random and human scores (no-op references,
+``reference.noop_reference``) and the paper's final score of the column each group is compared with (Table S3,
+human starts). The x-axis is emulator frames, or wall-clock training hours in the companion figure; the paper's
+frame budget (or training time) is marked with a vertical line when it lies within the panel's view. Up to
+``PANELS_PER_PAGE`` panels per page.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+from matplotlib.lines import Line2D
+from matplotlib.ticker import MaxNLocator
+
+from replication import reference
+from replication.report_layout import MIN_PT, PALETTE, text_width
+from replication.stats import mean_ci_rows
+
+PANELS_PER_PAGE = 12
+TICK_PT, LABEL_PT, PANEL_TITLE_PT, LEGEND_PT = MIN_PT, 7.5, 8.5, 7.5
+X_AXES = ("frames", "hours")
+
+
+def frames_scale(curves: pd.DataFrame) -> tuple[float, str]:
+    """(divisor, axis label) for frames: millions, or thousands when every run is under 1M frames."""
+    if len(curves) and float(curves["frames"].max()) < 1e6:
+        return 1e3, "emulator frames (thousands)"
+    return 1e6, "emulator frames (millions)"
+
+
+def run_label(algo: str, workers) -> str:
+    """The legend name of a run group at one worker count, e.g. ``a3c_ff (workers 16)``."""
+    return f"{algo} (workers {workers})"
+
+
+def run_colours(labels) -> dict[str, tuple]:
+    """A fixed colour per run label (sorted), from the colour-blind-safe palette, shared by every panel."""
+    return {label: PALETTE[i % len(PALETTE)] for i, label in enumerate(sorted(set(labels)))}
+
+
+def game_pages(games: list[str]) -> list[list[str]]:
+    """``games`` in chunks of at most ``PANELS_PER_PAGE``, one chunk per page, the chunks as even as possible."""
+    n_pages = max(1, math.ceil(len(games) / PANELS_PER_PAGE))
+    per = math.ceil(len(games) / n_pages) if games else 0
+    return [games[i:i + per] for i in range(0, len(games), per)] or [[]]
+
+
+def grid_shape(n: int) -> tuple[int, int]:
+    """(rows, cols) for ``n`` panels on an A4 landscape page: at most 4 columns and 3 rows."""
+    if n <= 3:
+        return 1, max(1, n)
+    cols = 2 if n == 4 else 3 if n in (5, 6, 9) else 4
+    return math.ceil(n / cols), cols
+
+
+def paper_lines(bands: pd.DataFrame) -> dict[str, str]:
+    """run label -> the Table S3 column the run group is compared with (``reference.paper_column`` of its algorithm
+    at its largest frames, as the verdict table)."""
+    out = {}
+    for run, g in bands.groupby("run"):
+        column = reference.paper_column(g["algorithm"].iloc[0], float(g["frames"].max()))
+        if column:
+            out[run] = column
+    return out
+
+
+def curve_bands(curves: pd.DataFrame) -> pd.DataFrame:
+    """Per (run group, workers, game, frame bin): the mean training return over seeds with its 95% bootstrap CI
+    (``stats.mean_ci_rows``; NaN bounds with one seed) and the bin's wall-clock hours averaged over seeds (each seed
+    has its own clock).
+
+    Args:
+        curves: ``curves.csv`` rows (algo, algorithm, game, workers, seed, frames, hours, episode_return).
+
+    Returns:
+        Columns ``run, algorithm, game, frames, hours, mean, ci_low, ci_high, seeds``, sorted by run, game, frames.
+    """
+    cols = ["run", "algorithm", "game", "frames", "hours", "mean", "ci_low", "ci_high", "seeds"]
+    if curves.empty:
+        return pd.DataFrame(columns=cols)
+    c = curves.assign(algorithm=curves["algorithm"] if "algorithm" in curves else curves["algo"],
+                      run=[run_label(a, w) for a, w in zip(curves["algo"], curves["workers"])])
+    groups = c.groupby(["run", "algorithm", "game", "frames"], sort=True)
+    out = groups.agg(hours=("hours", "mean"), seeds=("seed", "nunique")).reset_index()
+    ci = mean_ci_rows([g["episode_return"].to_numpy(dtype=float) for _, g in groups])
+    out["mean"], out["ci_low"], out["ci_high"] = ci[:, 0], ci[:, 1], ci[:, 2]
+    return out[cols]
+
+
+def draw_curves(fig, rect, bands: pd.DataFrame, games: list[str], x: str = "frames") -> None:
+    """Draw one panel per game of ``games`` into ``rect`` (left, bottom, right, top; figure fractions) of ``fig``,
+    with one legend above the panels.
+
+    Args:
+        bands: ``curve_bands`` of the curves (mean and 95% CI over seeds per frame bin).
+        x: ``"frames"`` (emulator frames, in millions or thousands: ``frames_scale``) or ``"hours"`` (wall-clock
+            training hours).
+
+    Raises:
+        ValueError: an unknown ``x``.
+    """
+    if x not in X_AXES:
+        raise ValueError(f"unknown x {x!r}; accepted: {', '.join(X_AXES)}")
+    colours = run_colours(bands["run"])
+    columns = paper_lines(bands)
+    s3 = reference.table_s3().set_index("game")
+    scale, frames_label = frames_scale(bands)
+    xlabel = frames_label if x == "frames" else "wall-clock training time (hours)"
+    rows, cols = grid_shape(len(games))
+    handles: dict[str, Line2D] = {label: Line2D([], [], color=colours[label], lw=1.6) for label in sorted(colours)}
+    handles.update(_reference_handles(bands, games, columns, colours, s3, x, scale))
+    left, bottom, right, top = rect
+    gs = _panel_grid(fig, (left, bottom, right, _legend(fig, handles, left, right, top)), rows, cols)
+    for i, game in enumerate(games):
+        ax = fig.add_subplot(gs[i // cols, i % cols])
+        g = bands[bands["game"] == game]
+        xmax = 0.0
+        for run, r in g.groupby("run"):
+            xs = r["frames"].to_numpy(float) / scale if x == "frames" else r["hours"].to_numpy(float)
+            xmax = max(xmax, float(xs.max()))
+            ax.plot(xs, r["mean"], color=colours[run], lw=1.2, marker="o", markersize=2.5)
+            ax.fill_between(xs, r["ci_low"], r["ci_high"], color=colours[run], alpha=0.2, lw=0)
+        ref = reference.noop_reference(game)
+        if ref:
+            ax.axhline(ref[0], color="#555555", ls=":", lw=1.0)  # random
+            ax.axhline(ref[1], color="#555555", ls="--", lw=1.0)  # human
+        drawn = set()
+        for label, column in sorted(columns.items()):
+            if label not in set(g["run"]) or column in drawn:
+                continue
+            drawn.add(column)
+            value = s3.loc[game, column] if game in s3.index else np.nan
+            if pd.notna(value):
+                ax.axhline(value, color=colours[label], ls="-.", lw=1.1)
+            mark = _paper_mark(column, x, scale)
+            if mark <= xmax:
+                ax.axvline(mark, color=colours[label], ls=(0, (1, 2)), lw=1.2)
+        ax.set_title(game, fontsize=PANEL_TITLE_PT, pad=3)
+        ax.set_xlabel(xlabel if i + cols >= len(games) else "", fontsize=LABEL_PT)
+        ax.set_ylabel("training return" if i % cols == 0 else "", fontsize=LABEL_PT)
+        ax.tick_params(labelsize=TICK_PT, pad=1.5)
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=5 if cols < 4 else 4))
+        ax.yaxis.set_major_locator(MaxNLocator(nbins=5))
+        ax.xaxis.get_offset_text().set_fontsize(TICK_PT)
+        ax.yaxis.get_offset_text().set_fontsize(TICK_PT)
+        ax.grid(alpha=0.3)
+    if not games:
+        ax = fig.add_subplot(gs[0, 0])
+        ax.axis("off")
+        ax.text(0.5, 0.5, "no training curves: no run finished a training episode", ha="center", fontsize=9)
+
+
+def _paper_mark(column: str, x: str, scale: float) -> float:
+    """Where the paper's budget of ``column`` lies on the x-axis: frames / ``scale``, or training hours."""
+    if x == "frames":
+        return reference.PAPER_FRAME_BUDGET.get(column, np.inf) / scale
+    return reference.PAPER_TRAINING_HOURS.get(column, np.inf)
+
+
+def _reference_handles(bands, games, columns, colours, s3, x, scale) -> dict[str, Line2D]:
+    """Legend entries of the reference lines drawn in any panel of ``games`` (the same rules as the panels)."""
+    out = {}
+    g = bands[bands["game"].isin(games)]
+    if any(reference.noop_reference(game) for game in games):
+        out["random (no-op starts)"] = Line2D([], [], color="#555555", ls=":", lw=1.0)
+        out["human (no-op starts)"] = Line2D([], [], color="#555555", ls="--", lw=1.0)
+    seen = set()
+    for label, column in sorted(columns.items()):
+        runs = g[g["run"] == label]
+        if runs.empty or column in seen:
+            continue
+        seen.add(column)
+        header = reference.TABLE_S3_COLUMNS[column]
+        if any(game in s3.index and pd.notna(s3.loc[game, column]) for game in runs["game"].unique()):
+            out[f"paper: {header} (Table S3, {reference.TABLE_S3_PROTOCOL})"] = \
+                Line2D([], [], color=colours[label], ls="-.", lw=1.1)
+        xmax = float((runs["frames"] / scale if x == "frames" else runs["hours"]).max())
+        if _paper_mark(column, x, scale) <= xmax:
+            what = "frame budget" if x == "frames" else "training time"
+            out[f"paper's {what}: {header}"] = Line2D([], [], color=colours[label], ls=(0, (1, 2)), lw=1.2)
+    return out
+
+
+def _panel_grid(fig, rect, rows: int, cols: int):
+    """A ``rows`` x ``cols`` GridSpec in ``rect`` with fixed room (inches) for tick labels, axis labels and panel
+    titles, so no panel's text leaves ``rect`` (measured layouts such as tight_layout cost seconds per page)."""
+    w, h = fig.get_figwidth(), fig.get_figheight()
+    left, bottom, right, top = rect
+    pad_l, pad_b, pad_t, pad_r, gap_w, gap_h = 0.62, 0.42, 0.22, 0.12, 0.55, 0.48
+    avail_w = (right - left) * w - pad_l - pad_r
+    avail_h = (top - bottom) * h - pad_b - pad_t
+    panel_w = (avail_w - (cols - 1) * gap_w) / cols
+    panel_h = (avail_h - (rows - 1) * gap_h) / rows
+    return fig.add_gridspec(rows, cols, left=left + pad_l / w, right=right - pad_r / w, bottom=bottom + pad_b / h,
+                            top=top - pad_t / h, wspace=gap_w / panel_w, hspace=gap_h / panel_h)
+
+
+def _legend(fig, handles: dict[str, Line2D], left: float, right: float, top: float) -> float:
+    """A legend across the top of the region; returns the figure fraction its bottom leaves for the panels."""
+    if not handles:
+        return top
+    width_in = (right - left) * fig.get_figwidth()
+    entry = max(text_width(label, LEGEND_PT) for label in handles) + 0.55
+    ncol = max(1, min(len(handles), int(width_in / entry)))
+    nrows = math.ceil(len(handles) / ncol)
+    fig.legend(list(handles.values()), list(handles), loc="upper center", bbox_to_anchor=((left + right) / 2, top),
+               ncol=ncol, fontsize=LEGEND_PT, frameon=False, handlelength=2.6, columnspacing=1.2,
+               borderaxespad=0.0)
+    return top - (nrows * LEGEND_PT * 1.55 / 72 + 0.08) / fig.get_figheight()
+
+
+def curves_caption(curves: pd.DataFrame, x: str = "frames") -> str:
+    """The caption of the curves figure: what is drawn, the seeds per run group, and the reference lines' sources."""
+    seeds = curves.groupby(["algo", "workers"])["seed"].nunique()
+    per = "; ".join(f"{run_label(a, w)}: {n} seed{'s' if n > 1 else ''}" + ("" if n > 1 else " (1 seed: no CI band)")
+                    for (a, w), n in seeds.items()) or "none"
+    xs = ("x: emulator frames (frame skip included) at the end of each of the run's frame bins" if x == "frames" else
+          "x: wall-clock training hours at each frame bin, averaged over seeds (each seed has its own clock)")
+    mark = ("paper's frame budget (320M frames for 1 day, 1B for 4 days, 200M for DQN)" if x == "frames" else
+            "paper's training time (1 day, 4 days, DQN 8 days; Table 1)")
+    return (f"Training episode return (unclipped score of whole games, mean per frame bin): line = mean over seeds, "
+            f"band = 95% bootstrap CI over seeds. {xs}. Seeds per run group: {per}. Horizontal lines: random (dotted) "
+            "and human (dashed) no-op reference scores (van Hasselt et al. 2016 Table 3; Wang et al. 2016 for the 8 "
+            "other games); dash-dot, in the group's colour: the paper's final score of the column the group is "
+            f"compared with (Mnih et al. 2016 Table S3, {reference.TABLE_S3_PROTOCOL}: another protocol than our "
+            f"training returns, shown as the target). Vertical dotted line: the {mark}, drawn only where it lies "
+            "within the panel's x-range.")
+
