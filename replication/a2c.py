@@ -2,8 +2,8 @@
 
 Each update: every environment takes ``rollout_length`` agent steps with actions sampled from the current
 policy (one batched forward per step, keeping the convolutions' autograd graph; the FC layer and the heads then
-run with gradients once over the whole batch, ``networks.act``); n-step returns are bootstrapped from ``V(s_{t+rollout_length})`` and cut
-at terminals (a game cut by the frame cap bootstraps from the state it was cut in,
+run with gradients once over the whole batch, ``networks.act``); n-step returns are bootstrapped from
+``V(s_{t+rollout_length})`` and cut at terminals (a game cut by the frame cap bootstraps from the state it was cut in,
 ``returns.bootstrap_time_limits``); one gradient step of the batch-mean actor-critic loss, scaled by
 ``rollout_length`` as in the authors' code, with global gradient-norm clipping and RMSProp (eps under the root,
 Mnih 2016 eq. 9).

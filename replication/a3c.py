@@ -150,11 +150,12 @@ def rollout_loss(model: torch.nn.Module, env: AtariBatch, hp: A3CConfig, state, 
     if hp.lstm and transitions[-1].done[0]:
         state = model.initial_state(1)
     returns = n_step_returns(torch.stack(rewards), torch.stack(dones), bootstrap, hp.gamma)
-    if not hp.lstm:
+    if hp.lstm:
+        logits, values = torch.cat(logits_t), torch.cat(values_t)
+    else:
         with autocast("cpu", precision):
-            logits, value = model.heads(torch.cat(features_t))
-        logits_t, values_t = [logits], [value]
-    terms = actor_critic_loss(torch.cat(logits_t).float(), torch.cat(values_t).float(), torch.cat(actions),
+            logits, values = model.heads(torch.cat(features_t))
+    terms = actor_critic_loss(logits.float(), values.float(), torch.cat(actions),
                               returns.reshape(-1), hp.entropy_beta, hp.value_loss_weight, loss_scale=len(transitions))
     return terms, state, transitions
 

@@ -30,7 +30,7 @@ import pandas as pd
 from replication import parity, reference
 from replication.errors import ArgumentParser, UserError, check_output, cli_main
 from replication.rundir import (CONFIG_KEYS, CONFIG_REMEDY, EPISODE_COLUMNS, EVAL_COLUMNS, UPDATE_COLUMNS,
-                                atomic_write_bytes, damaged, read_done, read_json_file)
+                                atomic_write_bytes, damaged, read_done, read_json_file, whole_lines)
 
 CURVE_BINS = 40
 
@@ -58,15 +58,15 @@ def read_log(path: str | Path, columns: list[str]) -> pd.DataFrame:
     header = data.split(b"\n", 1)[0].decode(errors="replace").strip().split(",")
     if header != columns:
         raise damaged(path, f"header {','.join(header)!r}", accepted, RETRAIN)
-    if not data.endswith(b"\n"):
+    if whole_lines(data)[1]:
         line = data.count(b"\n") + 1
         raise damaged(path, f"last row cut short: line {line} has no newline", accepted, RETRAIN)
-    text = data.decode(errors="replace")
-    for line, row in enumerate(csv.reader(io.StringIO(text)), start=1):
+    rows = list(csv.reader(io.StringIO(data.decode(errors="replace"))))
+    for line, row in enumerate(rows, start=1):
         if len(row) != len(columns):
             few = "too few" if len(row) < len(columns) else "too many"
             raise damaged(path, f"line {line}: {few} fields ({len(row)} of {len(columns)})", accepted, RETRAIN)
-    raw = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
+    raw = pd.DataFrame(rows[1:], columns=columns)
     df = raw.copy()
     for col in columns:
         if col in TEXT_COLUMNS:

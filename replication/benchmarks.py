@@ -100,7 +100,7 @@ def write_benchmarks(run_dirs: list[str | Path], out: str | Path) -> pd.DataFram
         name = f"curves/{i['algo']}/{i['game']}_w{i['workers']}_s{i['seed']}.csv"
         atomic_write_bytes(out / name, c.to_csv(index=False, float_format="%.5g").encode())
     curves = pd.concat(curves, ignore_index=True)
-    from replication.report import save_png
+    from replication.pdf_pages import save_png
 
     for game in sorted(curves["game"].unique()):
         save_png(game_figure(curves, game), out / f"{game}.png")

@@ -21,6 +21,7 @@ from matplotlib.ticker import MaxNLocator
 from replication import reference
 from replication.report_layout import MIN_PT, PALETTE, text_width
 from replication.stats import mean_ci_rows
+from replication.verdict import fmt_frames
 
 PANELS_PER_PAGE = 12
 TICK_PT, LABEL_PT, PANEL_TITLE_PT, LEGEND_PT = MIN_PT, 7.5, 8.5, 7.5
@@ -72,8 +73,8 @@ def paper_lines(bands: pd.DataFrame) -> dict[str, str]:
 
 def curve_bands(curves: pd.DataFrame) -> pd.DataFrame:
     """Per (run group, workers, game, frame bin): the mean training return over seeds with its 95% bootstrap CI
-    (``stats.mean_ci_rows``; NaN bounds with one seed) and the bin's wall-clock hours averaged over seeds (each seed
-    has its own clock).
+    (``stats.mean_ci_rows``; NaN bounds with one seed) and the bin's wall-clock training hours averaged over seeds
+    (each seed has its own clock).
 
     Args:
         curves: ``curves.csv`` rows (algo, algorithm, game, workers, seed, frames, hours, episode_return).
@@ -222,8 +223,10 @@ def curves_caption(curves: pd.DataFrame, x: str = "frames") -> str:
                     for (a, w), n in seeds.items()) or "none"
     xs = ("x: emulator frames (frame skip included) at the end of each of the run's frame bins" if x == "frames" else
           "x: wall-clock training hours at each frame bin, averaged over seeds (each seed has its own clock)")
-    mark = ("paper's frame budget (320M frames for 1 day, 1B for 4 days, 200M for DQN)" if x == "frames" else
-            "paper's training time (1 day, 4 days, DQN 8 days; Table 1)")
+    budget = {k: fmt_frames(v) for k, v in reference.PAPER_FRAME_BUDGET.items()}
+    mark = (f"paper's frame budget ({budget['a3c_ff_1_day']} frames for 1 day, {budget['a3c_ff']} for 4 days, "
+            f"{budget['dqn']} for DQN)" if x == "frames"
+            else "paper's training time (1 day, 4 days, DQN 8 days; Table 1)")
     return (f"Training episode return (unclipped score of whole games, mean per frame bin): line = mean over seeds, "
             f"band = 95% bootstrap CI over seeds. {xs}. Seeds per run group: {per}. Horizontal lines: random (dotted) "
             "and human (dashed) no-op reference scores (van Hasselt et al. 2016 Table 3; Wang et al. 2016 for the 8 "

@@ -174,7 +174,8 @@ def write_parity_files(runs: list[dict], csv_path: str | Path) -> pd.DataFrame:
     Raises:
         UserError: no pair of ours and a peer run (``parity_table``).
     """
-    from replication.report import parity_figure, save_png
+    from replication.pdf_pages import save_png
+    from replication.report import parity_figure
     from replication.rundir import atomic_write_bytes
 
     csv_path = Path(csv_path)

@@ -81,7 +81,7 @@ class ReportPdf:
         check_layout: run ``layout_problems`` on every page before it is saved; the lines go to ``problems``.
     """
 
-    def __init__(self, path: Path, check_layout: bool = False):
+    def __init__(self, path: Path | io.BytesIO, check_layout: bool = False):
         self._pdf = PdfPages(path)
         self.pages: list[str] = []
         self.check_layout = check_layout
@@ -109,20 +109,14 @@ def set_theme() -> None:
 def report_pdf(out: str | Path, check_layout: bool = False):
     """A ``ReportPdf`` for the ``with`` block, in the report's seaborn theme, that becomes ``out`` atomically when
     the block ends without an error (a reader sees the old PDF or the new one); on an error nothing is left."""
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp")
+    buf = io.BytesIO()  # the pages are built in memory and written once, atomically
     set_theme()
-    pdf = ReportPdf(tmp, check_layout)
+    pdf = ReportPdf(buf, check_layout)
     try:
         yield pdf
-    except BaseException:
+    finally:
         pdf.close()
-        tmp.unlink(missing_ok=True)
-        raise
-    pdf.close()
-    atomic_write_bytes(out, tmp.read_bytes())
-    tmp.unlink()
+    atomic_write_bytes(out, buf.getvalue())
 
 
 def save_png(fig, path: str | Path, dpi: int = 100) -> None:

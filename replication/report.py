@@ -31,13 +31,13 @@ import seaborn as sns
 from replication import reference
 from replication.curves_figure import curve_bands, curves_caption, draw_curves, game_pages
 from replication.errors import ArgumentParser, UserError, check_output, cli_main
-from replication.pdf_pages import atomic_write_folder, report_pdf, save_png  # noqa: F401 (save_png: parity.py)
+from replication.pdf_pages import atomic_write_folder, report_pdf
 from replication.report_layout import PAGE, Document, fit_grid
 from replication.rundir import atomic_write_bytes
 from replication.speedup import speedup_rows, speedup_summary
 from replication.summary import performance_profile, summarize_normalized
-from replication.verdict import (NO_CI, VERDICT_FILLS, VERDICTS, fmt_frames, pct, per_game_summary,  # noqa: F401
-                                 verdict_shown, verdict_table)
+from replication.verdict import (BUDGET_TOLERANCE, NO_CI, VERDICT_FILLS, VERDICTS, fmt_frames,  # noqa: F401
+                                 pct, per_game_summary, verdict_shown, verdict_table)
 
 PAAC_GAMES = ["amidar", "centipede", "beam_rider", "boxing", "breakout", "ms_pacman", "name_this_game", "pong",
               "qbert", "seaquest", "space_invaders", "up_n_down"]  # Clemente et al. 2017, the 12 PAAC games
@@ -50,7 +50,8 @@ PER_RUN_ROWS = 60  # longer per-run tables stay in the CSVs (results/tables), no
 
 
 def s3_table(summary: pd.DataFrame) -> pd.DataFrame:
-    """Table S3 analogue: per game, our scores (one column per algo/workers) beside all 8 paper columns."""
+    """Mnih et al. 2016 Table S3 analogue: per game, our scores (columns ``ours <algo> w<workers>``: unclipped mean
+    evaluation score, no-op starts) beside the paper's columns (``reference.TABLE_S3_COLUMNS``, human starts)."""
     s3 = reference.table_s3().set_index("game")
     out = []
     for game, g in summary.groupby("game"):
@@ -121,7 +122,9 @@ def draw_profile(fig, rect, normalized: pd.DataFrame) -> None:
 
 
 def draw_lr(fig, rect, scores: pd.DataFrame, swept) -> None:
-    """Figure 2 analogue: final score vs initial learning rate, one panel per game of the swept groups."""
+    """Mnih et al. 2016 Figure 2 analogue: final score (unclipped, evaluation mean) vs initial learning rate, one
+    panel per game of the swept groups. ``swept``: Series indexed by ``(algo, game)`` of distinct learning rates,
+    only entries with 2 or more."""
     games = sorted({g for _, g in swept.index})
     gs, axes = _single_axes(fig, rect, len(games))
     for ax, game in zip(axes, games):
@@ -154,7 +157,9 @@ def draw_speedup(fig, rect, summary: pd.DataFrame) -> None:
 
 
 def draw_throughput(fig, rect, a2c: pd.DataFrame) -> None:
-    """A2C (PAAC) training frames/s vs num_envs, one line per (run group, game)."""
+    """Clemente et al. 2017 (PAAC) throughput analogue: A2C training frames/s (emulator frames) vs num_envs, one
+    line per (run group, game). ``a2c``: ``throughput.csv`` rows of the A2C run groups (algo, game, workers,
+    frames_per_s)."""
     gs, (ax,) = _single_axes(fig, rect)
     sns.lineplot(data=a2c.assign(run=a2c["algo"] + " / " + a2c["game"]), x="workers", y="frames_per_s",
                  hue="run", marker="o", ax=ax)  # every A2C run group (a2c, a2c_baselines, ...), per game
@@ -177,7 +182,12 @@ PARITY_NOTE = ("Measure: mean training score (unclipped, whole games) of the epi
 
 
 def parity_section(doc: Document, tables: Path) -> bool:
-    """The parity table and its curves, when the tables hold peer runs; returns whether there were any."""
+    """The parity table (``parity.csv``) and its curves (``parity_curves.csv``), when the tables hold peer runs;
+    returns whether there were any.
+
+    Raises:
+        FileNotFoundError: ``parity.csv`` lists pairs but ``parity_curves.csv`` is missing.
+    """
     path = tables / "parity.csv"
     table = pd.read_csv(path) if path.exists() and path.stat().st_size > 1 else pd.DataFrame()
     if table.empty:
@@ -312,8 +322,8 @@ def clemente_section(doc: Document, summary: pd.DataFrame, throughput: pd.DataFr
 
 
 def throughput_summary(throughput: pd.DataFrame) -> pd.DataFrame:
-    """Training frames/s per (run group, workers, device): runs, games, frames per run, mean [min, max] frames/s
-    and mean wall-clock hours per run."""
+    """Training speed per (run group, workers, device): runs, games, emulator frames per run, mean [min, max]
+    training frames/s (emulator frames, frame skip included) and mean wall-clock hours per run."""
     rows = []
     for (algo, workers, device), g in throughput.groupby(["algo", "workers", "device"], dropna=False):
         fps = g["frames_per_s"]
@@ -429,10 +439,12 @@ def _read_tables(tables: Path) -> dict:
 VERDICT_CAPTION = (
     "ours: mean over seeds of each run's mean final evaluation score (no-op starts); 95% CI: bootstrap over seeds "
     f"(scipy.stats.bootstrap). paper: {S3_SOURCE}, the column of the run's algorithm (A2C/PAAC has none in Table S3 "
-    "and is set beside 'A3C FF, 1 day', the 320M-frame budget of PAAC's code). Verdict: 'reproduced' when the "
+    f"and is set beside 'A3C FF, 1 day', the {fmt_frames(reference.PAPER_FRAME_BUDGET['a3c_ff_1_day'])}-frame "
+    "budget of PAAC's code). Verdict: 'reproduced' when the "
     "paper's number lies in our CI, 'below paper' / 'above paper' when the CI lies below / above it; 'not "
     "comparable' (why: listed) when the paper has no number, the evaluation caps games at other than 30 minutes "
-    "(108,000 frames), the run's frames are not the paper's budget (within 5%), or one seed gives no CI. Start "
+    f"({reference.TABLE_S3_FRAME_CAP:,} frames), the run's frames are not the paper's budget (within "
+    f"{BUDGET_TOLERANCE:.0%}), or one seed gives no CI. Start "
     "states always differ (human starts there, no-op starts here).")
 
 

@@ -373,7 +373,6 @@ class Document:
         y = MARGIN_TOP
         bottom = PAGE[1] - MARGIN_BOTTOM
         entry_page: list[int] = []
-        ctx = {"entry_page": entry_page, "pages": pages}
 
         def new_page():
             nonlocal y
@@ -480,7 +479,7 @@ class Document:
                             label = wrap(text, CONTENT_WIDTH - 1.2 - 0.25 * level, size,
                                          "bold" if level == 0 else "normal")[0]
                             _put(fig, x, y0 + row * lh, label, size, weight="bold" if level == 0 else "normal")
-                            _put(fig, MARGIN_X + CONTENT_WIDTH, y0 + row * lh, str(ctx["entry_page"][e]), size,
+                            _put(fig, MARGIN_X + CONTENT_WIDTH, y0 + row * lh, str(entry_page[e]), size,
                                  ha="right")
 
                     place(_Piece(len(part) * lh + (head if first else 0) + 0.1, draw,

@@ -22,7 +22,7 @@ from scipy import stats
 METRICS = ("mean", "median", "iqm", "optimality_gap")
 
 
-def _metric(name: str, per_game: list[np.ndarray], axis: int = -1) -> np.ndarray:
+def _metric(name: str, per_game: list[np.ndarray]) -> np.ndarray:
     """``name`` over ``per_game`` arrays ``(..., runs_i)``: float array of the leading (resample) shape, so
     ``scipy.stats.bootstrap`` can evaluate all resamples at once (``vectorized=True``, ``axis=-1``)."""
     batch = np.broadcast_shapes(*(g.shape[:-1] for g in per_game))
@@ -67,7 +67,7 @@ def summarize(per_game: dict[str, np.ndarray], confidence: float = 0.95, n_resam
         if resamplable:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # games with one run resample to themselves
-                res = stats.bootstrap(tuple(varied), lambda *s, axis=-1: _metric(name, list(s) + fixed, axis),
+                res = stats.bootstrap(tuple(varied), lambda *s, axis=-1: _metric(name, list(s) + fixed),  # scipy puts samples last
                                       vectorized=True,
                                       paired=False, confidence_level=confidence, n_resamples=n_resamples,
                                       method="percentile", rng=np.random.default_rng(seed))

@@ -24,7 +24,19 @@ NO_CI = "1 seed: no CI"
 
 def per_game_summary(scores: pd.DataFrame) -> pd.DataFrame:
     """Mean final evaluation score per (algo, game, workers) over seeds, with a 95% bootstrap CI (NaN bounds with
-    one seed); columns ``algo, algorithm, game, workers, seeds, frames, mean, ci_low, ci_high, protocol``."""
+    one seed): the "ours" side of Mnih et al. 2016 Table S3. Scores are unclipped game scores under the run's
+    evaluation protocol (no-op starts); ``frames`` is emulator frames (frame skip included), the most of any seed.
+
+    Args:
+        scores: ``scores.csv`` rows with ``algo, game, workers, eval_mean, frames, protocol`` (``algorithm``
+            optional: defaults to ``algo``).
+
+    Returns:
+        columns ``algo, algorithm, game, workers, seeds, frames, mean, ci_low, ci_high, protocol``.
+
+    Raises:
+        KeyError: a required column is missing.
+    """
     rows = []
     if "algorithm" not in scores:
         scores = scores.assign(algorithm=scores["algo"])
@@ -107,8 +119,7 @@ def fmt_frames(f: float) -> str:
 
 def verdict_shown(v: pd.DataFrame) -> pd.DataFrame:
     """``verdict_table`` as printed, one column per question, missing values said in words."""
-    def num(x) -> str:
-        return f"{x:,.1f}" if abs(x) >= 10 else f"{x:.3g}"
+    from replication.report_layout import fmt_cell as num  # lazily: report_layout imports matplotlib
 
     return pd.DataFrame({
         "run group": [f"{a} w{w}" for a, w in zip(v["algo"], v["workers"])], "game": v["game"], "seeds": v["seeds"],
