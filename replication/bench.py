@@ -153,16 +153,18 @@ def bench_network_limit(num_envs: int, network: str, rollout_length: int, thread
     return rollout_length * num_envs * 4 / _timed(one_update, updates)
 
 
-def dqn_network_times(network: str, threads: int, precision: str = "fp32", repeats: int = 30) -> tuple[float, float]:
+def dqn_network_times(network: str, threads: int, precision: str = "fp32", repeats: int = 30,
+                      compile_optimizer: bool = True) -> tuple[float, float]:
     """DQN's network alone: seconds per greedy action (batch 1 forward) and per minibatch update (online
-    forward/backward and target forward at batch 32, one centred-RMSProp step)."""
+    forward/backward and target forward at batch 32, one centred-RMSProp step, compiled as training compiles it
+    unless ``compile_optimizer`` is false)."""
     from replication.dqn import DQNAgent
     from replication.losses import td_loss
     from replication.optim import CentredRMSprop
 
     torch.set_num_threads(threads)
     agent = DQNAgent(network, 6)
-    opt = CentredRMSprop(agent.online.parameters(), lr=2.5e-4)
+    opt = CentredRMSprop(agent.online.parameters(), lr=2.5e-4, compile=compile_optimizer)
     obs = torch.randint(0, 256, (32, 4, 84, 84), dtype=torch.uint8)
     actions, zeros = torch.randint(0, 6, (32,)), torch.zeros(32)
 
@@ -195,8 +197,9 @@ def dqn_network_limit(frames: int, t_act: float, t_update: float) -> float:
 
 # -- training lines -------------------------------------------------------------------------------------------
 def bench_ours(game: str, algo: str, workers: int, hyper: dict, frames: int, threads: int,
-               precision: str = "fp32") -> float:
-    """Train our ``algo`` (a2c, dqn, a3c_ff, a3c_lstm) for ``frames`` frames on the CPU; returns training frames/s.
+               precision: str = "fp32", compile_optimizer: bool = True) -> float:
+    """Train our ``algo`` (a2c, dqn, a3c_ff, a3c_lstm) for ``frames`` frames on the CPU; returns training frames/s
+    (the clock excludes building the run, the compile of the optimizer step included: ``TrainingRun.start``).
 
     Raises:
         UserError: a bad algorithm, game or hyperparameter.
@@ -205,6 +208,7 @@ def bench_ours(game: str, algo: str, workers: int, hyper: dict, frames: int, thr
     from replication.train import make_run
 
     cfg = {"games": [game], "seeds": [0], "device": "cpu", "precision": precision,
+           "compile_optimizer": compile_optimizer,
            "checkpoint_every_frames": 10 ** 12, "log_every_updates": 100, "env": {},
            "eval": {"episodes": 1, "max_frames": 400},
            "algos": {algo: {"workers": [workers], "total_frames": frames, "hyper": hyper}}}

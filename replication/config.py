@@ -324,6 +324,7 @@ def resolve_run(cfg: dict, label: str, game: str, workers: int, seed: int) -> di
         "total_frames": int(section["total_frames"]),
         "device": section.get("device", cfg.get("device", "auto")),
         "precision": section.get("precision", cfg.get("precision", "fp32")),
+        "compile_optimizer": bool(section.get("compile_optimizer", cfg.get("compile_optimizer", True))),
         "checkpoint_every_frames": int(cfg["checkpoint_every_frames"]),
         "log_every_updates": int(cfg["log_every_updates"]),
         "tensorboard": bool(cfg.get("tensorboard", False)),

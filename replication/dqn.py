@@ -221,7 +221,8 @@ def train(run: TrainingRun) -> None:
         raise UserError(f"dqn stores grayscale frames; got observations of shape {env.obs.shape} "
                         f"(env.grayscale = {run.env.grayscale}); accepted: env.grayscale true")
     agent = DQNAgent(hp.network, env.num_actions, run.env.frame_stack).to(device)
-    opt = CentredRMSprop(agent.online.parameters(), lr=hp.learning_rate, decay=hp.rmsprop_decay, eps=hp.rmsprop_eps)
+    opt = CentredRMSprop(agent.online.parameters(), lr=hp.learning_rate, decay=hp.rmsprop_decay, eps=hp.rmsprop_eps,
+                         compile=run.compile_optimizer)  # compiled before the training clock starts
     run.start(agent, opt)  # resume counters, RNG, both networks and the optimizer if a checkpoint exists
     replay = ReplayBuffer(hp.replay_capacity, env.obs.shape[-2:], run.env.frame_stack, seed=run.env_seed())
     tracker = EpisodeTracker(1)

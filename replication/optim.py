@@ -10,6 +10,8 @@ And the centred RMSProp of DeepMind's DQN release code (``CentredRMSprop``, Mnih
 
 from __future__ import annotations
 
+import sys
+
 import torch
 
 
@@ -109,49 +111,117 @@ def scheduled_lr(schedule: str, initial_lr: float, frames: int, total_frames: in
     raise UserError(f"unknown lr_schedule {schedule!r}; accepted: {', '.join(LR_SCHEDULES)}")
 
 
+def centred_rmsprop_(params: list[torch.Tensor], grads: list[torch.Tensor], grad_avgs: list[torch.Tensor],
+                     square_avgs: list[torch.Tensor], lr: float, decay: float, eps: float) -> None:
+    """One step of centred RMSProp over lists of float tensors, in place (DQN release code, ``qLearnMinibatch``).
+
+    Per tensor, with gradient ``d``: ``g = decay * g + (1 - decay) * d``, ``g2 = decay * g2 + (1 - decay) * d^2``,
+    ``theta = theta - lr * d / sqrt(g2 - g^2 + eps)``. ``params``, ``grad_avgs`` (g) and ``square_avgs`` (g2) are
+    updated; the four lists pair up by position and each position has one shape. One multi-tensor (foreach) kernel
+    per operation over all tensors instead of a Python loop per parameter.
+    """
+    torch._foreach_mul_(grad_avgs, decay)
+    torch._foreach_add_(grad_avgs, grads, alpha=1.0 - decay)
+    torch._foreach_mul_(square_avgs, decay)
+    torch._foreach_addcmul_(square_avgs, grads, grads, value=1.0 - decay)
+    denom = torch._foreach_addcmul(square_avgs, grad_avgs, grad_avgs, value=-1.0)  # g2 - g^2
+    torch._foreach_add_(denom, eps)
+    torch._foreach_sqrt_(denom)
+    torch._foreach_addcdiv_(params, grads, denom, value=-lr)
+
+
+_compiled: dict = {}  # update function -> its torch.compile wrapper (dynamo caches compiled code per function)
+
+
+def compile_update(update, example_args: tuple, name: str):
+    """``torch.compile`` an in-place optimizer ``update`` and compile it now, on copies of ``example_args``.
+
+    Eager, an optimizer step over the Nature network's 1.7M parameters is 8 memory-bound passes (6.0 ms on a
+    2-core AVX2 EPYC); inductor fuses them into one (1.0-1.4 ms), about a tenth of a DQN update. Compiling takes
+    ~25 s in a fresh cache and ~2-5 s once inductor's on-disk cache holds the kernel (``/tmp/torchinductor_*``), so
+    it is done here, before a run's training clock starts. Tensor arguments are cloned (gradients, parameters and
+    statistics keep their values), floats are passed as they are: the compiled code is specialised on them, so a
+    changing learning rate would recompile (DQN's is constant).
+
+    Args:
+        update: a function of ``example_args`` that changes its tensor arguments in place and returns nothing.
+        example_args: arguments of the real calls (lists of tensors and floats), with their shapes, strides and
+            dtypes; they are not modified.
+        name: what the update is, for the fallback's message.
+
+    Returns:
+        ``(fn, compiled)``: the compiled update and True, or ``update`` itself and False when compiling failed
+        (no C++ compiler, an unsupported device): then one line on stderr says so and the run steps eagerly (the
+        same update, slower).
+    """
+    def clone(t):  # the same type (dynamo guards on Parameter vs Tensor), strides and requires_grad
+        c = t.detach().clone()
+        return torch.nn.Parameter(c, t.requires_grad) if isinstance(t, torch.nn.Parameter) else c
+
+    def copy(a):
+        return [clone(t) for t in a] if isinstance(a, list) else a
+
+    if update not in _compiled:
+        _compiled[update] = torch.compile(update)
+    fn = _compiled[update]
+    try:
+        with torch.no_grad():  # as optimizer steps run
+            fn(*[copy(a) for a in example_args])
+    except Exception as e:  # noqa: BLE001 (any failure of the compiler stack means: step eagerly)
+        reason = str(e).strip().splitlines()[0] if str(e).strip() else ""
+        print(f"warning: torch.compile of the {name} step failed ({type(e).__name__}: {reason[:200]}): "
+              "stepping eagerly (the same update, ~5x slower step; recorded in config.json as optimizer_step)",
+              file=sys.stderr)
+        return update, False
+    return fn, True
+
+
 class CentredRMSprop(torch.optim.Optimizer):
     """Centred RMSProp exactly as DeepMind's DQN release code (``dqn/NeuralQLearner.lua``, ``qLearnMinibatch``).
 
     Per parameter, with gradient ``d``: ``g = decay * g + (1 - decay) * d``, ``g2 = decay * g2 + (1 - decay) * d^2``,
-    ``theta = theta - lr * d / sqrt(g2 - g^2 + eps)``; ``g`` and ``g2`` start at 0. ``eps`` sits *under* the
-    root, unlike ``torch.optim.RMSprop(centered=True)``, which adds it outside.
+    ``theta = theta - lr * d / sqrt(g2 - g^2 + eps)``; ``g`` and ``g2`` start at 0 (``centred_rmsprop_``). ``eps``
+    sits *under* the root, unlike ``torch.optim.RMSprop(centered=True)``, which adds it outside.
 
     Args:
         params: parameters (float tensors of any shape).
         lr: learning rate (0.00025).
         decay: decay of both running averages (0.95).
         eps: added under the square root (0.01).
+        compile: step with the ``torch.compile``'d update (``compile_update``: compiled here, falls back to eager
+            with one line on stderr). Attribute ``compiled`` says which one steps. The compiled step is specialised
+            on ``lr``, ``decay`` and ``eps``; changing them later recompiles.
 
     Raises:
         ValueError: ``lr < 0``, ``eps <= 0`` or ``decay`` outside [0, 1).
     """
 
-    def __init__(self, params, lr: float, decay: float = 0.95, eps: float = 0.01):
+    def __init__(self, params, lr: float, decay: float = 0.95, eps: float = 0.01, compile: bool = False):
         if lr < 0 or eps <= 0 or not 0.0 <= decay < 1.0:
             raise ValueError(f"invalid centred RMSProp settings lr={lr}, decay={decay}, eps={eps}")
         super().__init__(params, dict(lr=lr, decay=decay, eps=eps))
+        self._update, self.compiled = centred_rmsprop_, False
+        if compile:
+            self._update, self.compiled = compile_update(centred_rmsprop_, self._group_args(self.param_groups[0],
+                                                                                            example=True),
+                                                         "centred RMSProp")
+
+    def _group_args(self, group: dict, example: bool = False) -> tuple:
+        """``centred_rmsprop_``'s arguments for ``group``: the parameters with a gradient (all of them, with zero
+        gradients, when ``example``), their gradients, g and g2 (created at zero on first use), lr, decay, eps."""
+        params = [p for p in group["params"] if example or p.grad is not None]
+        for p in params:
+            if "grad_avg" not in self.state[p]:
+                self.state[p]["grad_avg"] = torch.zeros_like(p)
+                self.state[p]["square_avg"] = torch.zeros_like(p)
+        grads = [torch.zeros_like(p) if example else p.grad for p in params]
+        return (params, grads, [self.state[p]["grad_avg"] for p in params],
+                [self.state[p]["square_avg"] for p in params], group["lr"], group["decay"], group["eps"])
 
     @torch.no_grad()
     def step(self, closure=None):
         for group in self.param_groups:
-            decay, eps, lr = group["decay"], group["eps"], group["lr"]
-            params = [p for p in group["params"] if p.grad is not None]
-            if not params:
-                continue
-            for p in params:
-                if "grad_avg" not in self.state[p]:
-                    self.state[p]["grad_avg"] = torch.zeros_like(p)
-                    self.state[p]["square_avg"] = torch.zeros_like(p)
-            grads = [p.grad for p in params]
-            g = [self.state[p]["grad_avg"] for p in params]
-            g2 = [self.state[p]["square_avg"] for p in params]
-            # one multi-tensor kernel per operation over all parameters instead of a Python loop per parameter
-            torch._foreach_mul_(g, decay)
-            torch._foreach_add_(g, grads, alpha=1.0 - decay)
-            torch._foreach_mul_(g2, decay)
-            torch._foreach_addcmul_(g2, grads, grads, value=1.0 - decay)
-            denom = torch._foreach_addcmul(g2, g, g, value=-1.0)  # g2 - g^2
-            torch._foreach_add_(denom, eps)
-            torch._foreach_sqrt_(denom)
-            torch._foreach_addcdiv_(params, grads, denom, value=-lr)
+            args = self._group_args(group)
+            if args[0]:
+                self._update(*args)
         return None

@@ -33,7 +33,8 @@ EVAL_COLUMNS = ["frames", "protocol", "episode", "episode_return", "episode_leng
 # how far and on what a run goes; they may change between the sessions of one run, and each change is recorded in
 # ``config.json``'s ``changes``.
 IDENTITY_KEYS = ("algo", "algorithm", "game", "workers", "seed", "env", "eval", "hyper")
-SETTING_KEYS = ("total_frames", "checkpoint_every_frames", "log_every_updates", "tensorboard", "device", "precision")
+SETTING_KEYS = ("total_frames", "checkpoint_every_frames", "log_every_updates", "tensorboard", "device", "precision",
+                "compile_optimizer")
 _SPEED_ONLY = {"env": ("num_threads",)}
 _ABSENT = "(absent)"
 

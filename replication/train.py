@@ -52,7 +52,8 @@ def make_run(resolved: dict, out: Path, run_class: type = TrainingRun) -> tuple[
         eval=EvalConfig(**resolved["eval"]), hyper=cls(**resolved["hyper"]),
         checkpoint_every_frames=resolved["checkpoint_every_frames"],
         log_every_updates=resolved["log_every_updates"], resolved=resolved,
-        precision=resolved.get("precision", "fp32"), tensorboard=bool(resolved.get("tensorboard", False)))
+        precision=resolved.get("precision", "fp32"), tensorboard=bool(resolved.get("tensorboard", False)),
+        compile_optimizer=bool(resolved.get("compile_optimizer", True)))
     return run, train_fn
 
 

@@ -45,6 +45,8 @@ class TrainingRun:
         resolved: the fully resolved config (written to ``config.json``).
         precision: ``fp32`` or ``bf16`` (forward passes under autocast, ``replication/precision.py``).
         tensorboard: also write TensorBoard event files (``replication/tensorboard.py``).
+        compile_optimizer: the algorithm's optimizer steps with a ``torch.compile``'d update where it has one
+            (DQN: ``optim.CentredRMSprop``); ``config.json``'s ``optimizer_step`` records what stepped.
 
     Raises:
         UserError: (on construction, before anything is written) the directory's ``checkpoint.pt`` is damaged or
@@ -66,6 +68,7 @@ class TrainingRun:
     resolved: dict
     precision: str = "fp32"
     tensorboard: bool = False
+    compile_optimizer: bool = False
     frames: int = 0
     agent_steps: int = 0
     updates: int = 0
@@ -147,8 +150,10 @@ class TrainingRun:
                 print(f"recovered: dropped {rows} of {log.path.name}; the run resumes from checkpoint.pt at frames "
                       f"{self.frames}", file=sys.stderr)
         self.tb = TensorBoardLog(self.dir, self.tensorboard, resume_frames=keep)
+        step = "compiled" if getattr(optimizer, "compiled", False) else "eager"
         atomic_write_json(self.dir / "config.json", {**self.resolved, **provenance(), "resumes": self._resumes,
-                                                     "fingerprint": fingerprint(self.resolved), "changes": changes})
+                                                     "fingerprint": fingerprint(self.resolved), "changes": changes,
+                                                     "optimizer_step": step})
         if self._checkpoint is not None:
             model.load_state_dict(self._checkpoint["model"])
             optimizer.load_state_dict(self._checkpoint["optimizer"])

@@ -173,6 +173,7 @@ def test_run_directory_and_update_count(two_runs):
     assert up["loss_value"].notna().all() and up["loss_policy"].isna().all() and (up["learning_rate"] == 0.00025).all()
     ev = pd.read_csv(a / "eval.csv")
     assert len(ev) == 2 and (ev["frames"] == TOTAL_FRAMES).all()
+    assert json.loads((a / "config.json").read_text())["optimizer_step"] == "eager"
     ckpt = torch.load(a / "checkpoint.pt", weights_only=False)
     assert any(k.startswith("target.") for k in ckpt["model"]) and any(k.startswith("online.") for k in ckpt["model"])
 
@@ -222,6 +223,21 @@ def test_resume_restores_networks_and_refills_the_replay(tmp_path):
     assert done["frames"] == TOTAL_FRAMES and done["resumes"] == 1 and done["updates"] == 2 * per_half
     ep = pd.read_csv(tmp_path / "episodes.csv")
     assert ep["frames"].is_monotonic_increasing
+
+
+def test_a_compiled_optimizer_run_records_it(tmp_path):
+    # the compiled centred-RMSProp step (tests/test_compiled_optimizer.py) in a short real run; config.json says
+    # which step ran (the eager runs above record "eager")
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        run = make_run(tmp_path, total_frames=1200)
+        run.compile_optimizer = True
+        dqn.train(run)
+    finally:
+        torch.set_num_threads(threads)
+    assert json.loads((tmp_path / "config.json").read_text())["optimizer_step"] == "compiled"
+    assert json.loads((tmp_path / "done.json").read_text())["updates"] == (300 - HYPER.replay_start_agent_steps) // 4
 
 
 def test_more_than_one_worker_is_a_user_error(tmp_path):
