@@ -115,33 +115,22 @@ def draw_curves(fig, rect, bands: pd.DataFrame, games: list[str], x: str = "fram
     xlabel = frames_label if x == "frames" else "wall-clock training time (hours)"
     rows, cols = grid_shape(len(games))
     handles: dict[str, Line2D] = {label: Line2D([], [], color=colours[label], lw=1.6) for label in sorted(colours)}
-    handles.update(_reference_handles(bands, games, columns, colours, s3, x, scale))
+    references = {game: _panel_references(bands[bands["game"] == game], game, columns, colours, s3, x, scale)
+                  for game in games}
+    for lines in references.values():  # the legend shows each reference line drawn in any panel, once
+        for label, _, _, style in lines:
+            handles.setdefault(label, Line2D([], [], **style))
     left, bottom, right, top = rect
     gs = _panel_grid(fig, (left, bottom, right, _legend(fig, handles, left, right, top)), rows, cols)
     for i, game in enumerate(games):
         ax = fig.add_subplot(gs[i // cols, i % cols])
         g = bands[bands["game"] == game]
-        xmax = 0.0
         for run, r in g.groupby("run"):
             xs = r["frames"].to_numpy(float) / scale if x == "frames" else r["hours"].to_numpy(float)
-            xmax = max(xmax, float(xs.max()))
             ax.plot(xs, r["mean"], color=colours[run], lw=1.2, marker="o", markersize=2.5)
             ax.fill_between(xs, r["ci_low"], r["ci_high"], color=colours[run], alpha=0.2, lw=0)
-        ref = reference.noop_reference(game)
-        if ref:
-            ax.axhline(ref[0], color="#555555", ls=":", lw=1.0)  # random
-            ax.axhline(ref[1], color="#555555", ls="--", lw=1.0)  # human
-        drawn = set()
-        for label, column in sorted(columns.items()):
-            if label not in set(g["run"]) or column in drawn:
-                continue
-            drawn.add(column)
-            value = s3.loc[game, column] if game in s3.index else np.nan
-            if pd.notna(value):
-                ax.axhline(value, color=colours[label], ls="-.", lw=1.1)
-            mark = _paper_mark(column, x, scale)
-            if mark <= xmax:
-                ax.axvline(mark, color=colours[label], ls=(0, (1, 2)), lw=1.2)
+        for _, axis, position, style in references[game]:
+            (ax.axhline if axis == "h" else ax.axvline)(position, **style)
         ax.set_title(game, fontsize=PANEL_TITLE_PT, pad=3)
         ax.set_xlabel(xlabel if i + cols >= len(games) else "", fontsize=LABEL_PT)
         ax.set_ylabel("training return" if i % cols == 0 else "", fontsize=LABEL_PT)
@@ -164,27 +153,33 @@ def _paper_mark(column: str, x: str, scale: float) -> float:
     return reference.PAPER_TRAINING_HOURS.get(column, np.inf)
 
 
-def _reference_handles(bands, games, columns, colours, s3, x, scale) -> dict[str, Line2D]:
-    """Legend entries of the reference lines drawn in any panel of ``games`` (the same rules as the panels)."""
-    out = {}
-    g = bands[bands["game"].isin(games)]
-    if any(reference.noop_reference(game) for game in games):
-        out["random (no-op starts)"] = Line2D([], [], color="#555555", ls=":", lw=1.0)
-        out["human (no-op starts)"] = Line2D([], [], color="#555555", ls="--", lw=1.0)
-    seen = set()
+def _panel_references(g: pd.DataFrame, game: str, columns: dict, colours: dict, s3: pd.DataFrame, x: str,
+                      scale: float) -> list[tuple[str, str, float, dict]]:
+    """The reference lines of ``game``'s panel (``g``: its rows of the curve bands), each as ``(legend label,
+    "h" or "v", position on that axis, line style)``: random and human scores with no-op starts, and for each
+    paper column a run group is set beside (the first group per column), the paper's score and, where the
+    panel's x-axis reaches it, the paper's budget (frames / ``scale``, or training hours)."""
+    out = []
+    ref = reference.noop_reference(game)
+    if ref:
+        out.append(("random (no-op starts)", "h", ref[0], dict(color="#555555", ls=":", lw=1.0)))
+        out.append(("human (no-op starts)", "h", ref[1], dict(color="#555555", ls="--", lw=1.0)))
+    xs = g["frames"] / scale if x == "frames" else g["hours"]
+    xmax = float(xs.max()) if len(g) else 0.0
+    runs, drawn = set(g["run"]), set()
     for label, column in sorted(columns.items()):
-        runs = g[g["run"] == label]
-        if runs.empty or column in seen:
+        if label not in runs or column in drawn:
             continue
-        seen.add(column)
+        drawn.add(column)
         header = reference.TABLE_S3_COLUMNS[column]
-        if any(game in s3.index and pd.notna(s3.loc[game, column]) for game in runs["game"].unique()):
-            out[f"paper: {header} (Table S3, {reference.TABLE_S3_PROTOCOL})"] = \
-                Line2D([], [], color=colours[label], ls="-.", lw=1.1)
-        xmax = float((runs["frames"] / scale if x == "frames" else runs["hours"]).max())
-        if _paper_mark(column, x, scale) <= xmax:
+        value = s3.loc[game, column] if game in s3.index else np.nan
+        if pd.notna(value):
+            out.append((f"paper: {header} (Table S3, {reference.TABLE_S3_PROTOCOL})", "h", float(value),
+                        dict(color=colours[label], ls="-.", lw=1.1)))
+        mark = _paper_mark(column, x, scale)
+        if mark <= xmax:
             what = "frame budget" if x == "frames" else "training time"
-            out[f"paper's {what}: {header}"] = Line2D([], [], color=colours[label], ls=(0, (1, 2)), lw=1.2)
+            out.append((f"paper's {what}: {header}", "v", mark, dict(color=colours[label], ls=(0, (1, 2)), lw=1.2)))
     return out
 
 
