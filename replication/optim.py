@@ -10,6 +10,7 @@ And the centred RMSProp of DeepMind's DQN release code (``CentredRMSprop``, Mnih
 
 from __future__ import annotations
 
+import os
 import sys
 
 import torch
@@ -161,10 +162,14 @@ def compile_update(update, example_args: tuple, name: str):
     def copy(a):
         return [clone(t) for t in a] if isinstance(a, list) else a
 
-    if update not in _compiled:
-        _compiled[update] = torch.compile(update)
-    fn = _compiled[update]
     try:
+        fn = _compiled.get(update)
+        if fn is None:
+            if "TORCHINDUCTOR_COMPILE_THREADS" not in os.environ:  # one small graph: no pool of compile processes
+                import torch._inductor.config as inductor  # (its default starts one per core, in every job)
+
+                inductor.compile_threads = 1
+            fn = _compiled[update] = torch.compile(update)
         with torch.no_grad():  # as optimizer steps run
             fn(*[copy(a) for a in example_args])
     except Exception as e:  # noqa: BLE001 (any failure of the compiler stack means: step eagerly)

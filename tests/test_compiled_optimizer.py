@@ -67,6 +67,7 @@ def test_compiled_optimizer_round_trips_a_checkpoint(compiled_pair):
     compiled, _, a, _, _ = compiled_pair
     params = _nature_params(0)
     resumed = CentredRMSprop(params, compile=True, **SETTINGS)  # the compiled update is built once per process
+    assert resumed.compiled  # a second compiled optimizer in one process compiles too
     resumed.load_state_dict(compiled.state_dict())
     for p, q in zip(params, a):
         assert torch.equal(resumed.state[p]["square_avg"], compiled.state[q]["square_avg"])
