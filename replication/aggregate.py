@@ -30,7 +30,7 @@ import pandas as pd
 from replication import parity, reference
 from replication.errors import ArgumentParser, UserError, check_output, cli_main
 from replication.rundir import (CONFIG_KEYS, CONFIG_REMEDY, EPISODE_COLUMNS, EVAL_COLUMNS, UPDATE_COLUMNS,
-                                atomic_write_bytes, damaged, read_done, read_json_file, whole_lines)
+                                algorithm_of, atomic_write_bytes, damaged, read_done, read_json_file, whole_lines)
 
 CURVE_BINS = 40
 
@@ -99,7 +99,7 @@ def _ids(run: dict) -> dict:
     """A run's identity columns: ``algo`` (the run group's label, which names its directory), ``algorithm`` (what
     the group ran: a2c, a3c_ff, a3c_lstm or dqn; a peer's is SB3's), ``game``, ``workers``, ``seed``."""
     c = run["config"]
-    return {"algo": c["algo"], "algorithm": c.get("algorithm", c["algo"]), "game": c["game"],
+    return {"algo": c["algo"], "algorithm": algorithm_of(c), "game": c["game"],
             "workers": c["workers"], "seed": c["seed"]}
 
 

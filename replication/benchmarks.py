@@ -29,7 +29,7 @@ from replication import reference
 from replication.aggregate import curve_rows, read_run
 from replication.errors import ArgumentParser, UserError, check_output, cli_main
 from replication.parity import final_window, paired_runs, write_parity_files
-from replication.rundir import atomic_write_bytes
+from replication.rundir import algorithm_of, atomic_write_bytes
 from replication.stats import mean_ci
 
 CURVE_BINS = 30
@@ -43,7 +43,7 @@ def run_row(run: dict) -> dict:
     m, lo, hi = mean_ci(final["episode_return"].to_numpy(float)) if len(final) else (np.nan,) * 3
     window = final_window(run["episodes"], done["frames"])
     host = c.get("host", {})
-    return {"algo": c["algo"], "algorithm": c.get("algorithm", c["algo"]), "game": c["game"],
+    return {"algo": c["algo"], "algorithm": algorithm_of(c), "game": c["game"],
             "workers": c["workers"], "seed": c["seed"], "frames": done["frames"],
             "wall_time_s": round(done["wall_time_s"], 1), "frames_per_s": round(done["frames_per_s"], 1),
             "host": f"{host.get('cpu', '?')} ({host.get('cores', '?')} cores)",

@@ -23,6 +23,7 @@ import yaml
 from replication.atari import AtariConfig, check_game
 from replication.errors import ConfigValueError, UserError
 from replication.evaluate import EvalConfig
+from replication.rundir import algorithm_of
 
 SCHEMA = Path(__file__).resolve().parent / "data" / "config_schema.yaml"  # package data: found when installed
 
@@ -364,7 +365,7 @@ def check_resolved_run(resolved) -> dict:
         if low is not None and value < low:
             raise UserError(f"--run-config key {key} = {value!r}; accepted: >= {low}")
     try:
-        algo = check_algo(resolved.get("algorithm", resolved["algo"]))
+        algo = check_algo(algorithm_of(resolved))
         check_game(resolved["game"])
         check_device(resolved["device"])
         if "precision" in resolved:

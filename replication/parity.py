@@ -146,11 +146,11 @@ def parity_curves(runs: list[dict], bins: int = 20) -> pd.DataFrame:
 
 def _train(args) -> int:
     from replication.peer import check_peer_algorithm, peer_label, train_peer
-    from replication.rundir import run_dir
+    from replication.rundir import algorithm_of, run_dir
     from replication.train import resolve_args
 
     resolved, results = resolve_args(args)
-    check_peer_algorithm(resolved.get("algorithm", resolved["algo"]))
+    check_peer_algorithm(algorithm_of(resolved))
     out = Path(args.out) if args.out else run_dir(results, peer_label(resolved["algo"]), resolved["game"],
                                                    resolved["workers"], resolved["seed"])
     check_output(out, directory=True)

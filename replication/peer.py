@@ -26,6 +26,7 @@ from replication.atari import AtariConfig
 from replication.errors import UserError
 from replication.evaluate import EvalConfig
 from replication.optim import linear_lr
+from replication.rundir import algorithm_of
 from replication.training import TrainingRun
 
 PEER = "stable-baselines3"
@@ -228,7 +229,7 @@ def train_peer(resolved: dict, out: Path, threads: int) -> int:
     from replication.a2c import A2CConfig
     from replication.dqn import DQNConfig
 
-    algo = resolved.get("algorithm", resolved["algo"])
+    algo = algorithm_of(resolved)
     check_peer_algorithm(algo)
     env_cfg, hp = AtariConfig(**resolved["env"]), (A2CConfig if algo == "a2c" else DQNConfig)(**resolved["hyper"])
     total_agent_steps = resolved["total_frames"] // env_cfg.frame_skip

@@ -25,7 +25,7 @@ import pandas as pd
 
 from replication.aggregate import curve_rows
 from replication.errors import UserError, cli_main
-from replication.rundir import whole_lines
+from replication.rundir import algorithm_of, whole_lines
 
 
 def read_log(path: Path) -> pd.DataFrame:
@@ -78,7 +78,7 @@ def run_progress(path: str | Path) -> dict | None:
     total = int(cfg["total_frames"])
     state = "finished" if done else "training" if training_now(path) else "stopped"
     last = episodes["episode_return"].tail(100) if len(episodes) else pd.Series(dtype=float)
-    return {"group": cfg["algo"], "algorithm": cfg.get("algorithm", cfg["algo"]), "game": cfg["game"],
+    return {"group": cfg["algo"], "algorithm": algorithm_of(cfg), "game": cfg["game"],
             "workers": int(cfg["workers"]), "seed": int(cfg["seed"]), "frames": frames, "total_frames": total,
             "done_pct": 100.0 * frames / total, "state": state,
             "frames_per_s": float(updates["frames_per_s"].iloc[-1]) if len(updates) else float("nan"),

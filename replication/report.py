@@ -33,7 +33,7 @@ from replication.curves_figure import curve_bands, curves_caption, draw_curves, 
 from replication.errors import ArgumentParser, UserError, check_output, cli_main
 from replication.pdf_pages import atomic_write_folder, report_pdf
 from replication.report_layout import PAGE, Document, fit_grid
-from replication.rundir import atomic_write_bytes
+from replication.rundir import algorithm_of, atomic_write_bytes
 from replication.speedup import speedup_rows, speedup_summary
 from replication.summary import performance_profile, summarize_normalized
 from replication.verdict import (BUDGET_TOLERANCE, NO_CI, VERDICT_FILLS, VERDICTS, fmt_frames,  # noqa: F401
@@ -363,7 +363,7 @@ def provenance_lines(runs: list[dict]) -> list[str]:
     seen = {}
     for r in runs:
         c = r["config"]
-        seen.setdefault((c["algo"], c.get("algorithm", c["algo"])), c.get("hyper", {}))
+        seen.setdefault((c["algo"], algorithm_of(c)), c.get("hyper", {}))
     for (group, algorithm), hyper in seen.items():
         source = ALGORITHM_SOURCES.get(algorithm, "replication/data/hyperparameters.md")
         lines.append(f"Hyperparameters of run group {group} (algorithm {algorithm}; defaults and their paper sources: "

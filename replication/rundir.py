@@ -101,11 +101,18 @@ def atomic_write_json(path: str | Path, obj) -> None:
     atomic_write_bytes(path, (json.dumps(obj, indent=2, sort_keys=True) + "\n").encode())
 
 
+def algorithm_of(config: dict) -> str | None:
+    """The algorithm a resolved run config or a ``config.json`` trains (``a2c``, ``a3c``, ``dqn``, ...): its
+    ``algorithm``, else its ``algo`` (the run group, named after its algorithm) for configs written before
+    ``algorithm`` existed or given by hand without it (as ``config.resolve_run`` defaults it); None without both."""
+    return config.get("algorithm", config.get("algo"))
+
+
 def run_identity(resolved: dict) -> dict:
     """The identity-defining part (``IDENTITY_KEYS``) of a resolved run config or a ``config.json``: ``algorithm``
     defaults to ``algo`` (as in ``config.resolve_run``) and speed-only keys are left out."""
     ident = {k: resolved.get(k) for k in IDENTITY_KEYS}
-    ident["algorithm"] = resolved.get("algorithm", resolved.get("algo"))
+    ident["algorithm"] = algorithm_of(resolved)
     for section, keys in _SPEED_ONLY.items():
         if isinstance(ident[section], dict):
             ident[section] = {k: v for k, v in ident[section].items() if k not in keys}
@@ -126,7 +133,7 @@ def _section_defaults(resolved: dict) -> dict:
     from replication.evaluate import EvalConfig
 
     try:
-        hyper = algorithms()[resolved.get("algorithm", resolved.get("algo"))][0]
+        hyper = algorithms()[algorithm_of(resolved)][0]
         return {name: dataclasses.asdict(cls()) for name, cls in (("env", AtariConfig), ("eval", EvalConfig),
                                                                    ("hyper", hyper))}
     except (KeyError, TypeError):

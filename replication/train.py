@@ -33,7 +33,7 @@ from replication.atari import AtariConfig
 from replication.config import algorithms, check_resolved_run, load_config, resolve_device, resolve_run
 from replication.errors import ArgumentParser, UserError, check_output, cli_main
 from replication.evaluate import EvalConfig
-from replication.rundir import RESULTS_DIR, check_run_dir, read_done, run_dir
+from replication.rundir import RESULTS_DIR, algorithm_of, check_run_dir, read_done, run_dir
 from replication.a3c import WorkerFailed
 from replication.training import TrainingDiverged, TrainingRun
 
@@ -44,7 +44,7 @@ def make_run(resolved: dict, out: Path, run_class: type = TrainingRun) -> tuple[
     Raises:
         UserError: a bad value in ``resolved`` (the dataclasses check their fields), or a busy run directory.
     """
-    cls, train_fn = algorithms()[resolved.get("algorithm", resolved["algo"])]
+    cls, train_fn = algorithms()[algorithm_of(resolved)]
     device = torch.device(resolve_device(resolved["device"]))
     run = run_class(
         dir=out, algo=resolved["algo"], game=resolved["game"], workers=resolved["workers"], seed=resolved["seed"],
