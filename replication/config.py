@@ -339,6 +339,7 @@ def resolve_run(cfg: dict, label: str, game: str, workers: int, seed: int) -> di
 RUN_KEYS = {"algo": (str, None), "game": (str, None), "workers": (int, 1), "seed": (int, 0),
             "total_frames": (int, 1), "device": (str, None), "checkpoint_every_frames": (int, 1),
             "log_every_updates": (int, 1), "env": (dict, None), "eval": (dict, None), "hyper": (dict, None)}
+OPTIONAL_BOOL_KEYS = ("tensorboard", "compile_optimizer")  # what resolve_run writes beside RUN_KEYS as booleans
 _JSON_TYPES = {dict: "object", list: "array", str: "string", int: "integer", float: "number", bool: "boolean",
                type(None): "null"}
 
@@ -364,6 +365,10 @@ def check_resolved_run(resolved) -> dict:
                             f"accepted: a JSON {_JSON_TYPES[kind]}")
         if low is not None and value < low:
             raise UserError(f"--run-config key {key} = {value!r}; accepted: >= {low}")
+    for key in OPTIONAL_BOOL_KEYS:
+        if key in resolved and not isinstance(resolved[key], bool):
+            raise UserError(f"--run-config key {key} = {resolved[key]!r} is a JSON "
+                            f"{_JSON_TYPES.get(type(resolved[key]), '?')}; accepted: a JSON boolean")
     try:
         algo = check_algo(algorithm_of(resolved))
         check_game(resolved["game"])

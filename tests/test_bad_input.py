@@ -190,6 +190,8 @@ RUN_CONFIG_CASES = [
     ({"eval.episodes": 0}, "--run-config: config key eval.episodes = 0; accepted: >= 1"),
     ({"hyper.momentum": 0.9}, "unknown config key hyper.momentum"),
     ({"env": []}, "--run-config key env = [] is a JSON array; accepted: a JSON object"),
+    ({"compile_optimizer": "yes"},
+     "--run-config key compile_optimizer = 'yes' is a JSON string; accepted: a JSON boolean"),
 ]
 
 
