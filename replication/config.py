@@ -325,7 +325,8 @@ def resolve_run(cfg: dict, label: str, game: str, workers: int, seed: int) -> di
         "total_frames": int(section["total_frames"]),
         "device": section.get("device", cfg.get("device", "auto")),
         "precision": section.get("precision", cfg.get("precision", "fp32")),
-        "compile_optimizer": bool(section.get("compile_optimizer", cfg.get("compile_optimizer", True))),
+        "compile_optimizer": bool(section.get("compile_optimizer",
+                                              cfg.get("compile_optimizer", COMPILE_OPTIMIZER_DEFAULT))),
         "checkpoint_every_frames": int(cfg["checkpoint_every_frames"]),
         "log_every_updates": int(cfg["log_every_updates"]),
         "tensorboard": bool(cfg.get("tensorboard", False)),
@@ -336,6 +337,7 @@ def resolve_run(cfg: dict, label: str, game: str, workers: int, seed: int) -> di
 
 
 # What ``resolve_run`` writes and ``python -m replication.train --run-config`` needs: key -> JSON type, lowest value
+COMPILE_OPTIMIZER_DEFAULT = True  # the schema's default (data/config_schema.yaml), also for a run config without it
 RUN_KEYS = {"algo": (str, None), "game": (str, None), "workers": (int, 1), "seed": (int, 0),
             "total_frames": (int, 1), "device": (str, None), "checkpoint_every_frames": (int, 1),
             "log_every_updates": (int, 1), "env": (dict, None), "eval": (dict, None), "hyper": (dict, None)}

@@ -85,8 +85,7 @@ def curve_bands(curves: pd.DataFrame) -> pd.DataFrame:
     cols = ["run", "algorithm", "game", "frames", "hours", "mean", "ci_low", "ci_high", "seeds"]
     if curves.empty:
         return pd.DataFrame(columns=cols)
-    c = curves.assign(algorithm=curves["algorithm"] if "algorithm" in curves else curves["algo"],
-                      run=[run_label(a, w) for a, w in zip(curves["algo"], curves["workers"])])
+    c = curves.assign(run=[run_label(a, w) for a, w in zip(curves["algo"], curves["workers"])])
     groups = c.groupby(["run", "algorithm", "game", "frames"], sort=True)
     out = groups.agg(hours=("hours", "mean"), seeds=("seed", "nunique")).reset_index()
     ci = mean_ci_rows([g["episode_return"].to_numpy(dtype=float) for _, g in groups])

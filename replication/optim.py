@@ -206,10 +206,9 @@ class CentredRMSprop(torch.optim.Optimizer):
             raise ValueError(f"invalid centred RMSProp settings lr={lr}, decay={decay}, eps={eps}")
         super().__init__(params, dict(lr=lr, decay=decay, eps=eps))
         self._update, self.compiled = centred_rmsprop_, False
-        if compile:
-            self._update, self.compiled = compile_update(centred_rmsprop_, self._group_args(self.param_groups[0],
-                                                                                            example=True),
-                                                         "centred RMSProp")
+        if compile:  # warmed up on the first group (DQN has one); another group's shapes compile on its first step
+            example = self._group_args(self.param_groups[0], example=True)
+            self._update, self.compiled = compile_update(centred_rmsprop_, example, "centred RMSProp")
 
     def _group_args(self, group: dict, example: bool = False) -> tuple:
         """``centred_rmsprop_``'s arguments for ``group``: the parameters with a gradient (all of them, with zero

@@ -6,6 +6,7 @@ Mnih et al. 2016 Table S3 (human starts), Table 1, Table 2, and random/human ref
 
 from __future__ import annotations
 
+import math
 from importlib import resources
 
 import pandas as pd
@@ -48,8 +49,6 @@ def paper_column(algorithm: str, frames: float | None = None) -> str | None:
     """The Table S3 column (a ``TABLE_S3_COLUMNS`` key) a run of ``algorithm`` with ``frames`` emulator frames is
     compared with: ``PAPER_COLUMN_FOR_ALGO``, or of the algorithm's columns in ``PAPER_COLUMNS_FOR_ALGO`` the one
     whose ``PAPER_FRAME_BUDGET`` is nearest ``frames`` (by ratio). None for an algorithm without a column."""
-    import math
-
     columns = PAPER_COLUMNS_FOR_ALGO.get(algorithm)
     if not columns or not frames or frames <= 0:
         return PAPER_COLUMN_FOR_ALGO.get(algorithm)

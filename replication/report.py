@@ -290,7 +290,7 @@ def clemente_section(doc: Document, summary: pd.DataFrame, throughput: pd.DataFr
     s3 = reference.table_s3().set_index("game")
     ours = summary[summary["algorithm"] == "a2c"]
     games = [g for g in PAAC_GAMES if g in set(ours["game"])]
-    a2c = throughput[throughput["algorithm"] == "a2c"] if "algorithm" in throughput else throughput.iloc[:0]
+    a2c = throughput[throughput["algorithm"] == "a2c"]
     skipped = []
     if games or a2c["workers"].nunique() >= 2:  # the section's heading only above something drawn
         doc.heading("Clemente et al. 2017, Efficient Parallel Methods for Deep Reinforcement Learning (PAAC)",
@@ -393,7 +393,7 @@ def run_lines(scores: pd.DataFrame, throughput: pd.DataFrame, runs: list[dict], 
     games = sorted(scores["game"].unique())
     lines = [f"Games ({len(games)}): {', '.join(games)}."]
     for (algo, workers), g in scores.groupby(["algo", "workers"]):
-        algorithm = g["algorithm"].iloc[0] if "algorithm" in g else algo
+        algorithm = g["algorithm"].iloc[0]
         v = verdict[(verdict["algo"] == algo) & (verdict["workers"] == workers)]
         budget = v["paper_frames"].iloc[0] if len(v) else np.nan
         frames = int(g["frames"].max())
@@ -430,6 +430,9 @@ def _read_tables(tables: Path) -> dict:
         out = {n: pd.read_csv(tables / f"{n}.csv") for n in ("scores", "curves", "throughput", "normalized")}
     except FileNotFoundError as e:
         raise UserError(f"missing table {e.filename}; run python -m replication.aggregate first") from None
+    for name in ("scores", "curves", "throughput"):  # tables aggregated before the algorithm column existed
+        if "algorithm" not in out[name] and "algo" in out[name]:
+            out[name]["algorithm"] = out[name]["algo"]  # as rundir.algorithm_of reads such a run's config.json
     out["runs"] = json.loads((tables / "runs.json").read_text()) if (tables / "runs.json").exists() else []
     m = tables / "missing.csv"
     out["missing"] = pd.read_csv(m) if m.exists() and m.stat().st_size > 1 else pd.DataFrame(columns=["run_dir"])

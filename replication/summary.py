@@ -67,10 +67,10 @@ def summarize(per_game: dict[str, np.ndarray], confidence: float = 0.95, n_resam
         if resamplable:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # games with one run resample to themselves
-                res = stats.bootstrap(tuple(varied), lambda *s, axis=-1: _metric(name, list(s) + fixed),  # scipy puts samples last
-                                      vectorized=True,
-                                      paired=False, confidence_level=confidence, n_resamples=n_resamples,
-                                      method="percentile", rng=np.random.default_rng(seed))
+                # vectorized: scipy passes every resample at once, resamples on the leading axes (axis=-1)
+                res = stats.bootstrap(tuple(varied), lambda *s, axis=-1: _metric(name, list(s) + fixed),
+                                      vectorized=True, paired=False, confidence_level=confidence,
+                                      n_resamples=n_resamples, method="percentile", rng=np.random.default_rng(seed))
             lo, hi = float(res.confidence_interval.low), float(res.confidence_interval.high)
         rows.append({"metric": name, "value": value, "ci_low": lo, "ci_high": hi, "games": len(samples),
                      "runs": int(sum(len(s) for s in samples))})

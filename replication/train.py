@@ -30,7 +30,8 @@ from pathlib import Path
 import torch
 
 from replication.atari import AtariConfig
-from replication.config import algorithms, check_resolved_run, load_config, resolve_device, resolve_run
+from replication.config import (COMPILE_OPTIMIZER_DEFAULT, algorithms, check_resolved_run, load_config, resolve_device,
+                                resolve_run)
 from replication.errors import ArgumentParser, UserError, check_output, cli_main
 from replication.evaluate import EvalConfig
 from replication.rundir import RESULTS_DIR, algorithm_of, check_run_dir, read_done, run_dir
@@ -53,7 +54,7 @@ def make_run(resolved: dict, out: Path, run_class: type = TrainingRun) -> tuple[
         checkpoint_every_frames=resolved["checkpoint_every_frames"],
         log_every_updates=resolved["log_every_updates"], resolved=resolved,
         precision=resolved.get("precision", "fp32"), tensorboard=bool(resolved.get("tensorboard", False)),
-        compile_optimizer=bool(resolved.get("compile_optimizer", True)))
+        compile_optimizer=bool(resolved.get("compile_optimizer", COMPILE_OPTIMIZER_DEFAULT)))
     return run, train_fn
 
 

@@ -28,8 +28,7 @@ def per_game_summary(scores: pd.DataFrame) -> pd.DataFrame:
     evaluation protocol (no-op starts); ``frames`` is emulator frames (frame skip included), the most of any seed.
 
     Args:
-        scores: ``scores.csv`` rows with ``algo, game, workers, eval_mean, frames, protocol`` (``algorithm``
-            optional: defaults to ``algo``).
+        scores: ``scores.csv`` rows with ``algo, algorithm, game, workers, eval_mean, frames, protocol``.
 
     Returns:
         columns ``algo, algorithm, game, workers, seeds, frames, mean, ci_low, ci_high, protocol``.
@@ -38,8 +37,6 @@ def per_game_summary(scores: pd.DataFrame) -> pd.DataFrame:
         KeyError: a required column is missing.
     """
     rows = []
-    if "algorithm" not in scores:
-        scores = scores.assign(algorithm=scores["algo"])
     for (algo, game, workers), g in scores.groupby(["algo", "game", "workers"]):
         m, lo, hi = mean_ci(g["eval_mean"].to_numpy(dtype=float))
         rows.append({"algo": algo, "algorithm": g["algorithm"].iloc[0], "game": game, "workers": workers,
