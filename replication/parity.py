@@ -145,15 +145,16 @@ def parity_curves(runs: list[dict], bins: int = 20) -> pd.DataFrame:
 
 
 def _train(args) -> int:
-    from replication.peer import check_peer_algorithm, peer_label, train_peer
-    from replication.rundir import algorithm_of, run_dir
+    from replication.peer import check_peer_algorithm, peer_run_config, train_peer
+    from replication.rundir import algorithm_of, check_run_dir, run_dir
     from replication.train import resolve_args
 
     resolved, results = resolve_args(args)
     check_peer_algorithm(algorithm_of(resolved))
-    out = Path(args.out) if args.out else run_dir(results, peer_label(resolved["algo"]), resolved["game"],
-                                                   resolved["workers"], resolved["seed"])
+    peer = peer_run_config(resolved)
+    out = Path(args.out) if args.out else run_dir(results, peer["algo"], peer["game"], peer["workers"], peer["seed"])
     check_output(out, directory=True)
+    check_run_dir(out, peer)  # another run's directory, or a damaged one: refused before anything is written
     if (out / "done.json").exists():
         print(f"{out}: already finished (done.json)", file=sys.stderr)
         return 0

@@ -54,6 +54,13 @@ def peer_label(label: str) -> str:
     return PEER_PREFIX + label
 
 
+def peer_run_config(resolved: dict) -> dict:
+    """Our resolved run config as its peer's run: labelled ``sb3_<label>``, its ``algorithm`` named explicitly.
+    What ``train_peer`` records in ``config.json`` (before its ``peer`` and ``device`` entries), so also what a peer
+    run directory is checked against (``rundir.check_run_dir``)."""
+    return {**resolved, "algo": peer_label(resolved["algo"]), "algorithm": algorithm_of(resolved)}
+
+
 def check_peer_algorithm(algo: str) -> str:
     """Return ``algo`` if SB3 has a peer for it, else raise ``UserError`` naming the accepted ones."""
     if algo not in ALGORITHMS:
@@ -234,7 +241,7 @@ def train_peer(resolved: dict, out: Path, threads: int) -> int:
     env_cfg, hp = AtariConfig(**resolved["env"]), (A2CConfig if algo == "a2c" else DQNConfig)(**resolved["hyper"])
     total_agent_steps = resolved["total_frames"] // env_cfg.frame_skip
     kwargs = a2c_kwargs(hp, resolved["workers"]) if algo == "a2c" else dqn_kwargs(hp, total_agent_steps)
-    resolved = {**resolved, "algo": peer_label(resolved["algo"]), "algorithm": algo, "device": "cpu",
+    resolved = {**peer_run_config(resolved), "device": "cpu",
                 "peer": {"library": PEER, "version": sb3.__version__, "kwargs": repr(kwargs),
                          "protocol_gaps": list(PROTOCOL_GAPS + (DQN_GAPS if algo == "dqn" else ()))}}
     torch.set_num_threads(threads)

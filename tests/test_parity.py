@@ -160,6 +160,27 @@ def test_peer_writes_the_run_directory_contract(both_sides):
     # is kept as an evaluation at 3,200 frames; the resumed run adds its own at the end
 
 
+def test_peer_refuses_another_runs_directory_and_changes_nothing(both_sides, tmp_path, capsys):
+    """The finished peer run asked for with another entropy bonus: one line naming the key, exit status 2 (not
+    "already finished"), every file byte-identical; as ``replication.train`` refuses for our runs."""
+    import shutil
+
+    from replication.config import load_config, resolve_run
+    from replication.parity import main
+
+    d = tmp_path / "sb3"
+    shutil.copytree(both_sides / "sb3", d)
+    before = {p.name: p.read_bytes() for p in d.iterdir() if p.is_file()}
+    resolved = resolve_run(load_config(both_sides / "cfg.yaml"), "a2c", "breakout", 4, 0)
+    other = {**resolved, "hyper": {**resolved["hyper"], "entropy_beta": 0.02}}
+    with pytest.raises(SystemExit) as e:
+        main(["train", "--run-config", json.dumps(other), "--out", str(d), "--threads", "1"])
+    err = capsys.readouterr().err
+    assert e.value.code == 2 and len(err.strip().splitlines()) == 1 and "Traceback" not in err, err
+    assert "holds another run (config.json): hyper.entropy_beta = 0.01 there, 0.02 requested" in err, err
+    assert {p.name: p.read_bytes() for p in d.iterdir() if p.is_file()} == before
+
+
 def test_parity_table_and_report_page(both_sides, tmp_path):
     from replication.aggregate import aggregate, read_run
 
