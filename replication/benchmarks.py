@@ -20,6 +20,7 @@ Writes, small enough to commit (kilobytes, never run directories):
 from __future__ import annotations
 
 import sys
+import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -30,7 +31,7 @@ from replication.aggregate import curve_rows, read_run
 from replication.errors import ArgumentParser, UserError, check_output, cli_main
 from replication.parity import final_window, paired_runs, write_parity_files
 from replication.rundir import algorithm_of, atomic_write_bytes
-from replication.stats import mean_ci
+from replication.stats import grouped_mean_ci, mean_ci
 
 CURVE_BINS = 30
 
@@ -54,25 +55,28 @@ def run_row(run: dict) -> dict:
 
 
 def game_figure(curves: pd.DataFrame, game: str):
-    """Training return vs frames on ``game`` for every run group (mean and 95% CI over seeds), random dashed."""
+    """Training return vs frames on ``game`` for every run group (mean and 95% bootstrap CI over seeds per frame bin,
+    ``stats.grouped_mean_ci``), random dashed."""
     import matplotlib.pyplot as plt
-    import seaborn as sns
 
     import replication.report  # noqa: F401  (selects the Agg backend before pyplot is used)
+    from replication.curves_figure import plot_band, run_colours, run_label
 
     g = curves[curves["game"] == game].copy()
     g["frames (millions)"] = g["frames"] / 1e6
-    g["run group"] = g["algo"] + " (workers " + g["workers"].astype(str) + ")"
+    g["run group"] = [run_label(a, w) for a, w in zip(g["algo"], g["workers"])]
     fig, ax = plt.subplots(figsize=(8, 5))
-    sns.lineplot(data=g, x="frames (millions)", y="episode_return", hue="run group", errorbar=("ci", 95), ax=ax,
-                 marker="o", markersize=3, palette="colorblind")
+    bands = grouped_mean_ci(g, ["run group", "frames (millions)"], "episode_return")
+    colours = run_colours(bands["run group"])
+    for group, band in bands.groupby("run group"):
+        plot_band(ax, band["frames (millions)"], band, colours[group], label=group, marker_size=3)
     ref = reference.noop_reference(game)
     if ref:
         ax.axhline(ref[0], ls="--", color="grey", lw=1, label="random (no-op)")
-        ax.legend(fontsize=8)
+    ax.legend(fontsize=8)
     seeds = g.groupby("run group")["seed"].nunique()
-    ax.set_title(f"{game}: training return per frame bin; seeds: "
-                 + ", ".join(f"{k} {v}" for k, v in seeds.items()), fontsize=9)
+    ax.set_title(textwrap.fill(f"{game}: training return per frame bin; seeds: "
+                               + ", ".join(f"{k} {v}" for k, v in seeds.items()), width=110), fontsize=9)
     ax.set_xlabel("emulator frames (millions)")
     ax.set_ylabel("training episode return (unclipped)")
     ax.grid(alpha=0.3)

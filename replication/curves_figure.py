@@ -1,7 +1,7 @@
 """Learning curves as a faceted grid, one panel per game (Mnih et al. 2016 Figure 1 analogue).
 
 Each panel: the training episode return (unclipped game score, mean per frame bin of ``curves.csv``) of every run
-group, its mean over seeds with a 95% bootstrap CI band (``stats.mean_ci_rows``, the verdict table's CI; no band
+group, its mean over seeds with a 95% bootstrap CI band (``stats.grouped_mean_ci``, the verdict table's CI; no band
 with one seed), beside horizontal reference lines: the game's random and human scores (no-op references,
 ``reference.noop_reference``) and the paper's final score of the column each group is compared with (Table S3,
 human starts). The x-axis is emulator frames, or wall-clock training hours in the companion figure; the paper's
@@ -20,7 +20,7 @@ from matplotlib.ticker import MaxNLocator
 
 from replication import reference
 from replication.report_layout import MIN_PT, PALETTE, text_width
-from replication.stats import mean_ci_rows
+from replication.stats import grouped_mean_ci
 from replication.verdict import fmt_frames
 
 PANELS_PER_PAGE = 12
@@ -73,7 +73,7 @@ def paper_lines(bands: pd.DataFrame) -> dict[str, str]:
 
 def curve_bands(curves: pd.DataFrame) -> pd.DataFrame:
     """Per (run group, workers, game, frame bin): the mean training return over seeds with its 95% bootstrap CI
-    (``stats.mean_ci_rows``; NaN bounds with one seed) and the bin's wall-clock training hours averaged over seeds
+    (``stats.grouped_mean_ci``; NaN bounds with one seed) and the bin's wall-clock training hours averaged over seeds
     (each seed has its own clock).
 
     Args:
@@ -86,11 +86,17 @@ def curve_bands(curves: pd.DataFrame) -> pd.DataFrame:
     if curves.empty:
         return pd.DataFrame(columns=cols)
     c = curves.assign(run=[run_label(a, w) for a, w in zip(curves["algo"], curves["workers"])])
-    groups = c.groupby(["run", "algorithm", "game", "frames"], sort=True)
-    out = groups.agg(hours=("hours", "mean"), seeds=("seed", "nunique")).reset_index()
-    ci = mean_ci_rows([g["episode_return"].to_numpy(dtype=float) for _, g in groups])
-    out["mean"], out["ci_low"], out["ci_high"] = ci[:, 0], ci[:, 1], ci[:, 2]
-    return out[cols]
+    by = ["run", "algorithm", "game", "frames"]
+    out = c.groupby(by, sort=True).agg(hours=("hours", "mean"), seeds=("seed", "nunique")).reset_index()
+    return out.merge(grouped_mean_ci(c, by, "episode_return"), on=by)[cols]
+
+
+def plot_band(ax, xs, band: pd.DataFrame, colour, label: str | None = None, marker_size: float = 2.5) -> None:
+    """One run group's curve on ``ax``: its ``mean`` (a line with point markers) over ``xs`` and the ``ci_low`` ..
+    ``ci_high`` band behind it (``grouped_mean_ci`` columns); the band is absent where the bounds are NaN (one
+    seed). The one way every figure of the suite draws a mean over seeds with its CI."""
+    ax.plot(xs, band["mean"], color=colour, lw=1.2, marker="o", markersize=marker_size, label=label)
+    ax.fill_between(xs, band["ci_low"], band["ci_high"], color=colour, alpha=0.2, lw=0)
 
 
 def draw_curves(fig, rect, bands: pd.DataFrame, games: list[str], x: str = "frames") -> None:
@@ -126,8 +132,7 @@ def draw_curves(fig, rect, bands: pd.DataFrame, games: list[str], x: str = "fram
         g = bands[bands["game"] == game]
         for run, r in g.groupby("run"):
             xs = r["frames"].to_numpy(float) / scale if x == "frames" else r["hours"].to_numpy(float)
-            ax.plot(xs, r["mean"], color=colours[run], lw=1.2, marker="o", markersize=2.5)
-            ax.fill_between(xs, r["ci_low"], r["ci_high"], color=colours[run], alpha=0.2, lw=0)
+            plot_band(ax, xs, r, colours[run])
         for _, axis, position, style in references[game]:
             (ax.axhline if axis == "h" else ax.axvline)(position, **style)
         ax.set_title(game, fontsize=PANEL_TITLE_PT, pad=3)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 from scipy import stats
 
 
@@ -47,6 +48,23 @@ def mean_ci_rows(rows: list[np.ndarray], confidence: float = 0.95, n_resamples: 
                                   method="percentile", axis=-1, rng=rng)
             out[part, 1] = res.confidence_interval.low
             out[part, 2] = res.confidence_interval.high
+    return out
+
+
+def grouped_mean_ci(df: pd.DataFrame, by: list[str], value: str, confidence: float = 0.95) -> pd.DataFrame:
+    """Per group of ``df``'s rows by the columns ``by`` (e.g. run group and frame bin, one row per seed): the mean of
+    column ``value`` with ``mean_ci``'s percentile-bootstrap CI over the group's rows (``mean_ci_rows``).
+
+    Returns:
+        Columns ``by + ["mean", "ci_low", "ci_high"]``, one row per group, sorted by ``by`` (NaN bounds for a group
+        of one row, as ``mean_ci``); no rows for an empty ``df``.
+    """
+    if df.empty:
+        return pd.DataFrame(columns=[*by, "mean", "ci_low", "ci_high"])
+    groups = df.groupby(by, sort=True)
+    out = groups.size().reset_index()[by]
+    ci = mean_ci_rows([g[value].to_numpy(dtype=float) for _, g in groups], confidence)
+    out["mean"], out["ci_low"], out["ci_high"] = ci[:, 0], ci[:, 1], ci[:, 2]
     return out
 
 

@@ -152,6 +152,23 @@ def test_mean_ci():
     assert np.isnan(mean_ci(np.array([5.0]))[1])
 
 
+def test_grouped_mean_ci_is_mean_ci_per_group():
+    """Every figure's band (``stats.grouped_mean_ci``): per (group, bin) the mean over its rows with mean_ci's
+    interval; one row gives NaN bounds, identical rows a collapsed band, groups come out sorted."""
+    from replication.stats import grouped_mean_ci
+
+    df = pd.DataFrame({"run": ["b", "b", "a", "a", "a", "a", "b"], "frames": [0, 0, 0, 0, 0, 0, 10],
+                       "episode_return": [2.0, 2.0, 1.0, 2.0, 3.0, 4.0, 7.0]})
+    out = grouped_mean_ci(df, ["run", "frames"], "episode_return")
+    assert out[["run", "frames"]].values.tolist() == [["a", 0], ["b", 0], ["b", 10]]
+    assert out["mean"].tolist() == [2.5, 2.0, 7.0]
+    assert tuple(out.iloc[0][["mean", "ci_low", "ci_high"]]) == mean_ci(np.array([1.0, 2.0, 3.0, 4.0]))
+    assert (out.iloc[1]["ci_low"], out.iloc[1]["ci_high"]) == (2.0, 2.0)
+    assert np.isnan(out.iloc[2]["ci_low"]) and np.isnan(out.iloc[2]["ci_high"])
+    assert list(grouped_mean_ci(df.iloc[:0], ["run"], "episode_return").columns) == ["run", "mean", "ci_low",
+                                                                                       "ci_high"]
+
+
 def test_speedup_against_hand_computed_values(tmp_path, monkeypatch):
     from replication.speedup import speedup_rows, speedup_summary
 
