@@ -312,7 +312,8 @@ class CsvLog:
     def _truncate(self, keep_until_frames: int) -> None:
         data, torn_tail = whole_lines(self.path.read_bytes())
         rows = list(csv.reader(io.StringIO(data.decode(errors="replace"))))
-        if not rows:
+        if not rows:  # not even a whole header line (a writer killed while creating the file): start it afresh
+            self.path.unlink()
             return
         header, body = rows[0], rows[1:]
         i = header.index("frames")

@@ -251,6 +251,19 @@ def test_a_torn_last_row_is_recovered_from_the_checkpoint(smoke, tmp_path):
     assert r.returncode == 0, r.stderr
 
 
+def test_a_log_with_a_half_written_header_starts_afresh_on_resume(tmp_path):
+    """A writer killed while creating a CSV log leaves part of its header and no newline; a resumed run's rows must
+    not be appended below it (the file would have no header): the log is written again from its header."""
+    from replication.rundir import CsvLog
+
+    path = tmp_path / "episodes.csv"
+    path.write_bytes(b"frames,agent_st")
+    log = CsvLog(path, ["frames", "agent_steps"], keep_until_frames=0)
+    log.write({"frames": 4, "agent_steps": 1})
+    log.close()
+    assert path.read_bytes() == b"frames,agent_steps\r\n4,1\r\n"
+
+
 def test_a_longer_total_frames_extends_the_run_and_is_recorded(smoke, tmp_path):
     d = tmp_path / "run"
     shutil.copytree(smoke["run"], d)
