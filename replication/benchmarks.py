@@ -31,7 +31,7 @@ from replication.aggregate import curve_rows, read_run
 from replication.errors import ArgumentParser, UserError, check_output, cli_main
 from replication.parity import final_window, paired_runs, write_parity_files
 from replication.rundir import algorithm_of, atomic_write_bytes
-from replication.stats import grouped_mean_ci, mean_ci
+from replication.stats import mean_ci
 
 CURVE_BINS = 30
 
@@ -60,16 +60,13 @@ def game_figure(curves: pd.DataFrame, game: str):
     import matplotlib.pyplot as plt
 
     import replication.report  # noqa: F401  (selects the Agg backend before pyplot is used)
-    from replication.curves_figure import plot_band, run_colours, run_label
+    from replication.curves_figure import plot_bands, run_label
 
     g = curves[curves["game"] == game].copy()
     g["frames (millions)"] = g["frames"] / 1e6
     g["run group"] = [run_label(a, w) for a, w in zip(g["algo"], g["workers"])]
     fig, ax = plt.subplots(figsize=(8, 5))
-    bands = grouped_mean_ci(g, ["run group", "frames (millions)"], "episode_return")
-    colours = run_colours(bands["run group"])
-    for group, band in bands.groupby("run group"):
-        plot_band(ax, band["frames (millions)"], band, colours[group], label=group, marker_size=3)
+    plot_bands(ax, g, "run group", "frames (millions)")
     ref = reference.noop_reference(game)
     if ref:
         ax.axhline(ref[0], ls="--", color="grey", lw=1, label="random (no-op)")

@@ -336,8 +336,9 @@ def resolve_run(cfg: dict, label: str, game: str, workers: int, seed: int) -> di
     }
 
 
-# What ``resolve_run`` writes and ``python -m replication.train --run-config`` needs: key -> JSON type, lowest value
 COMPILE_OPTIMIZER_DEFAULT = True  # the schema's default (data/config_schema.yaml), also for a run config without it
+
+# What ``resolve_run`` writes and ``python -m replication.train --run-config`` needs: key -> JSON type, lowest value
 RUN_KEYS = {"algo": (str, None), "game": (str, None), "workers": (int, 1), "seed": (int, 0),
             "total_frames": (int, 1), "device": (str, None), "checkpoint_every_frames": (int, 1),
             "log_every_updates": (int, 1), "env": (dict, None), "eval": (dict, None), "hyper": (dict, None)}

@@ -92,11 +92,22 @@ def curve_bands(curves: pd.DataFrame) -> pd.DataFrame:
 
 
 def plot_band(ax, xs, band: pd.DataFrame, colour, label: str | None = None, marker_size: float = 2.5) -> None:
-    """One run group's curve on ``ax``: its ``mean`` (a line with point markers) over ``xs`` and the ``ci_low`` ..
-    ``ci_high`` band behind it (``grouped_mean_ci`` columns); the band is absent where the bounds are NaN (one
-    seed). The one way every figure of the suite draws a mean over seeds with its CI."""
+    """One run group's curve on ``ax``: its ``mean`` (a line with point markers) at ``xs`` (the axis' units, one per
+    row of ``band``) and the ``ci_low`` .. ``ci_high`` band behind it (``grouped_mean_ci`` columns); the band is
+    absent where the bounds are NaN (one seed). The one way every figure of the suite draws a mean over seeds with
+    its CI."""
     ax.plot(xs, band["mean"], color=colour, lw=1.2, marker="o", markersize=marker_size, label=label)
     ax.fill_between(xs, band["ci_low"], band["ci_high"], color=colour, alpha=0.2, lw=0)
+
+
+def plot_bands(ax, rows: pd.DataFrame, hue: str, x: str, value: str = "episode_return") -> None:
+    """Every group of ``rows`` by column ``hue`` (one row per seed and bin) as a ``plot_band`` over column ``x``:
+    the mean of ``value`` over the seeds per bin with its 95% bootstrap CI (``grouped_mean_ci``), each group in its
+    ``run_colours`` colour and labelled by its ``hue`` value (for the axes' legend)."""
+    bands = grouped_mean_ci(rows, [hue, x], value)
+    colours = run_colours(bands[hue])
+    for group, band in bands.groupby(hue):
+        plot_band(ax, band[x], band, colours[group], label=group, marker_size=3)
 
 
 def draw_curves(fig, rect, bands: pd.DataFrame, games: list[str], x: str = "frames") -> None:

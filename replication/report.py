@@ -29,13 +29,12 @@ import pandas as pd
 import seaborn as sns
 
 from replication import reference
-from replication.curves_figure import curve_bands, curves_caption, draw_curves, game_pages, plot_band, run_colours
+from replication.curves_figure import curve_bands, curves_caption, draw_curves, game_pages, plot_bands
 from replication.errors import ArgumentParser, UserError, check_output, cli_main
 from replication.pdf_pages import atomic_write_folder, report_pdf
 from replication.report_layout import PAGE, Document, fit_grid
 from replication.rundir import algorithm_of, atomic_write_bytes
 from replication.speedup import speedup_rows, speedup_summary
-from replication.stats import grouped_mean_ci
 from replication.summary import performance_profile, summarize_normalized
 from replication.verdict import (BUDGET_TOLERANCE, NO_CI, VERDICT_FILLS, VERDICTS, fmt_frames,  # noqa: F401
                                  pct, per_game_summary, verdict_shown, verdict_table)
@@ -81,10 +80,7 @@ def draw_parity(fig, rect, curves: pd.DataFrame, table: pd.DataFrame) -> None:
         c = curves[(curves["game"] == game) & curves["algo"].isin([label, f"sb3_{label}"])].copy()
         c["frames (millions)"] = c["frames"] / 1e6
         c["side"] = np.where(c["side"] == "sb3", f"Stable-Baselines3 (sb3_{label})", f"ours ({label})")
-        bands = grouped_mean_ci(c, ["side", "frames (millions)"], "episode_return")
-        colours = run_colours(bands["side"])
-        for side, band in bands.groupby("side"):
-            plot_band(ax, band["frames (millions)"], band, colours[side], label=side, marker_size=3)
+        plot_bands(ax, c, "side", "frames (millions)")
         ref = reference.noop_reference(game)
         if ref:
             ax.axhline(ref[0], ls="--", color="grey", lw=1, label="random (no-op)")
