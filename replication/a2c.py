@@ -7,7 +7,8 @@ run with gradients once over the whole batch, ``networks.act``); n-step returns 
 ``returns.bootstrap_time_limits``); one gradient step of the batch-mean actor-critic loss, scaled by
 ``rollout_length`` as in the authors' code, with global gradient-norm clipping and RMSProp (eps under the root,
 Mnih 2016 eq. 9).
-The learning rate decays linearly to 0 over ``total_frames`` (``lr_schedule: constant`` keeps it, as SB3).
+The learning rate decays linearly to 0 over ``lr_annealing_frames`` (PAAC's 80M global steps = 320M frames, whatever
+the run's length; 0 anneals over the run's own ``total_frames``); ``lr_schedule: constant`` keeps it, as SB3.
 
 Overlap (``env_groups`` > 1, not in the paper; the same algorithm): the environments are split into groups, each
 its own ``AtariVectorEnv``; while one group's emulators step in ale-py's threads, the network computes the next
@@ -22,7 +23,7 @@ from typing import Annotated, Literal
 
 import numpy as np
 import torch
-from pydantic import Field, NonNegativeFloat, PositiveFloat, PositiveInt
+from pydantic import Field, NonNegativeFloat, NonNegativeInt, PositiveFloat, PositiveInt
 
 from replication.atari import AtariBatch, EpisodeTracker
 from replication.errors import Probability, UserError, check_fields
@@ -60,6 +61,8 @@ class A2CConfig:
     network: Literal[NETWORKS] = "nips"  # Alfredvc/paac train.py arch="NIPS"; "nature" is the other option
     init: Literal[INITS] = "torch"  # Alfredvc/paac networks.py init="torch"; "orthogonal" as OpenAI Baselines
     lr_schedule: Literal[LR_SCHEDULES] = "linear"  # PAAC / Mnih 2016 §8: annealed linearly to 0; "constant" as SB3's A2C
+    lr_annealing_frames: NonNegativeInt = 320_000_000  # Alfredvc/paac train.py lr_annealing_steps=80M global steps
+    # x 4 frames each: PAAC's horizon whatever the run's length; 0 = the run's own total_frames (Mnih 2016 §8)
     env_groups: PositiveInt = 1  # engineering, not in the paper: 1 = PAAC's single lockstep batch; 2 overlaps emulation
     # of one half of the environments with the network's forward for the other half (module docstring)
 
@@ -75,6 +78,11 @@ class A2CConfig:
     def learning_rate(self, num_envs: int) -> float:
         """Initial learning rate: ``learning_rate_per_env * num_envs`` (0.0224 at 32 envs)."""
         return self.learning_rate_per_env * num_envs
+
+    def annealing_frames(self, total_frames: int) -> int:
+        """Frames over which ``linear`` anneals the learning rate to 0: ``lr_annealing_frames``, or the run's own
+        ``total_frames`` where that is 0."""
+        return self.lr_annealing_frames or total_frames
 
 
 def train(run: TrainingRun) -> None:
@@ -122,7 +130,7 @@ def train(run: TrainingRun) -> None:
     try:
         while run.frames < run.total_frames:
             with run.rollout():  # an interrupted rollout is not counted in the checkpoint
-                lr = scheduled_lr(hp.lr_schedule, lr0, run.frames, run.total_frames)
+                lr = scheduled_lr(hp.lr_schedule, lr0, run.frames, hp.annealing_frames(run.total_frames))
                 feature_steps = []  # (agent step, group) order = (t, environment) order
                 with run.autocast():  # one context per rollout: bf16 autocast casts the weights once, not per forward
                     for t in range(T):

@@ -85,16 +85,18 @@ class PaperRMSprop(torch.optim.Optimizer):
         return None
 
 
-def linear_lr(initial_lr: float, frames: int, total_frames: int) -> float:
-    """Learning rate annealed linearly from ``initial_lr`` at frame 0 to 0 at ``total_frames`` (Mnih 2016 §8)."""
-    return initial_lr * max(0.0, 1.0 - frames / max(1, total_frames))
+def linear_lr(initial_lr: float, frames: int, annealing_frames: int) -> float:
+    """Learning rate annealed linearly from ``initial_lr`` at frame 0 to 0 at ``annealing_frames``, then 0 (Mnih 2016
+    §8; PAAC's ``lr_annealing_steps``). ``annealing_frames`` may exceed the run's budget: a run cut short then stops
+    part-way down the line, as PAAC's do."""
+    return initial_lr * max(0.0, 1.0 - frames / max(1, annealing_frames))
 
 
 LR_SCHEDULES = ("linear", "constant")
 
 
-def scheduled_lr(schedule: str, initial_lr: float, frames: int, total_frames: int) -> float:
-    """The learning rate at ``frames`` of ``total_frames`` (both emulator frames) under ``schedule``.
+def scheduled_lr(schedule: str, initial_lr: float, frames: int, annealing_frames: int) -> float:
+    """The learning rate at ``frames`` (emulator frames) under ``schedule``, annealing over ``annealing_frames``.
 
     ``linear``: ``linear_lr`` (Mnih 2016 §8, PAAC). ``constant``: ``initial_lr`` throughout, as Stable-Baselines3's
     A2C default and the RL Zoo's Atari A2C settings (``hyperparams/a2c.yml``: no ``learning_rate`` key, so 7e-4
@@ -104,7 +106,7 @@ def scheduled_lr(schedule: str, initial_lr: float, frames: int, total_frames: in
         UserError: an unknown schedule name.
     """
     if schedule == "linear":
-        return linear_lr(initial_lr, frames, total_frames)
+        return linear_lr(initial_lr, frames, annealing_frames)
     if schedule == "constant":
         return initial_lr
     from replication.errors import UserError

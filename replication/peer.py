@@ -110,8 +110,9 @@ def make_sb3_env(game: str, num_envs: int, cfg: AtariConfig, seed: int):
     return VecFrameStack(env, n_stack=cfg.frame_stack)
 
 
-def a2c_kwargs(hp, num_envs: int) -> dict:
-    """SB3 ``A2C`` keyword arguments for our ``A2CConfig`` ``hp`` at ``num_envs`` environments.
+def a2c_kwargs(hp, num_envs: int, total_frames: int) -> dict:
+    """SB3 ``A2C`` keyword arguments for our ``A2CConfig`` ``hp`` at ``num_envs`` environments, for a run of
+    ``total_frames`` frames (SB3's schedules run on the fraction of the run left, ours on frames).
 
     RMSProp: SB3's ``RMSpropTFLike`` is ours (eps under the root, the average starting at 1), so
     ``rmsprop_square_avg_init`` must be 1. The loss: SB3 averages it (``loss_scale`` 1) with
@@ -131,8 +132,10 @@ def a2c_kwargs(hp, num_envs: int) -> dict:
         raise UserError(f"a2c hyper rmsprop_square_avg_init = {hp.rmsprop_square_avg_init}: SB3's RMSpropTFLike "
                         "starts its average at 1; accepted: 1.0")
     lr0 = hp.learning_rate(num_envs)
-    # SB3 calls a schedule with progress_remaining = 1 - frames / total_frames: the same clock as ours
-    lr = lr0 if hp.lr_schedule == "constant" else (lambda remaining: linear_lr(lr0, 1.0 - remaining, 1.0))
+    # SB3 calls a schedule with progress_remaining = 1 - frames / total_frames: converted back to our frames
+    horizon = hp.annealing_frames(total_frames)
+    lr = lr0 if hp.lr_schedule == "constant" else (
+        lambda remaining: linear_lr(lr0, round((1.0 - remaining) * total_frames), horizon))
     return {"n_steps": hp.rollout_length, "gamma": hp.gamma, "gae_lambda": 1.0, "learning_rate": lr,
             "ent_coef": hp.entropy_beta, "vf_coef": hp.value_loss_weight, "max_grad_norm": hp.max_grad_norm,
             "use_rms_prop": True, "normalize_advantage": False,
@@ -240,7 +243,7 @@ def train_peer(resolved: dict, out: Path, threads: int) -> int:
     check_peer_algorithm(algo)
     env_cfg, hp = AtariConfig(**resolved["env"]), (A2CConfig if algo == "a2c" else DQNConfig)(**resolved["hyper"])
     total_agent_steps = resolved["total_frames"] // env_cfg.frame_skip
-    kwargs = a2c_kwargs(hp, resolved["workers"]) if algo == "a2c" else dqn_kwargs(hp, total_agent_steps)
+    kwargs = a2c_kwargs(hp, resolved["workers"], resolved["total_frames"]) if algo == "a2c" else dqn_kwargs(hp, total_agent_steps)
     resolved = {**peer_run_config(resolved), "device": "cpu",
                 "peer": {"library": PEER, "version": sb3.__version__, "kwargs": repr(kwargs),
                          "protocol_gaps": list(PROTOCOL_GAPS + (DQN_GAPS if algo == "dqn" else ()))}}

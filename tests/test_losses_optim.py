@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from replication.losses import actor_critic_loss
-from replication.optim import PaperRMSprop, linear_lr
+from replication.optim import PaperRMSprop, linear_lr, scheduled_lr
 from replication.update import TrainingDiverged, update_step
 
 
@@ -56,6 +56,19 @@ def test_linear_lr_anneals_to_zero():
     assert linear_lr(0.0224, 0, 100) == pytest.approx(0.0224)
     assert linear_lr(0.0224, 50, 100) == pytest.approx(0.0112)
     assert linear_lr(0.0224, 150, 100) == 0.0
+
+
+def test_paac_annealing_horizon_is_not_the_run_budget():
+    """PAAC anneals over lr_annealing_steps = 80M global steps = 320M frames: at 80M frames (a quarter of it) the
+    rate is 0.0224 * 0.75 = 0.0168, and 0 frames means the run's own budget (hand-computed)."""
+    from replication.a2c import A2CConfig
+
+    hp = A2CConfig()
+    assert hp.annealing_frames(80_000_000) == 320_000_000
+    assert scheduled_lr("linear", 0.0224, 80_000_000, hp.annealing_frames(80_000_000)) == pytest.approx(0.0168)
+    own = A2CConfig(lr_annealing_frames=0)
+    assert own.annealing_frames(80_000_000) == 80_000_000
+    assert scheduled_lr("linear", 0.0224, 60_000_000, own.annealing_frames(80_000_000)) == pytest.approx(0.0056)
 
 
 def test_orthogonal_init_and_unknown_init():

@@ -75,18 +75,21 @@ def test_a2c_settings_map_onto_sb3():
 
     from replication.peer import a2c_kwargs
 
-    kw = a2c_kwargs(A2CConfig(**ZOO), 16)
+    kw = a2c_kwargs(A2CConfig(**ZOO), 16, 1000)
     assert kw["learning_rate"] == pytest.approx(7e-4) and kw["n_steps"] == 5
     assert (kw["vf_coef"], kw["ent_coef"], kw["max_grad_norm"], kw["gae_lambda"]) == (0.25, 0.01, 0.5, 1.0)
     assert kw["policy_kwargs"]["optimizer_class"] is RMSpropTFLike
     assert kw["policy_kwargs"]["optimizer_kwargs"] == {"alpha": 0.99, "eps": 1e-5}
     assert kw["policy_kwargs"]["ortho_init"] is True
-    linear = a2c_kwargs(A2CConfig(**{**ZOO, "lr_schedule": "linear"}), 16)["learning_rate"]
+    own = {**ZOO, "lr_schedule": "linear", "lr_annealing_frames": 0}  # anneal over the run's own 1000 frames
+    linear = a2c_kwargs(A2CConfig(**own), 16, 1000)["learning_rate"]
     assert linear(0.5) == pytest.approx(3.5e-4)  # SB3's progress_remaining clock = our frames / total_frames
+    paac = a2c_kwargs(A2CConfig(**{**own, "lr_annealing_frames": 4000}), 16, 1000)["learning_rate"]
+    assert paac(0.0) == pytest.approx(7e-4 * 0.75)  # the run's end is a quarter down PAAC's longer line
     with pytest.raises(UserError, match="network = 'nips'"):
-        a2c_kwargs(A2CConfig(**{**ZOO, "network": "nips"}), 16)
+        a2c_kwargs(A2CConfig(**{**ZOO, "network": "nips"}), 16, 1000)
     with pytest.raises(UserError, match="loss_scale = 5.0"):
-        a2c_kwargs(A2CConfig(**{**ZOO, "loss_scale": 5.0}), 16)
+        a2c_kwargs(A2CConfig(**{**ZOO, "loss_scale": 5.0}), 16, 1000)
 
 
 def test_dqn_settings_map_onto_sb3():
