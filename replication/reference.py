@@ -1,7 +1,11 @@
 """The papers' numbers, shipped with the package (``replication/data/``, sources in ``SOURCES.md``).
 
-Copied from the project's reference folder; every value comes from a published table (see SOURCES.md):
-Mnih et al. 2016 Table S3 (human starts), Table 1, Table 2, and random/human reference scores.
+Copied from the project's reference folder; every value comes from a published table or figure (see SOURCES.md):
+Mnih et al. 2016 Table S3 (human starts), Table 1, Table 2 and Figures 1-4 (digitized, section E); Clemente et al.
+2017 Table 1 and Figures 2-4 (digitized, sections C and D); random/human reference scores.
+
+Units are converted here, at the edge: the papers' "epochs" (4M frames), PAAC's "global steps" / "timesteps" (one
+emulator step of one environment = 4 frames at action repeat 4) become emulator ``frames``.
 """
 
 from __future__ import annotations
@@ -9,6 +13,7 @@ from __future__ import annotations
 import math
 from importlib import resources
 
+import numpy as np
 import pandas as pd
 
 # Table S3 columns, in the paper's order, with their printed headers.
@@ -98,3 +103,82 @@ def noop_reference(game: str) -> tuple[float, float, str] | None:
 def human_normalized(score: float, random: float, human: float) -> float:
     """Human-normalized score in percent: ``100 * (score - random) / (human - random)``."""
     return 100.0 * (score - random) / (human - random)
+
+
+# Clemente 2017 (authors' README and train.py): a global step (timestep) is one emulator step of one environment,
+# i.e. 4 frames at action repeat 4; an epoch is 1M global steps. Mnih 2016 Figure 3's caption: an epoch is 4M frames.
+FRAMES_PER_GLOBAL_STEP = 4
+FRAMES_PER_EPOCH = 4_000_000
+# Clemente 2017 Table 1's columns with their printed headers (SOURCES.md section C); the PAAC columns' evaluation
+# protocol is not stated in the source, its Gorila column is no-op starts, its A3C FF column human starts
+CLEMENTE_TABLE1_COLUMNS = {"gorila": "Gorila", "a3c_ff": "A3C FF", "ga3c": "GA3C", "paac_nips": "PAAC arch_nips",
+                           "paac_nature": "PAAC arch_nature"}
+CLEMENTE_TABLE1_PROTOCOL = {"gorila": "no-op starts", "a3c_ff": "human starts", "ga3c": "not stated",
+                            "paac_nips": "not stated", "paac_nature": "not stated"}
+CLEMENTE_TRAINING_HOURS = {"paac_nips": 12.0, "paac_nature": 15.0}  # Table 1's training row: "12h GPU", "15h GPU"
+
+
+def figure_game(name: str) -> str:
+    """ale-py id of a game as the figures spell it ("Beam Rider", "Beamrider", "Q*bert", "QBert" -> beam_rider,
+    qbert); ids of the games in the figures are their letters, lowercased, words joined by ``_`` where ale-py does."""
+    letters = "".join(ch for ch in name.lower() if ch.isalnum())
+    return {"beamrider": "beam_rider", "spaceinvaders": "space_invaders", "mspacman": "ms_pacman",
+            "namethisgame": "name_this_game", "upndown": "up_n_down"}.get(letters, letters)
+
+
+def clemente_table1() -> pd.DataFrame:
+    """Clemente et al. 2017 Table 1: one row per game (ale-py id in ``game``), scores per ``CLEMENTE_TABLE1_COLUMNS``
+    (GA3C blank where the paper prints N/A)."""
+    return _read("clemente2017_table1.csv")
+
+
+def clemente_curves(x: str = "frames") -> pd.DataFrame:
+    """Clemente et al. 2017 Figure 3 (``x="frames"``, score vs training epochs) or Figure 4 (``x="hours"``, vs GPU
+    hours), digitized: columns ``game`` (ale-py id), ``n_e``, ``frames`` or ``hours``, ``score_low``,
+    ``score_high`` (the drawn band) and ``score_line`` (the curve over it); epochs and timesteps are converted to
+    frames (``FRAMES_PER_EPOCH``, ``FRAMES_PER_GLOBAL_STEP``).
+
+    Raises:
+        ValueError: ``x`` is neither ``frames`` nor ``hours``.
+    """
+    if x == "hours":
+        df = _read("clemente2017_fig_time.csv")
+    elif x == "frames":
+        df = _read("clemente2017_fig_epochs.csv")
+        per_unit = df["x_unit"].map({"training epochs": FRAMES_PER_EPOCH, "timestep": FRAMES_PER_GLOBAL_STEP})
+        df = df.assign(frames=df["x"] * per_unit).drop(columns=["x_unit", "x"])
+    else:
+        raise ValueError(f"x = {x!r}; accepted: frames, hours")
+    return df.assign(game=df["game"].map(figure_game))[["game", "n_e", x, "score_low", "score_high", "score_line"]]
+
+
+def clemente_throughput() -> pd.DataFrame:
+    """Clemente et al. 2017 Figure 2, digitized: ``panel, y_unit, architecture, device, n_e, value`` plus
+    ``frames_per_s`` (timesteps/s x 4) on the timesteps/s panel's rows (NaN on the time-share rows)."""
+    df = _read("clemente2017_fig_throughput.csv").drop(columns=["n_e_digitized"])
+    steps = df["y_unit"].str.lower().str.startswith("timesteps")
+    return df.assign(frames_per_s=np.where(steps, df["value"] * FRAMES_PER_GLOBAL_STEP, np.nan))
+
+
+def mnih_curves(x: str = "frames") -> pd.DataFrame:
+    """Mnih et al. 2016 Figure 3 (``x="frames"``, score vs epochs of 4M frames) or Figure 4 (``x="hours"``),
+    digitized, per method (``1-step Q``, ``n-step Q``, ``A3C``) and thread count: columns ``method, game`` (ale-py
+    id), ``threads``, ``frames`` or ``hours``, ``score``, ``score_band_low``, ``score_band_high``, ``vertex``.
+
+    Raises:
+        ValueError: ``x`` is neither ``frames`` nor ``hours``.
+    """
+    if x == "hours":
+        df = _read("mnih2016_fig4_time.csv").drop(columns=["hours_digitized"])
+    elif x == "frames":
+        df = _read("mnih2016_fig3_epochs.csv").drop(columns=["epochs_digitized"])
+        df = df.assign(frames=df["epochs"] * FRAMES_PER_EPOCH).drop(columns=["epochs"])
+    else:
+        raise ValueError(f"x = {x!r}; accepted: frames, hours")
+    return df.assign(game=df["game"].map(figure_game))
+
+
+def mnih_learning_rates() -> pd.DataFrame:
+    """Mnih et al. 2016 Figure 2, digitized: A3C's final score per game for each of its 50 learning rates."""
+    df = _read("mnih2016_fig2_lr.csv")
+    return df.assign(game=df["game"].map(figure_game))

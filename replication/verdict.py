@@ -127,3 +127,50 @@ def verdict_shown(v: pd.DataFrame) -> pd.DataFrame:
         "paper (Table S3 column)": [f"{num(p)} ({c})" if pd.notna(p) else f"none ({c or 'no column'})"
                                     for p, c in zip(v["paper"], v["paper_column"])],
         "ours / paper": v["ratio"], "verdict": v["verdict"], "why": [r or "-" for r in v["reason"]]})
+
+
+# Claims (benchmarks/claims.csv): a paper's number or curve held or not by our runs. The rule is fixed before the
+# runs it judges have finished (committed with the PAAC Pong run still training, issue 27) and is fair near a score
+# ceiling: a margin in human-normalized units, so 10 points of Pong's random-to-human range (-20.7 .. 9.3, 30
+# points) is 3.0 game points, whatever the score's scale.
+CLAIM_MARGIN_HN = 10.0  # percentage points of the human-normalized score (100 = human - random)
+CURVE_MIN_SHARE = 0.8  # a curve claim holds when at least this share of the paper's points is inside or above
+CLAIM_VERDICTS = ("held", "not held", "running", "not comparable")
+
+
+def margin_points(game: str, margin_hn: float = CLAIM_MARGIN_HN) -> float:
+    """``margin_hn`` human-normalized percentage points in ``game``'s own points: ``margin_hn / 100 * (human -
+    random)`` with the no-op reference scores (``reference.noop_reference``); 3.0 for Pong at 10.
+
+    Raises:
+        KeyError: ``game`` has no random/human reference score.
+    """
+    ref = reference.noop_reference(game)
+    if ref is None:
+        raise KeyError(f"no random/human reference score for {game!r}")
+    return margin_hn / 100.0 * (ref[1] - ref[0])
+
+
+def score_claim_verdict(ci_low: float, paper: float, margin: float) -> str:
+    """Non-inferiority of our score to the paper's: ``held`` when our 95% CI's lower bound is at least ``paper -
+    margin`` (we cannot be more than the margin below it), else ``not held``. Scoring above the paper holds the
+    claim (a ceiling such as Pong's 21 leaves no room to exceed a 20.6 by much). A NaN bound is ``not held``."""
+    return "held" if ci_low >= paper - margin else "not held"
+
+
+def band_position(score: float, low: float, high: float, margin: float) -> str:
+    """Where ``score`` lies against a paper's drawn band ``[low, high]`` widened by ``margin`` on each side:
+    ``inside``, ``above`` or ``below``."""
+    if score < low - margin:
+        return "below"
+    return "above" if score > high + margin else "inside"
+
+
+def curve_claim_verdict(positions: list[str], min_share: float = CURVE_MIN_SHARE) -> str:
+    """A learning curve against a paper's band at the paper's evaluation points (``band_position`` per point, in
+    order): ``held`` when at least ``min_share`` of them are inside or above and the last is not below; ``not held``
+    otherwise (and with no points)."""
+    if not positions:
+        return "not held"
+    share = sum(p != "below" for p in positions) / len(positions)
+    return "held" if share >= min_share and positions[-1] != "below" else "not held"

@@ -1,0 +1,134 @@
+"""Claims (benchmarks/claims.csv): the verdict rules against hand-computed values, the paper data's units, and the
+table built from run directories finished and still training."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from replication import reference
+from replication.claims import claims_table, main, read_live_run, settings_of
+from replication.verdict import band_position, curve_claim_verdict, margin_points, score_claim_verdict
+
+
+def test_margin_is_ten_human_normalized_points():
+    # Pong: random -20.7, human 9.3 (van Hasselt et al. 2016): 10% of 30 points = 3.0
+    assert margin_points("pong") == pytest.approx(3.0)
+    # Breakout: random 1.7, human 31.8 (van Hasselt et al. 2016): 3.01
+    assert margin_points("breakout") == pytest.approx(3.01)
+
+
+def test_score_claim_is_non_inferiority_with_the_margin():
+    assert score_claim_verdict(17.6, 20.6, 3.0) == "held"  # lower bound exactly paper - margin
+    assert score_claim_verdict(17.5, 20.6, 3.0) == "not held"
+    assert score_claim_verdict(20.9, 20.6, 3.0) == "held"  # above the paper holds it
+    assert score_claim_verdict(float("nan"), 20.6, 3.0) == "not held"
+
+
+def test_band_position_widens_the_band_by_the_margin():
+    # Figure 3, Pong n_e = 32 at 5 epochs: band -16.2 .. -8.1
+    assert band_position(-18.1, -16.2, -8.1, 3.0) == "inside"
+    assert band_position(-19.3, -16.2, -8.1, 3.0) == "below"
+    assert band_position(-5.0, -16.2, -8.1, 3.0) == "above"
+    assert band_position(-5.1, -16.2, -8.1, 3.0) == "inside"
+
+
+def test_curve_claim_needs_four_fifths_inside_or_above_and_not_ending_below():
+    assert curve_claim_verdict(["inside", "below", "inside", "above", "inside"]) == "held"  # 4/5
+    assert curve_claim_verdict(["below", "below", "inside", "inside", "inside"]) == "not held"  # 3/5
+    assert curve_claim_verdict(["inside"] * 9 + ["below"]) == "not held"  # 9/10, but ends below
+    assert curve_claim_verdict([]) == "not held"
+
+
+def test_paper_curves_convert_epochs_and_timesteps_to_frames():
+    c = reference.clemente_curves("frames")
+    pong = c[(c["game"] == "pong") & (c["n_e"] == 32)]
+    assert pong["frames"].iloc[4] == pytest.approx(4.539 * 4_000_000)  # the CSV's 5th vertex, 4.539 epochs
+    beam = c[(c["game"] == "beam_rider") & (c["n_e"] == 16)]
+    assert beam["frames"].iloc[0] == pytest.approx(14554 * 4)  # timesteps (global steps) x 4 frames
+    m = reference.mnih_curves("frames")
+    a3c = m[(m["method"] == "A3C") & (m["game"] == "pong") & (m["threads"] == 2)]
+    assert a3c.set_index("frames").loc[32_000_000, "score"] == pytest.approx(1.7, abs=0.05)  # SOURCES.md E
+    assert set(reference.clemente_curves("hours")["game"]) == {"beam_rider", "boxing", "breakout", "pong", "qbert",
+                                                               "space_invaders"}
+    fig2 = reference.clemente_throughput()
+    gpu32 = fig2[(fig2["architecture"] == "arch_nips") & (fig2["device"] == "GPU") & (fig2["n_e"] == 32)
+                 & fig2["y_unit"].str.startswith("Timesteps")]
+    assert gpu32["frames_per_s"].iloc[0] == pytest.approx(2661.939 * 4)
+    assert reference.clemente_table1().set_index("game").loc["pong", "paac_nips"] == 20.6
+    with pytest.raises(ValueError, match="accepted: frames, hours"):
+        reference.clemente_curves("epochs")
+
+
+def _run_dir(root, seed, evals, done, hyper=None, frames=None):
+    """A run directory of A2C on Pong with 32 environments: ``evals`` maps frames to the evaluation games' scores."""
+    d = root / f"s{seed}"
+    d.mkdir()
+    hyper = {"network": "nips", "entropy_beta": 0.02, "max_grad_norm": 3.0, **(hyper or {})}
+    (d / "config.json").write_text(json.dumps({
+        "algo": "a2c", "algorithm": "a2c", "game": "pong", "workers": 32, "seed": seed, "total_frames": 80_000_000,
+        "hyper": hyper, "host": {"cpu": "test cpu", "cores": 2}}))
+    rows = [f"{f},noop30_18000f_sampled,{i},{s},1000" for f, scores in evals.items() for i, s in enumerate(scores)]
+    (d / "eval.csv").write_text("frames,protocol,episode,episode_return,episode_length\n" + "\n".join(rows) + "\n")
+    last = frames or max(evals)
+    (d / "episodes.csv").write_text("frames,agent_steps,wall_time_s,worker,episode_return,episode_length\n"
+                                    f"{last},{last // 4},7200.0,0,-20,900\n")
+    if done:
+        (d / "done.json").write_text(json.dumps({"frames": last, "wall_time_s": 7200.0, "frames_per_s": 1.0}))
+    return d
+
+
+def test_claims_table_from_run_directories(tmp_path):
+    # Figure 3 (n_e = 32) vertices at 9.469 epochs (band 5.061 .. 7.876) and 12.317 epochs (12.099 .. 13.803) lie
+    # between our evaluations at 36M and 52M frames: ours interpolates linearly between them
+    evals = {36_000_000: [0.0, 2.0], 52_000_000: [16.0, 18.0]}
+    runs = [_run_dir(tmp_path, 0, evals, done=True)]
+    table, points = claims_table([read_live_run(p) for p in runs])
+    t1 = table.set_index("claim").loc["clemente2017_table1"]
+    assert t1["paper"] == 20.6 and t1["ours"] == pytest.approx(17.0) and t1["ci_over"].startswith("1 seed")
+    assert t1["ci_low"] == pytest.approx(16.0) and t1["verdict"] == "not held"  # 16.0 < 20.6 - 3.0
+    assert t1["settings"] == "entropy_beta=0.02; max_grad_norm=3.0"
+    assert t1["frames"] == 52_000_000 and t1["wall_time_h"] == 2.0
+    pts = points[points["claim"] == "clemente2017_fig3"]
+    assert list(pts["frames"]) == pytest.approx([9.469 * 4e6, 12.317 * 4e6])
+    # at 37.876M frames: 1.0 + (37.876 - 36) / 16 * 16 = 2.876; at 49.268M: 14.268
+    assert list(pts["ours"]) == pytest.approx([2.876, 14.268])
+    assert list(pts["position"]) == ["inside", "inside"]  # 2.876 >= 5.061 - 3; 14.268 <= 13.803 + 3
+    assert table.set_index("claim").loc["clemente2017_fig3", "verdict"] == "held"
+
+
+def test_a_run_still_training_is_running_with_its_verdict_so_far(tmp_path):
+    runs = [_run_dir(tmp_path, 0, {4_000_000: [-21.0, -20.0]}, done=False, frames=6_000_000),
+            _run_dir(tmp_path, 1, {4_000_000: [-19.0, -19.0]}, done=True)]
+    table, _ = claims_table([read_live_run(p) for p in runs])
+    t1 = table.set_index("claim").loc["clemente2017_table1"]
+    assert t1["verdict"] == "running" and t1["detail"].startswith("so far not held")
+    assert t1["frames"] == 4_000_000 and t1["seeds"] == 2 and t1["ci_over"] == "2 seeds"
+    assert t1["ours"] == pytest.approx((-20.5 - 19.0) / 2)
+
+
+def test_a_finished_run_below_the_claims_frames_is_not_comparable(tmp_path):
+    runs = [_run_dir(tmp_path, 0, {4_000_000: [20.0, 21.0]}, done=True)]
+    table, _ = claims_table([read_live_run(p) for p in runs])
+    t1 = table.set_index("claim").loc["clemente2017_table1"]
+    assert t1["verdict"] == "not comparable" and "below the 40M" in t1["detail"]
+
+
+def test_settings_paper_when_the_defaults_ran():
+    assert settings_of({"algorithm": "a2c", "hyper": {"network": "nips", "entropy_beta": 0.01}}) == "paper"
+
+
+def test_cli_writes_claims_and_the_curve_png(tmp_path, capsys):
+    evals = {float(f): [float(f) / 4e6 - 21.0] * 2 for f in range(4_000_000, 44_000_001, 4_000_000)}
+    run = _run_dir(tmp_path, 0, {int(k): v for k, v in evals.items()}, done=True)
+    out = tmp_path / "bench"
+    assert main(["--out", str(out), str(run)]) == 0
+    table = pd.read_csv(out / "claims.csv")
+    assert set(table["claim"]) == {"clemente2017_table1", "clemente2017_fig3"}
+    assert (out / "claims_clemente2017_fig3_pong_w32.png").stat().st_size > 10_000
+    assert np.isfinite(pd.read_csv(out / "claims_curves.csv")["ours"]).all()
+    with pytest.raises(SystemExit) as exit_:
+        main(["--out", str(out), str(tmp_path / "nothing")])
+    assert exit_.value.code == 2
+    assert "has no config.json; accepted: a run directory" in capsys.readouterr().err
