@@ -29,7 +29,7 @@ from replication.atari import AtariBatch, EpisodeTracker
 from replication.errors import Probability, UserError, check_fields
 from replication.losses import actor_critic_loss
 from replication.networks import INITS, NETWORKS, ActorCritic, act
-from replication.optim import LR_SCHEDULES, PaperRMSprop, scheduled_lr
+from replication.optim import LR_SCHEDULES, PaperRMSprop, annealing_frames, scheduled_lr
 from replication.returns import bootstrap_time_limits, n_step_returns
 from replication.training import TrainingRun
 from replication.update import update_step
@@ -80,9 +80,8 @@ class A2CConfig:
         return self.learning_rate_per_env * num_envs
 
     def annealing_frames(self, total_frames: int) -> int:
-        """Frames over which ``linear`` anneals the learning rate to 0: ``lr_annealing_frames``, or the run's own
-        ``total_frames`` where that is 0."""
-        return self.lr_annealing_frames or total_frames
+        """Frames over which ``linear`` anneals the learning rate to 0 (``optim.annealing_frames``)."""
+        return annealing_frames(self.lr_annealing_frames, total_frames)
 
 
 def train(run: TrainingRun) -> None:

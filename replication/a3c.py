@@ -26,14 +26,14 @@ from typing import Annotated, Literal
 
 import torch
 import torch.multiprocessing as mp
-from pydantic import Field, NonNegativeFloat, PositiveFloat, PositiveInt
+from pydantic import Field, NonNegativeFloat, NonNegativeInt, PositiveFloat, PositiveInt
 
 from replication.atari import AtariBatch, AtariConfig, EpisodeTracker
 from replication.errors import Probability, check_fields
 from replication.losses import actor_critic_loss
 from replication.networks import (INITS, NETWORKS, ActorCritic, ActorCriticLSTM, RecurrentPolicy, act,
                                  sample_actions)
-from replication.optim import PaperRMSprop, linear_lr
+from replication.optim import PaperRMSprop, annealing_frames, linear_lr
 from replication.precision import autocast
 from replication.returns import bootstrap_time_limits, n_step_returns
 from replication.training import TrainingRun
@@ -54,6 +54,9 @@ class A3CConfig:
     rollout_length: PositiveInt = 5  # t_max = 5, Mnih 2016 Supp. §8
     gamma: Probability = 0.99  # Mnih 2016 Supp. §8
     learning_rate: PositiveFloat = 7e-4  # muupan/async-rl wiki eta=7e-4 (the 57-game value is not printed, §1.6)
+    # Mnih 2016 Supp. §8: "annealed to 0 over the course of training": 0 = over the run's own total_frames; a
+    # frame count anneals over that horizon whatever the run's length (a run cut short of the paper's budget)
+    lr_annealing_frames: NonNegativeInt = 0
     rmsprop_alpha: Annotated[float, Field(gt=0, lt=1)] = 0.99  # Mnih 2016 Supp. §8
     rmsprop_eps: PositiveFloat = 0.1  # muupan/async-rl wiki epsilon=0.1 (not printed in the paper, §1.5)
     rmsprop_square_avg_init: NonNegativeFloat = 0.0  # paper silent; g starts at 0
@@ -172,7 +175,8 @@ class WorkerSpec:
         seed: this worker's environment and sampling seed.
         total_frames: the run's frame budget (all workers together).
         base_frames: frames already trained before this start (a resumed run).
-        learning_rate: the initial learning rate, annealed linearly to 0 over ``total_frames``.
+        learning_rate: the initial learning rate, annealed linearly to 0 over ``annealing_frames``.
+        annealing_frames: the learning rate's horizon, frames (``optim.annealing_frames``).
         log_every_updates: this worker sends an ``UpdateMessage`` every this many of its updates.
         precision: ``fp32`` or ``bf16`` autocast of the forward passes.
     """
@@ -185,6 +189,7 @@ class WorkerSpec:
     total_frames: int
     base_frames: int
     learning_rate: float
+    annealing_frames: int
     log_every_updates: int
     precision: str = "fp32"
 
@@ -262,7 +267,7 @@ def worker_main(spec: WorkerSpec, shared_model: torch.nn.Module, square_avgs: li
             for step in transitions:
                 for _, ret, length in tracker.update(step.raw_reward, step.game_over):
                     messages.put(EpisodeMessage(worker, frames, frames // frame_skip, ret, length))
-            lr = linear_lr(lr0, frames, total_frames)
+            lr = linear_lr(lr0, frames, spec.annealing_frames)
             # Hogwild: the local gradients go to the shared parameters, stepped with no lock around them
             grad_norm = update_step(terms.total, local.parameters(), opt, learning_rate=lr,
                                     max_grad_norm=hp.max_grad_norm, shared_params=params,
@@ -311,6 +316,7 @@ def train(run: TrainingRun) -> None:
     for w in range(run.workers):
         spec = WorkerSpec(worker=w, game=run.game, env=run.env, hyper=hp, seed=run.env_seed() + 7919 * w,
                           total_frames=run.total_frames, base_frames=base_frames, learning_rate=hp.learning_rate,
+                          annealing_frames=annealing_frames(hp.lr_annealing_frames, run.total_frames),
                           log_every_updates=run.log_every_updates, precision=run.precision)
         p = ctx.Process(target=worker_main, args=(spec, model, square_avgs, counters, stop, messages),
                         name=f"a3c-worker-{w}", daemon=True)

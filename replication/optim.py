@@ -95,6 +95,12 @@ def linear_lr(initial_lr: float, frames: int, annealing_frames: int) -> float:
 LR_SCHEDULES = ("linear", "constant")
 
 
+def annealing_frames(lr_annealing_frames: int, total_frames: int) -> int:
+    """The horizon, in frames, over which ``linear_lr`` anneals to 0: a config's ``lr_annealing_frames``, or the
+    run's own ``total_frames`` where that is 0 (Mnih 2016 §8: "annealed to 0 over the course of training")."""
+    return lr_annealing_frames or total_frames
+
+
 def scheduled_lr(schedule: str, initial_lr: float, frames: int, annealing_frames: int) -> float:
     """The learning rate at ``frames`` (emulator frames) under ``schedule``, annealing over ``annealing_frames``.
 

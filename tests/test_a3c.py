@@ -59,7 +59,7 @@ def test_hogwild_two_processes_update_the_shared_model():
     ctx = mp.get_context("spawn")
     stop, messages = ctx.Event(), ctx.Queue()
     specs = [WorkerSpec(worker=w, game="pong", env=SMALL, hyper=hp, seed=100 + w, total_frames=2000, base_frames=0,
-                        learning_rate=1e-3, log_every_updates=10**9) for w in range(2)]
+                        learning_rate=1e-3, annealing_frames=2000, log_every_updates=10**9) for w in range(2)]
     procs = [ctx.Process(target=worker_main, args=(spec, model, square_avgs, counters, stop, messages), daemon=True)
              for spec in specs]
     for p in procs:

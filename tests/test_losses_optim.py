@@ -124,3 +124,14 @@ def test_update_step_hands_local_gradients_to_the_shared_parameters():
     opt = torch.optim.SGD([shared], lr=0.1)
     update_step((local * torch.tensor([2.0, -1.0])).sum(), [local], opt, shared_params=[shared])
     assert shared.tolist() == pytest.approx([1.0 - 0.2, 1.0 + 0.1]) and local.tolist() == [1.0, 1.0]
+
+
+def test_a3c_anneals_over_the_runs_budget_unless_given_a_horizon():
+    """Mnih 2016 §8 anneals over the course of training (0 = the run's budget); a horizon such as Figure 3's 50
+    epochs (200M frames) leaves a 40M-frame run at 0.8 of its initial rate (hand-computed)."""
+    from replication.a3c import A3CConfig
+    from replication.optim import annealing_frames
+
+    assert annealing_frames(A3CConfig().lr_annealing_frames, 40_000_000) == 40_000_000
+    horizon = annealing_frames(A3CConfig(lr_annealing_frames=200_000_000).lr_annealing_frames, 40_000_000)
+    assert linear_lr(7e-4, 40_000_000, horizon) == pytest.approx(7e-4 * 0.8)
