@@ -12,10 +12,13 @@ worker count) beside every claim it tests:
   (``arch_nips`` / ``arch_nature``). Ours: the mean of each seed's latest evaluation (no-op starts); CI over seeds,
   or over the one seed's evaluation games. Verdict: ``verdict.score_claim_verdict`` (non-inferiority with a margin
   of ``verdict.CLAIM_MARGIN_HN`` human-normalized points).
-* ``clemente2017_fig3``: an A2C group's evaluation curve against Figure 3's band for its ``n_e`` (= workers).
-* ``mnih2016_fig3``: an A3C FF group's evaluation curve against Mnih et al. 2016 Figure 3's A3C band for its
-  thread count (= workers). Curve verdicts: ``verdict.band_position`` at each of the paper's points up to our
-  last evaluation (ours linearly interpolated between evaluations), ``verdict.curve_claim_verdict`` over them.
+* ``clemente2017_fig3``: an A2C group's learning curve against Figure 3's band for its ``n_e`` (= workers).
+* ``mnih2016_fig3``: an A3C FF group's learning curve against Mnih et al. 2016 Figure 3's A3C band for its
+  thread count (= workers). The learning curve is the training games' mean unclipped score per
+  ``CURVE_BIN_FRAMES`` bin (``aggregate.curve_rows``; the papers do not say whether their curves are training or
+  evaluation scores, and every run logs its training games), mean over seeds. Curve verdicts:
+  ``verdict.band_position`` at each of the paper's points from our first whole bin to our last (ours linearly
+  interpolated between bin ends), ``verdict.curve_claim_verdict`` over them.
 
 A group with a run still short of its budget is ``running`` (its frames so far in ``frames``, the verdict so far in
 ``detail``); a finished group below ``MIN_FRAMES`` of the claim is ``not comparable``. Writes ``claims.csv``,
@@ -35,12 +38,13 @@ import numpy as np
 import pandas as pd
 
 from replication import reference
+from replication.aggregate import curve_rows
 from replication.errors import ArgumentParser, UserError, check_output, cli_main
 from replication.progress_report import read_log
 from replication.rundir import algorithm_of, atomic_write_bytes
 from replication.stats import grouped_mean_ci, mean_ci
-from replication.verdict import (CLAIM_MARGIN_HN, band_position, curve_claim_verdict, margin_points,
-                                 score_claim_verdict)
+from replication.verdict import (CLAIM_MARGIN_HN, CURVE_MIN_SHARE, band_position, curve_claim_verdict,
+                                 margin_points, score_claim_verdict)
 
 # The least frames behind a final verdict, per claim (issue 27: PAAC's Pong curve is past -20 by 5 epochs and
 # near its plateau by 10; Mnih 2016 Figure 3's 2-thread A3C curve has left random by 20 points at 8 epochs)
@@ -48,6 +52,7 @@ MIN_FRAMES = {"clemente2017_table1": 40_000_000, "clemente2017_fig3": 40_000_000
 SOURCES = {"clemente2017_table1": "Clemente et al. 2017, Table 1",
            "clemente2017_fig3": "Clemente et al. 2017, Figure 3 (digitized)",
            "mnih2016_fig3": "Mnih et al. 2016, Figure 3 (digitized)"}
+CURVE_BIN_FRAMES = 2_000_000  # half an epoch: ~500 Pong games per bin early in training, ~200 late
 CLAIM_COLUMNS = ["claim", "source", "algorithm", "group", "game", "workers", "settings", "frames", "seeds",
                  "wall_time_h", "host", "ours", "ci_low", "ci_high", "ci_over", "paper", "margin", "verdict", "detail"]
 
@@ -85,50 +90,59 @@ def settings_of(config: dict) -> str:
     return "; ".join(changed) or "paper"
 
 
-def _eval_means(run: dict) -> pd.DataFrame:
-    """A run's evaluation curve: ``frames`` and the mean ``score`` of the evaluation games at each."""
-    ev = run["eval"]
-    if ev.empty:
-        return pd.DataFrame(columns=["frames", "score"])
-    return ev.groupby("frames", as_index=False)["episode_return"].mean().rename(columns={"episode_return": "score"})
+def training_curve(run: dict) -> pd.DataFrame:
+    """A run's learning curve: its training games' mean unclipped ``score`` per ``CURVE_BIN_FRAMES`` bin of its
+    budget (``aggregate.curve_rows``), ``frames`` at each bin's end, ``hours`` (mean wall-clock hours of the bin's
+    games); only bins the run has passed (a training run's current bin is left out)."""
+    total = int(run["config"]["total_frames"])
+    rows = curve_rows({**run, "done": {"frames": total}}, max(1, total // CURVE_BIN_FRAMES))
+    rows = rows[rows["frames"] <= run["frames"]]
+    return rows[["frames", "hours", "episode_return"]].rename(columns={"episode_return": "score"})
 
 
-def _paper_band(claim: str, game: str, workers: int, network: str) -> pd.DataFrame | None:
-    """The paper's band for a curve claim: ``frames, low, high, line`` rows in frame order, or None where the
-    paper draws no curve for this game and worker count (or the claim does not apply to the network)."""
+def paper_band(claim: str, game: str, workers: int, x: str = "frames") -> pd.DataFrame | None:
+    """The paper's band for a curve claim (``clemente2017_fig3`` or ``mnih2016_fig3``): ``x`` (``frames``, or
+    ``hours`` for Figure 4), ``low, high, line``, in ``x`` order; None where the paper draws no curve for this game
+    and worker count (n_e for PAAC, threads for A3C)."""
     if claim == "clemente2017_fig3":
-        c = reference.clemente_curves("frames")
+        c = reference.clemente_curves(x)
         c = c[(c["game"] == game) & (c["n_e"] == workers)]
         band = c.rename(columns={"score_low": "low", "score_high": "high", "score_line": "line"})
     else:
-        c = reference.mnih_curves("frames")
+        c = reference.mnih_curves(x)
         c = c[(c["method"] == "A3C") & (c["game"] == game) & (c["threads"] == workers)]
         band = c.rename(columns={"score_band_low": "low", "score_band_high": "high", "score": "line"})
     if band.empty:
         return None
-    return band[["frames", "low", "high", "line"]].sort_values("frames").reset_index(drop=True)
+    return band[[x, "low", "high", "line"]].sort_values(x).reset_index(drop=True)
 
 
-def claims_of(algorithm: str, game: str, workers: int, network: str) -> list[str]:
-    """The claims a run group of ``algorithm`` on ``game`` with ``workers`` and ``network`` tests (module
-    docstring)."""
+def claims_of(algorithm: str, game: str, workers: int) -> list[str]:
+    """The claims a run group of ``algorithm`` on ``game`` with ``workers`` tests (module docstring)."""
     out = []
     if algorithm == "a2c":
         if game in set(reference.clemente_table1()["game"]):
             out.append("clemente2017_table1")
-        if _paper_band("clemente2017_fig3", game, workers, network) is not None:
+        if paper_band("clemente2017_fig3", game, workers) is not None:
             out.append("clemente2017_fig3")
-    if algorithm == "a3c_ff" and _paper_band("mnih2016_fig3", game, workers, network) is not None:
+    if algorithm == "a3c_ff" and paper_band("mnih2016_fig3", game, workers) is not None:
         out.append("mnih2016_fig3")
     return out
 
 
-def curve_points(runs: list[dict], band: pd.DataFrame, margin: float) -> pd.DataFrame:
-    """Ours against a paper's band at each of the paper's points from our first evaluation to our last: ``frames,
-    paper_low, paper_high, paper_line, ours`` (mean over seeds of each seed's evaluation mean, linearly
-    interpolated between its evaluations), ``position`` (``verdict.band_position``). Empty before 2 evaluations."""
-    curves = [_eval_means(r) for r in runs]
-    if any(len(c) == 0 for c in curves):
+def curve_points(curves: list[pd.DataFrame], band: pd.DataFrame, margin: float) -> pd.DataFrame:
+    """Ours against a paper's band at each of the paper's points from our curves' first point to their last.
+
+    Args:
+        curves: one learning curve per seed, each with ``frames`` (ascending) and ``score`` (e.g. ``training_curve``).
+        band: the paper's ``frames, low, high, line`` (``paper_band``).
+        margin: game points the band is widened by (``verdict.margin_points``).
+
+    Returns:
+        ``frames, paper_low, paper_high, paper_line, ours`` (the mean over seeds of each curve linearly interpolated
+        at the paper's point), ``position`` (``verdict.band_position``); empty unless every seed has a point.
+    """
+    if not curves or any(len(c) == 0 for c in curves):
         return pd.DataFrame(columns=["frames", "paper_low", "paper_high", "paper_line", "ours", "position"])
     first = max(c["frames"].min() for c in curves)
     last = min(c["frames"].max() for c in curves)
@@ -138,6 +152,17 @@ def curve_points(runs: list[dict], band: pd.DataFrame, margin: float) -> pd.Data
                          "paper_high": pts["high"].to_numpy(), "paper_line": pts["line"].to_numpy(), "ours": ours,
                          "position": [band_position(o, lo, hi, margin)
                                       for o, lo, hi in zip(ours, pts["low"], pts["high"])]})
+
+
+def curve_claim(points: pd.DataFrame, margin: float) -> tuple[str, str]:
+    """The verdict over ``curve_points`` (``verdict.curve_claim_verdict``) and a line saying how it was reached."""
+    counts = points["position"].value_counts() if len(points) else pd.Series(dtype=int)
+    last = points["frames"].max() / reference.FRAMES_PER_EPOCH if len(points) else 0.0
+    detail = (f"{len(points)} paper points up to {last:.1f} epochs: "
+              + ", ".join(f"{counts.get(k, 0)} {k}" for k in ("inside", "above", "below"))
+              + f" (band widened by {margin:.3g}); held when >= {CURVE_MIN_SHARE:.0%} inside or above and the last "
+              "not below")
+    return curve_claim_verdict(list(points["position"])), detail
 
 
 def _latest_score(runs: list[dict]) -> tuple[float, float, float, str]:
@@ -173,16 +198,12 @@ def claim_row(claim: str, runs: list[dict]) -> tuple[dict, pd.DataFrame]:
                   f"{reference.CLEMENTE_TABLE1_PROTOCOL[column]} (ours: no-op starts); held when our CI's lower "
                   f"bound >= paper - {margin:.3g}")
     else:
-        points = curve_points(runs, _paper_band(claim, game, workers, network), margin)
+        points = curve_points([training_curve(r) for r in runs], paper_band(claim, game, workers), margin)
         paper = float(points["paper_line"].iloc[-1]) if len(points) else np.nan
         ours = float(points["ours"].iloc[-1]) if len(points) else np.nan
         lo = hi = np.nan
-        over = "curve: ours at the paper's last point reached"
-        verdict = curve_claim_verdict(list(points["position"]))
-        counts = points["position"].value_counts() if len(points) else pd.Series(dtype=int)
-        detail = (f"{len(points)} paper points up to {frames / reference.FRAMES_PER_EPOCH:.1f} epochs: "
-                  + ", ".join(f"{counts.get(k, 0)} {k}" for k in ("inside", "above", "below"))
-                  + f" (band widened by {margin:.3g}); held when >= 80% inside or above and the last not below")
+        over = "curve: ours (training games, mean over seeds) at the paper's last point reached"
+        verdict, detail = curve_claim(points, margin)
     finished = all(r["done"] is not None for r in runs)
     if not finished:
         detail = f"so far {verdict}; " + detail
@@ -210,7 +231,7 @@ def claims_table(runs: list[dict]) -> tuple[pd.DataFrame, pd.DataFrame]:
     rows, points = [], []
     for (_, game, workers), group in sorted(groups.items()):
         c0 = group[0]["config"]
-        for claim in claims_of(algorithm_of(c0), game, workers, c0.get("hyper", {}).get("network", "nips")):
+        for claim in claims_of(algorithm_of(c0), game, workers):
             row, pts = claim_row(claim, group)
             rows.append(row)
             points.append(pts)
@@ -220,8 +241,8 @@ def claims_table(runs: list[dict]) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 def curve_figure(claim: str, runs: list[dict], row: dict):
-    """Ours (each seed's evaluation mean, mean and 95% CI over seeds per evaluation) over the paper's band and line
-    for a curve claim; x in frames (millions), with epochs (4M frames) on the top axis."""
+    """Ours (``training_curve``: mean and 95% CI over seeds per bin; each evaluation's mean as a marker) over the
+    paper's band and line for a curve claim; x in frames (millions), with epochs (4M frames) on the top axis."""
     import matplotlib.pyplot as plt
 
     import replication.report  # noqa: F401  (selects the Agg backend before pyplot is used)
@@ -229,26 +250,32 @@ def curve_figure(claim: str, runs: list[dict], row: dict):
 
     c0 = runs[0]["config"]
     game, workers = c0["game"], int(c0["workers"])
-    band = _paper_band(claim, game, workers, c0.get("hyper", {}).get("network", "nips"))
+    band = paper_band(claim, game, workers)
     fig, ax = plt.subplots(figsize=(8, 5))
     ax.fill_between(band["frames"] / 1e6, band["low"], band["high"], color="#e69f00", alpha=0.35, lw=0,
                     label=f"{SOURCES[claim]}, {'n_e' if claim.startswith('clemente') else 'threads'} = {workers}")
     ax.plot(band["frames"] / 1e6, band["line"], color="#e69f00", lw=1.2)
-    evals = pd.concat([_eval_means(r).assign(seed=r["config"]["seed"]) for r in runs], ignore_index=True)
+    curves = pd.concat([training_curve(r).assign(seed=r["config"]["seed"]) for r in runs], ignore_index=True)
+    if len(curves):
+        ours = grouped_mean_ci(curves, ["frames"], "score")
+        plot_band(ax, ours["frames"] / 1e6, ours, "#0072b2",
+                  label=f"ours ({c0['algo']}, {len(runs)} seed(s)): training games per {CURVE_BIN_FRAMES / 1e6:g}M frames")
+    evals = pd.concat([r["eval"] for r in runs], ignore_index=True)
     if len(evals):
-        ours = grouped_mean_ci(evals, ["frames"], "score")
-        plot_band(ax, ours["frames"] / 1e6, ours, "#0072b2", label=f"ours ({c0['algo']}, {len(runs)} seed(s))")
+        means = evals.groupby(["frames"], as_index=False)["episode_return"].mean()
+        ax.plot(means["frames"] / 1e6, means["episode_return"], "D", color="#009e73", markersize=4,
+                label=f"ours: evaluation ({evals['protocol'].iloc[0]}), mean of its games and seeds")
     ref = reference.noop_reference(game)
     if ref:
         ax.axhline(ref[0], ls="--", color="grey", lw=1, label="random (no-op)")
         ax.axhline(ref[1], ls=":", color="grey", lw=1, label="human (no-op)")
     budget = max(int(r["config"]["total_frames"]) for r in runs)  # the paper's band up to our budget
-    ax.set_xlim(0, max(budget, evals["frames"].max() if len(evals) else 0) / 1e6)
+    ax.set_xlim(0, budget / 1e6)
     top = ax.secondary_xaxis("top", functions=(lambda m: m * 1e6 / reference.FRAMES_PER_EPOCH,
                                                lambda e: e * reference.FRAMES_PER_EPOCH / 1e6))
     top.set_xlabel("epochs (1M global steps = 4M frames)")
     ax.set_xlabel("emulator frames (millions)")
-    ax.set_ylabel("evaluation score (unclipped, no-op starts)")
+    ax.set_ylabel("score (unclipped)")
     fig.suptitle(f"{game}, {c0['algo']} w{workers}: {row['verdict']} at {row['frames'] / 1e6:.1f}M frames", fontsize=9)
     ax.legend(fontsize=8, loc="lower right")
     ax.grid(alpha=0.3)

@@ -61,8 +61,9 @@ def test_paper_curves_convert_epochs_and_timesteps_to_frames():
         reference.clemente_curves("epochs")
 
 
-def _run_dir(root, seed, evals, done, hyper=None, frames=None):
-    """A run directory of A2C on Pong with 32 environments: ``evals`` maps frames to the evaluation games' scores."""
+def _run_dir(root, seed, evals, done, hyper=None, frames=None, games=()):
+    """A run directory of A2C on Pong with 32 environments, 80M frames: ``evals`` maps frames to the evaluation
+    games' scores, ``games`` lists training games as (frames when it ended, score)."""
     d = root / f"s{seed}"
     d.mkdir()
     hyper = {"network": "nips", "entropy_beta": 0.02, "max_grad_norm": 3.0, **(hyper or {})}
@@ -72,18 +73,20 @@ def _run_dir(root, seed, evals, done, hyper=None, frames=None):
     rows = [f"{f},noop30_18000f_sampled,{i},{s},1000" for f, scores in evals.items() for i, s in enumerate(scores)]
     (d / "eval.csv").write_text("frames,protocol,episode,episode_return,episode_length\n" + "\n".join(rows) + "\n")
     last = frames or max(evals)
-    (d / "episodes.csv").write_text("frames,agent_steps,wall_time_s,worker,episode_return,episode_length\n"
-                                    f"{last},{last // 4},7200.0,0,-20,900\n")
+    games = [*games, (last, -20)]
+    (d / "episodes.csv").write_text("frames,agent_steps,wall_time_s,worker,episode_return,episode_length\n" + "".join(
+        f"{f},{f // 4},{7200.0 * f / last},0,{score},900\n" for f, score in games))
     if done:
         (d / "done.json").write_text(json.dumps({"frames": last, "wall_time_s": 7200.0, "frames_per_s": 1.0}))
     return d
 
 
 def test_claims_table_from_run_directories(tmp_path):
-    # Figure 3 (n_e = 32) vertices at 9.469 epochs (band 5.061 .. 7.876) and 12.317 epochs (12.099 .. 13.803) lie
-    # between our evaluations at 36M and 52M frames: ours interpolates linearly between them
+    # Figure 3 (n_e = 32) vertices at 9.469 epochs = 37.876M frames (band 5.061 .. 7.876) and 12.317 epochs =
+    # 49.268M (12.099 .. 13.803) lie between our 2M-frame curve bins ending at 36M and 38M, and at 48M and 50M
     evals = {36_000_000: [0.0, 2.0], 52_000_000: [16.0, 18.0]}
-    runs = [_run_dir(tmp_path, 0, evals, done=True)]
+    games = [(35_900_000, 1.0), (35_950_000, 3.0), (37_900_000, 4.0), (47_900_000, 10.0), (49_900_000, 14.0)]
+    runs = [_run_dir(tmp_path, 0, evals, done=True, games=games)]
     table, points = claims_table([read_live_run(p) for p in runs])
     t1 = table.set_index("claim").loc["clemente2017_table1"]
     assert t1["paper"] == 20.6 and t1["ours"] == pytest.approx(17.0) and t1["ci_over"].startswith("1 seed")
@@ -92,9 +95,10 @@ def test_claims_table_from_run_directories(tmp_path):
     assert t1["frames"] == 52_000_000 and t1["wall_time_h"] == 2.0
     pts = points[points["claim"] == "clemente2017_fig3"]
     assert list(pts["frames"]) == pytest.approx([9.469 * 4e6, 12.317 * 4e6])
-    # at 37.876M frames: 1.0 + (37.876 - 36) / 16 * 16 = 2.876; at 49.268M: 14.268
-    assert list(pts["ours"]) == pytest.approx([2.876, 14.268])
-    assert list(pts["position"]) == ["inside", "inside"]  # 2.876 >= 5.061 - 3; 14.268 <= 13.803 + 3
+    # bins: 2.0 at 36M (mean of 1 and 3), 4.0 at 38M, 10.0 at 48M, 14.0 at 50M; the last game (52M, -20) ends the
+    # run's curve at 52M. At 37.876M: 2 + 1.876 / 2 * 2 = 3.876; at 49.268M: 10 + 1.268 / 2 * 4 = 12.536
+    assert list(pts["ours"]) == pytest.approx([3.876, 12.536])
+    assert list(pts["position"]) == ["inside", "inside"]  # 3.876 >= 5.061 - 3; 12.536 inside 12.099 .. 13.803
     assert table.set_index("claim").loc["clemente2017_fig3", "verdict"] == "held"
 
 
@@ -120,8 +124,9 @@ def test_settings_paper_when_the_defaults_ran():
 
 
 def test_cli_writes_claims_and_the_curve_png(tmp_path, capsys):
-    evals = {float(f): [float(f) / 4e6 - 21.0] * 2 for f in range(4_000_000, 44_000_001, 4_000_000)}
-    run = _run_dir(tmp_path, 0, {int(k): v for k, v in evals.items()}, done=True)
+    evals = {f: [f / 4e6 - 21.0] * 2 for f in range(4_000_000, 44_000_001, 4_000_000)}
+    games = [(f - 1000, f / 4e6 - 21.0) for f in range(2_000_000, 44_000_001, 2_000_000)]
+    run = _run_dir(tmp_path, 0, evals, done=True, games=games)
     out = tmp_path / "bench"
     assert main(["--out", str(out), str(run)]) == 0
     table = pd.read_csv(out / "claims.csv")
