@@ -11,15 +11,14 @@ frames, with the wall-clock hours of each bin), ``throughput.csv`` (frames/s per
 ``parity_curves.csv`` (ours beside the Stable-Baselines3 peer runs ``sb3_<label>``, ``replication/parity.py``;
 empty without peer runs). Each file is written atomically, and only once every run has been read: a damaged run
 file (a cut-short or malformed CSV row, a malformed ``done.json`` or ``config.json``) is named in one line, with
-what to do, and the tables already there are left as they were. A finished run must be whole: unlike the live
-progress report (``progress_report.read_log``), aggregate never skips a torn row. ``checkpoint.pt`` is not read
-(the tables do not depend on it; ``replication.train`` checks it when it resumes).
+what to do, and the tables already there are left as they were; so is a path that is not a run directory. The
+logs are read by the one reader of the run directory's contract (``rundir.read_log_rows``); a finished run must be
+whole: unlike the live progress report (``progress_report.read_log``), aggregate never skips a torn row.
+``checkpoint.pt`` is not read (the tables do not depend on it; ``replication.train`` checks it when it resumes).
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import sys
 from pathlib import Path
@@ -29,54 +28,33 @@ import pandas as pd
 
 from replication import parity, reference
 from replication.errors import ArgumentParser, UserError, check_output, cli_main
-from replication.rundir import (CONFIG_KEYS, CONFIG_REMEDY, EPISODE_COLUMNS, EVAL_COLUMNS, UPDATE_COLUMNS,
-                                algorithm_of, atomic_write_bytes, damaged, read_done, read_json_file, whole_lines)
+from replication.rundir import (CONFIG_KEYS, CONFIG_REMEDY, EPISODE_COLUMNS, EVAL_COLUMNS, TEXT_COLUMNS,
+                                UPDATE_COLUMNS, algorithm_of, atomic_write_bytes, read_done, read_json_file,
+                                read_log_rows)
 
 CURVE_BINS = 40
 
 
 LOGS = {"episodes": EPISODE_COLUMNS, "updates": UPDATE_COLUMNS, "eval": EVAL_COLUMNS}
-TEXT_COLUMNS = {"protocol"}
-OPTIONAL_COLUMNS = {"loss_policy", "loss_value", "entropy", "grad_norm", "learning_rate"}  # blank: DQN, SB3
 RETRAIN = "the finished run's file is damaged: retrain it with python -m replication.train --force, or move the run " \
           "directory away and rerun the workflow"
 
 
-def read_log(path: str | Path, columns: list[str]) -> pd.DataFrame:
-    """Read a finished run's CSV log whole: the header ``columns``, then rows of as many fields, each ending with a
-    newline, numbers in every column but ``protocol`` (blank allowed only in ``OPTIONAL_COLUMNS``).
+def read_log(path: str | Path, columns: list[str], *, live: bool = False, remedy: str = RETRAIN) -> pd.DataFrame:
+    """A run's CSV log as a table, read by the one reader of the log contract (``rundir.read_log_rows``): the
+    header ``columns``, then rows of as many fields, each ending with a newline, numbers in every column but
+    ``protocol`` (blank allowed only in ``rundir.OPTIONAL_COLUMNS``, read as NaN). A finished run's log must be
+    whole; ``live`` (a run that may still be training, as the progress report reads it) drops a torn last line.
 
     Raises:
-        UserError: a missing header, a cut-short last row (no newline), a row with too few or too many fields, or a
-            value that is not a number: the file, the line and what to do (``rundir.damaged``).
+        UserError: a missing file, another header, a cut-short last row (unless ``live``), a row with too few or
+            too many fields, or a value that is not a number: the file, the line and ``remedy`` (``rundir.damaged``).
     """
-    path = Path(path)
-    accepted = f"a CSV log with header {','.join(columns)} and whole rows"
-    if not path.exists():
-        raise damaged(path, "missing", accepted, RETRAIN)
-    data = path.read_bytes()
-    header = data.split(b"\n", 1)[0].decode(errors="replace").strip().split(",")
-    if header != columns:
-        raise damaged(path, f"header {','.join(header)!r}", accepted, RETRAIN)
-    if whole_lines(data)[1]:
-        line = data.count(b"\n") + 1
-        raise damaged(path, f"last row cut short: line {line} has no newline", accepted, RETRAIN)
-    rows = list(csv.reader(io.StringIO(data.decode(errors="replace"))))
-    for line, row in enumerate(rows, start=1):
-        if len(row) != len(columns):
-            few = "too few" if len(row) < len(columns) else "too many"
-            raise damaged(path, f"line {line}: {few} fields ({len(row)} of {len(columns)})", accepted, RETRAIN)
-    raw = pd.DataFrame(rows[1:], columns=columns)
-    df = raw.copy()
+    log = read_log_rows(path, columns, live=live, remedy=remedy)
+    df = pd.DataFrame(log.rows, columns=columns)
     for col in columns:
-        if col in TEXT_COLUMNS:
-            continue
-        df[col] = pd.to_numeric(raw[col], errors="coerce")
-        blank_ok = (raw[col] == "") & (col in OPTIONAL_COLUMNS)
-        bad = df[col].isna() & ~blank_ok & (raw[col].str.lower() != "nan")  # CsvLog writes NaN as "nan"
-        if bad.any():
-            i = int(bad.to_numpy().argmax())
-            raise damaged(path, f"line {i + 2}: {col} = {raw[col].iloc[i]!r}, not a number", accepted, RETRAIN)
+        if col not in TEXT_COLUMNS:
+            df[col] = pd.to_numeric(df[col], errors="coerce")  # checked by the reader: only a blank reads as NaN
     return df
 
 
@@ -162,19 +140,29 @@ def normalized_rows(scores: pd.DataFrame) -> pd.DataFrame:
 
 
 def aggregate(run_dirs: list[str | Path], out: str | Path) -> dict[str, pd.DataFrame]:
-    """Read ``run_dirs`` and write the four tables into ``out``; returns them by name.
+    """Read ``run_dirs`` and write the tables into ``out``; returns them by name (``missing``: the directories
+    given that have not finished, listed and never averaged).
 
     Nothing is written unless every run reads whole.
 
     Raises:
-        UserError: no run directories, one that is not finished, or a damaged run file (``read_run``).
+        UserError: no run directories, one that does not exist, none that has finished (naming them), or a damaged
+            run file (``read_run``).
     """
     if not run_dirs:
         raise UserError("no run directories given; the config's plan selects none for this target")
+    for p in run_dirs:
+        if not Path(p).is_dir():
+            what = "is not a directory" if Path(p).exists() else "does not exist"
+            raise UserError(f"run directory {str(p)!r} {what}; accepted: run directories that training has written "
+                            "(results/runs/{group}/{game}/w{workers}/s{seed})")
     finished = [p for p in run_dirs if (Path(p) / "done.json").exists()]
     missing = pd.DataFrame({"run_dir": [str(p) for p in run_dirs if p not in finished]})
     if not finished:
-        raise UserError(f"none of the {len(run_dirs)} run directories has finished (no done.json)")
+        more = f" and {len(run_dirs) - 3} more" if len(run_dirs) > 3 else ""
+        shown = ", ".join(str(p) for p in run_dirs[:3]) + more
+        raise UserError(f"none of the {len(run_dirs)} run directories has finished (no done.json): {shown}; "
+                        "accepted: at least one finished run (let its training finish, or rerun it to resume)")
     runs = [read_run(p) for p in finished]
     order = ["algo", "game", "workers", "seed"]
     scores = pd.DataFrame([score_row(r) for r in runs]).sort_values(order)
@@ -203,7 +191,10 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     check_output(args.out, directory=True)
     tables = aggregate(args.runs, args.out)
-    print(f"aggregated {len(tables['scores'])} runs into {args.out}", file=sys.stderr)
+    unfinished = len(tables["missing"])
+    note = (f"; {unfinished} run director{'y has' if unfinished == 1 else 'ies have'} not finished (listed in "
+            "missing.csv)") if unfinished else ""
+    print(f"aggregated {len(tables['scores'])} runs into {args.out}{note}", file=sys.stderr)
     return 0
 
 

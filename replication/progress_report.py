@@ -9,39 +9,44 @@ Unlike the report (``replication.report``), which waits for every planned run to
 run directories hold right now: a table of each run's frames so far against its budget (with its state: finished,
 training, or stopped with a checkpoint to resume from), and per game the training returns binned by frames, with
 each unfinished run's curve ending in a marker at its frames so far. Logs are read while trainings append to
-them, so a half-written last row is skipped. Nothing in a run directory is changed.
+them, with the reader resume and aggregate use (``rundir.read_log_rows``): a half-written last row is skipped, any
+other damage is named in one line. Nothing in a run directory is changed.
 """
 
 from __future__ import annotations
 
 import argparse
 import fcntl
-import io
-import json
 import sys
 from pathlib import Path
 
 import pandas as pd
 
 from replication.aggregate import curve_rows
+from replication.aggregate import read_log as aggregate_read_log
 from replication.errors import UserError, cli_main
-from replication.rundir import algorithm_of, whole_lines
+from replication.rundir import CONFIG_KEYS, LOG_COLUMNS, algorithm_of, read_json_file
+
+
+# What recovers a log found damaged while a run trains or stands stopped: its train job could not resume from it.
+PROGRESS_REMEDY = "the run cannot resume from it: move the run directory away and rerun its train job (it trains " \
+                  "again from frame 0)"
 
 
 def read_log(path: Path) -> pd.DataFrame:
-    """A CSV log that may be being appended to: rows that are cut short or not numeric are skipped.
+    """A run's CSV log (``episodes.csv``, ``updates.csv`` or ``eval.csv``) that may be being appended to, read by
+    the one reader of the log contract (``aggregate.read_log``, ``live``): a torn last line, what a writer leaves
+    while it writes or when it is killed, is skipped; any other damage is named.
 
-    Returns an empty frame when the file is missing or has no complete row.
+    Returns an empty frame when the file is missing (a run killed before its logs were made) or holds no row yet.
+
+    Raises:
+        UserError: another header, a row with too few or too many fields, or a value that is not a number:
+            the file, the line and ``PROGRESS_REMEDY``.
     """
-    if not path.exists() or path.stat().st_size == 0:
+    if not path.exists():
         return pd.DataFrame()
-    data, _ = whole_lines(path.read_bytes())
-    if not data:
-        return pd.DataFrame()
-    df = pd.read_csv(io.BytesIO(data), on_bad_lines="skip")
-    numeric = [c for c in df.columns if c != "protocol"]
-    df[numeric] = df[numeric].apply(pd.to_numeric, errors="coerce")
-    return df.dropna(subset=["frames"]) if "frames" in df else pd.DataFrame()  # DQN logs NaN policy terms
+    return aggregate_read_log(path, LOG_COLUMNS[path.name], live=True, remedy=PROGRESS_REMEDY)
 
 
 def training_now(path: Path) -> bool:
@@ -65,14 +70,17 @@ def run_progress(path: str | Path) -> dict | None:
     ``total_frames`` (the budget), ``done_pct``, ``state`` (``finished``, ``training`` or ``stopped``),
     ``frames_per_s`` (the last logged rate), ``score_last100`` (mean unclipped return of the last 100 finished
     games, NaN before the first), ``games`` (finished training games) and ``episodes`` (the episode log).
+
+    Raises:
+        UserError: a damaged ``config.json``, ``done.json`` or log (``read_log``), naming it and what to do.
     """
     path = Path(path)
     if not (path / "config.json").exists():
         return None
-    cfg = json.loads((path / "config.json").read_text())
+    cfg = read_json_file(path / "config.json", (*CONFIG_KEYS, "total_frames"), PROGRESS_REMEDY)
     episodes = read_log(path / "episodes.csv")
     updates = read_log(path / "updates.csv")
-    done = json.loads((path / "done.json").read_text()) if (path / "done.json").exists() else None
+    done = read_json_file(path / "done.json", ("frames",), PROGRESS_REMEDY) if (path / "done.json").exists() else None
     logged = [int(df["frames"].max()) for df in (episodes, updates) if len(df)]
     frames = int(done["frames"]) if done else max(logged, default=0)
     total = int(cfg["total_frames"])

@@ -3,7 +3,8 @@
 ``results/runs/{algo}/{game}/w{workers}/s{seed}/`` holds ``config.json``, ``episodes.csv``, ``updates.csv``,
 ``eval.csv``, ``checkpoint.pt`` and, written last, ``done.json``. Every whole-file write is atomic
 (temporary file + ``os.replace``); CSV logs are appended row by row and, on resume, cut back to the
-frames of the checkpoint so no row is duplicated or lost.
+frames of the checkpoint so no row is duplicated or lost. Every reader of the logs reads them with
+``read_log_rows``: one contract, one reader, one documented recovery (a torn last line).
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ from __future__ import annotations
 import csv
 import dataclasses
 import hashlib
-import io
 import json
 import os
 import platform
@@ -282,6 +282,123 @@ def whole_lines(data: bytes) -> tuple[bytes, bool]:
     return data[:data.rfind(b"\n") + 1], True
 
 
+# The run directory's CSV logs (docs/design.md, "Run directory"): file name -> columns. ``protocol`` is text; the
+# policy and optimizer terms of updates.csv may be blank (DQN has no policy terms, the SB3 peers lack some); every
+# other field is a number (``nan`` included: CsvLog writes a NaN float so).
+LOG_COLUMNS = {"episodes.csv": EPISODE_COLUMNS, "updates.csv": UPDATE_COLUMNS, "eval.csv": EVAL_COLUMNS}
+TEXT_COLUMNS = frozenset({"protocol"})
+OPTIONAL_COLUMNS = frozenset({"loss_policy", "loss_value", "entropy", "grad_norm", "learning_rate"})
+
+# What recovers a log damaged before the checkpoint a run would resume from: its rows cannot be produced again.
+RESUME_REMEDY = ("a resume would lose or misplace its rows: move the run directory away and rerun the training to "
+                 "train it again from frame 0")
+
+
+@dataclasses.dataclass
+class LogRows:
+    """A CSV log of a run directory as ``read_log_rows`` found it, every whole row checked.
+
+    Attributes:
+        path: the file.
+        columns: its columns (the header it has).
+        header: the header line's bytes (newline included); empty when the file has no whole line.
+        lines: each row's bytes, newline included; row ``i`` is line ``i + 2`` of the file.
+        rows: each row's fields (strings).
+        torn: the bytes after the last newline: a line a killed writer left half-written (``b""`` when none).
+    """
+
+    path: Path
+    columns: list[str]
+    header: bytes
+    lines: list[bytes]
+    rows: list[list[str]]
+    torn: bytes = b""
+
+    def column(self, name: str) -> list[str]:
+        """Every row's field ``name``, as written."""
+        i = self.columns.index(name)
+        return [row[i] for row in self.rows]
+
+
+def read_log_rows(path: str | Path, columns: list[str], *, live: bool, remedy: str) -> LogRows:
+    """Read a run directory's CSV log strictly: the one reader of the log contract (resume, aggregate, the progress
+    report and, through aggregate, the benchmarks use it).
+
+    The file must start with the header ``columns`` on a line of its own, then hold rows of as many fields, each
+    ending with a newline, with a number in every column but ``TEXT_COLUMNS`` (blank allowed in
+    ``OPTIONAL_COLUMNS``). The one damage tolerated is the documented recovery of a killed writer: where ``live``
+    (a log that a training may be appending to, or that a killed one left), the bytes after the last newline are
+    a torn last line, returned in ``torn`` (the whole file, header included, where it has no newline yet).
+    Nothing is written.
+
+    Args:
+        path: the log file.
+        columns: its expected header (``LOG_COLUMNS``).
+        live: accept a torn last line (resume, progress report); a finished run's log must be whole (aggregate).
+        remedy: what recovers the damage, ending the error message.
+
+    Raises:
+        UserError: the file is missing or empty (when not ``live``), has another header, a torn last line (when
+            not ``live``), a row with too few or too many fields or a value that is not a number: one line naming
+            the file, the line number, the value and ``remedy`` (``damaged``).
+    """
+    path = Path(path)
+    accepted = f"a CSV log with header {','.join(columns)} and whole rows"
+    if not path.exists():
+        raise damaged(path, "missing", accepted, remedy)
+    data = path.read_bytes()
+    whole, _ = whole_lines(data)
+    torn = data[len(whole):]
+    if torn and not live:
+        line = whole.count(b"\n") + 1
+        raise damaged(path, f"last row cut short: line {line} has no newline", accepted, remedy)
+    if not whole:  # nothing, or part of a header: a writer killed while creating the file
+        if not live:
+            raise damaged(path, "empty", accepted, remedy)
+        return LogRows(path, list(columns), b"", [], [], torn)
+    header, *lines = whole.splitlines(keepends=True)
+    found = header.decode(errors="replace").rstrip("\r\n")
+    if found.split(",") != list(columns):
+        raise damaged(path, f"header {found!r}", accepted, remedy)
+    rows = []
+    numeric = [(i, c) for i, c in enumerate(columns) if c not in TEXT_COLUMNS]
+    for number, line in enumerate(lines, start=2):
+        try:
+            text = line.decode().rstrip("\r\n")
+        except UnicodeDecodeError:
+            raise damaged(path, f"line {number}: not UTF-8 text", accepted, remedy) from None
+        fields = next(csv.reader([text]), [])
+        if len(fields) != len(columns):
+            few = "too few" if len(fields) < len(columns) else "too many"
+            raise damaged(path, f"line {number}: {few} fields ({len(fields)} of {len(columns)})", accepted, remedy)
+        for i, name in numeric:
+            if _number(fields[i]) is None and not (fields[i] == "" and name in OPTIONAL_COLUMNS):
+                raise damaged(path, f"line {number}: {name} = {fields[i]!r}, not a number", accepted, remedy)
+        rows.append(fields)
+    return LogRows(path, list(columns), header, lines, rows, torn)
+
+
+def check_logs(path: str | Path) -> dict[str, LogRows]:
+    """Read every CSV log of run directory ``path`` as a resume would (``read_log_rows``, a torn last line
+    tolerated), before anything in it is written; returns them by file name.
+
+    Raises:
+        UserError: a missing or damaged log, naming it, the line and ``RESUME_REMEDY``.
+    """
+    return {name: read_log_rows(Path(path) / name, columns, live=True, remedy=RESUME_REMEDY)
+            for name, columns in LOG_COLUMNS.items()}
+
+
+def remove_stale_temporaries(path: str | Path) -> list[str]:
+    """Delete what ``atomic_write_bytes`` leaves in run directory ``path`` when its writer is killed mid-write
+    (``.<name>.<random>.tmp``: a half-written checkpoint can be as large as a whole one); returns their names. Call
+    it only while holding the directory's lock (``lock_run_dir``): no other writer can be using them."""
+    stale = sorted(Path(path).glob(".*.tmp"))
+    for p in stale:
+        p.unlink(missing_ok=True)
+    return [p.name for p in stale]
+
+
 class CsvLog:
     """An append-only CSV file with a fixed header, flushed after every ``write``.
 
@@ -289,11 +406,15 @@ class CsvLog:
         path: file path; created with a header if missing.
         columns: column names, in order.
         keep_until_frames: on resume, rows with ``frames`` greater than this are dropped (they were logged
-            after the checkpoint being resumed from and will be produced again). ``None`` keeps everything.
+            after the checkpoint being resumed from and will be produced again), as is a torn last line (the bytes
+            after the last newline: a writer killed mid-row). ``None`` keeps everything.
 
     Attributes:
-        torn: rows dropped on resume as half-written (a last line without its newline, a wrong field count or a
-            non-numeric ``frames``: a writer killed mid-row), for the run's log.
+        torn: bytes of a torn last line dropped on resume (0 when there was none), for the run's log.
+
+    Raises:
+        UserError: (on resume) the existing log is damaged in any other way (``read_log_rows``): nothing is
+            rewritten, and appending to it would misplace or lose rows.
     """
 
     def __init__(self, path: str | Path, columns: list[str], keep_until_frames: int | None = None):
@@ -310,21 +431,14 @@ class CsvLog:
             self._f.flush()
 
     def _truncate(self, keep_until_frames: int) -> None:
-        data, torn_tail = whole_lines(self.path.read_bytes())
-        rows = list(csv.reader(io.StringIO(data.decode(errors="replace"))))
-        if not rows:  # not even a whole header line (a writer killed while creating the file): start it afresh
+        log = read_log_rows(self.path, self.columns, live=True, remedy=RESUME_REMEDY)
+        self.torn = len(log.torn)
+        if not log.header:  # not even a whole header line (a writer killed while creating the file): start afresh
             self.path.unlink()
             return
-        header, body = rows[0], rows[1:]
-        i = header.index("frames")
-        whole = [r for r in body if len(r) == len(header) and _number(r[i]) is not None]
-        self.torn = len(body) - len(whole) + torn_tail
-        kept = [r for r in whole if _number(r[i]) <= keep_until_frames]
-        buf = io.StringIO()
-        w = csv.writer(buf)
-        w.writerow(header)
-        w.writerows(kept)
-        atomic_write_bytes(self.path, buf.getvalue().encode())
+        kept = [line for line, frames in zip(log.lines, log.column("frames")) if float(frames) <= keep_until_frames]
+        if log.torn or len(kept) < len(log.lines):
+            atomic_write_bytes(self.path, log.header + b"".join(kept))
 
     def write(self, row: dict) -> None:
         """Append one row (a mapping with every column) and flush it to disk."""

@@ -7,9 +7,15 @@ Usage::
 
 A run directory holds one run (``rundir.IDENTITY_KEYS``: group, algorithm, game, workers, seed, env, eval, hyper):
 a request for another run is refused before anything in it is written, as is a damaged ``config.json``,
-``done.json`` or ``checkpoint.pt``. A run whose ``done.json`` exists is left alone (a no-op) unless ``--force``
-(retrain from frame 0) or a longer ``total_frames`` (it resumes from its checkpoint to the new budget); a run with a
-``checkpoint.pt`` resumes from it, and a changed setting (``rundir.SETTING_KEYS``) is recorded in ``config.json``.
+``done.json``, ``checkpoint.pt`` or log beside a checkpoint (``rundir.check_logs``: a torn last line is the one
+damage a resume recovers from), and a ``total_frames`` below the frames its checkpoint holds. A run whose
+``done.json`` exists is left alone (a no-op) unless ``--force`` (retrain from frame 0) or a longer ``total_frames``
+(it resumes from its checkpoint to the new budget); a run with a ``checkpoint.pt`` resumes from it, and a changed
+setting (``rundir.SETTING_KEYS``) is recorded in ``config.json``.
+
+Exit status: 0 done (or already finished), 2 bad input (one line, nothing written), 3 training stopped by an error
+it cannot get past, its last good checkpoint kept: a diverged loss, a failed A3C worker, or storage that cannot be
+written (a full disk, a read-only folder: ``STORAGE_ERRNOS``), after which a rerun resumes.
 
 Once training has started, Ctrl-C / SIGTERM save a checkpoint and exit with status 130 / 143; before that
 (checking the config, building the environments and networks) there is nothing to save, and SIGTERM stops the
@@ -20,6 +26,7 @@ only when it returns). A shell, and Snakemake's job script, report that exit as 
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import os
 import shutil
@@ -94,7 +101,8 @@ def resolve_args(args: argparse.Namespace) -> tuple[dict, str]:
 
     Raises:
         UserError: neither way of naming a run, missing ids, a bad number, malformed JSON or a ``--run-config``
-            that is not a whole resolved config (``check_resolved_run``), or a run group the config does not have.
+            that is not a whole resolved config (``check_resolved_run``), a run group the config does not have, or
+            a ``--game`` that is not among the group's games (a typo would otherwise train another game).
     """
     for key, low in (("workers", 1), ("seed", 0), ("threads", 1)):
         v = getattr(args, key)
@@ -118,7 +126,32 @@ def resolve_args(args: argparse.Namespace) -> tuple[dict, str]:
         check_algo(args.algo)
         raise UserError(f"algorithm {args.algo!r} is not configured in {args.configfile}; "
                         f"configured run groups: {', '.join(cfg['algos'])}")
+    games = cfg["algos"][args.algo].get("games") or cfg["games"]
+    if args.game not in games:
+        raise UserError(f"--game {args.game!r} is not a game of run group {args.algo!r} in {args.configfile}; "
+                        f"accepted: {', '.join(games)}")
     return resolve_run(cfg, args.algo, args.game, args.workers, args.seed), cfg["results_dir"]
+
+
+# Errors of the storage under a run directory (a full disk or quota, a read-only or failing file system): the
+# training stops with one line and its last good checkpoint, and a rerun resumes once the storage is fixed.
+STORAGE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EIO,
+                            errno.EFBIG})
+
+
+def storage_failure(error: OSError, out: Path, run: TrainingRun | None) -> str:
+    """The one line for a write into run directory ``out`` that ``error`` stopped: what failed, what is kept (the
+    last good checkpoint, at its frames) and what recovers it."""
+    where = f" ({error.filename})" if error.filename else ""
+    frames = getattr(run, "checkpointed_frames", None)
+    if frames is None and (out / "checkpoint.pt").exists():
+        kept = f"its last good checkpoint.pt is kept in {out}"
+    elif frames is None:
+        kept = f"no checkpoint had been written in {out}"
+    else:
+        kept = f"the last good checkpoint (frames {frames}) is kept in {out}"
+    return (f"error: cannot write the run directory: {error.strerror or error}{where}; {kept}; accepted: a results "
+            "folder with free space that this user can write (free space or fix it, then rerun to resume)")
 
 
 @cli_main
@@ -143,9 +176,6 @@ def main(argv: list[str] | None = None) -> int:
     elif done is not None and resolved["total_frames"] <= done["frames"]:
         print(f"{out}: already finished (done.json); use --force to retrain", file=sys.stderr)
         return 0
-    elif done is not None:
-        print(f"{out}: finished at {done['frames']} frames; extending it to total_frames {resolved['total_frames']}",
-              file=sys.stderr)
     threads = args.threads or max(1, os.cpu_count() or 1)
     torch.set_num_threads(threads)
     if resolved["env"].get("num_threads", 0) == 0:  # emulator threads share the job's cores with torch
@@ -153,18 +183,29 @@ def main(argv: list[str] | None = None) -> int:
     previous = signal.signal(signal.SIGTERM, signal.SIG_DFL)  # even if our parent ignored it; see the docstring
     run = None
     try:
-        run, train_fn = make_run(resolved, out, _CheckpointOnSigterm)
-        train_fn(run)
-    except (KeyboardInterrupt, _Terminated) as e:
-        code = 130 if isinstance(e, KeyboardInterrupt) else 143
-        if getattr(run, "model", None) is None:  # Ctrl-C before training started
-            print(f"interrupted before training started; nothing to save in {out}", file=sys.stderr)
+        try:
+            run, train_fn = make_run(resolved, out, _CheckpointOnSigterm)  # checks the directory's logs
+            if done is not None:
+                print(f"{out}: finished at {done['frames']} frames; extending it to total_frames "
+                      f"{resolved['total_frames']}", file=sys.stderr)
+            train_fn(run)
+        except (KeyboardInterrupt, _Terminated) as e:
+            code = 130 if isinstance(e, KeyboardInterrupt) else 143
+            if getattr(run, "model", None) is None:  # Ctrl-C before training started
+                print(f"interrupted before training started; nothing to save in {out}", file=sys.stderr)
+                return code
+            run.close_on_interrupt()
+            print(f"interrupted at frames {run.frames}; checkpoint saved in {out}, rerun to resume", file=sys.stderr)
             return code
-        run.close_on_interrupt()
-        print(f"interrupted at frames {run.frames}; checkpoint saved in {out}, rerun to resume", file=sys.stderr)
-        return code
-    except (TrainingDiverged, WorkerFailed) as e:
-        print(f"error: {e}; last checkpoint kept in {out}", file=sys.stderr)
+        except (TrainingDiverged, WorkerFailed) as e:
+            print(f"error: {e}; last checkpoint kept in {out}", file=sys.stderr)
+            return 3
+    except OSError as e:  # also from the checkpoint an interrupt saves
+        if e.errno not in STORAGE_ERRNOS:
+            raise
+        if run is not None:
+            run.abandon()
+        print(storage_failure(e, out, run), file=sys.stderr)
         return 3
     finally:
         signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)

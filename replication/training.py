@@ -20,12 +20,13 @@ import numpy as np
 import torch
 
 from replication.atari import AtariConfig
+from replication.errors import UserError
 from replication.evaluate import EvalConfig, evaluate
 from replication.precision import autocast, effective_precision
 from replication.progress import Progress
 from replication.rundir import (EPISODE_COLUMNS, EVAL_COLUMNS, SETTING_KEYS, UPDATE_COLUMNS, CsvLog,
-                                atomic_write_bytes, atomic_write_json, fingerprint, load_checkpoint, lock_run_dir,
-                                provenance, refuse_other_run)
+                                atomic_write_bytes, atomic_write_json, check_logs, fingerprint, load_checkpoint,
+                                lock_run_dir, provenance, refuse_other_run, remove_stale_temporaries)
 from replication.tensorboard import TensorBoardLog
 from replication.update import TrainingDiverged  # noqa: F401  (raised by update_step; train.py catches it)
 
@@ -47,10 +48,13 @@ class TrainingRun:
         tensorboard: also write TensorBoard event files (``replication/tensorboard.py``).
         compile_optimizer: the algorithm's optimizer steps with a ``torch.compile``'d update where it has one
             (DQN: ``optim.CentredRMSprop``); ``config.json``'s ``optimizer_step`` records what stepped.
+        checkpointed_frames: frames of the last checkpoint written or resumed from (None before the first).
 
     Raises:
         UserError: (on construction, before anything is written) the directory's ``checkpoint.pt`` is damaged or
-            belongs to another run (``rundir.refuse_other_run``), or another process trains into the directory.
+            belongs to another run (``rundir.refuse_other_run``), ``total_frames`` is below the frames it holds, a
+            log beside it is missing or damaged (``rundir.check_logs``), or another process trains into the
+            directory.
     """
 
     dir: Path
@@ -73,6 +77,7 @@ class TrainingRun:
     agent_steps: int = 0
     updates: int = 0
     generator: torch.Generator = field(default_factory=torch.Generator)
+    checkpointed_frames: int | None = None
     _checkpoint: dict | None = None
 
     def __post_init__(self):
@@ -87,10 +92,18 @@ class TrainingRun:
             self._checkpoint = load_checkpoint(ckpt)
             if self._checkpoint.get("config"):
                 refuse_other_run(self.dir, self._checkpoint["config"], self.resolved, "checkpoint.pt")
+            held = self._checkpoint["counters"]["frames"]
+            if self.total_frames < held:
+                raise UserError(f"total_frames = {self.total_frames} is below the {held} frames this run has trained "
+                                f"(checkpoint.pt in {str(self.dir)!r}); accepted: total_frames >= {held} (or move the "
+                                "run directory away to train again from frame 0)")
+            check_logs(self.dir)  # a resume appends to them: damage before the checkpoint is named, not built on
         self._lock = lock_run_dir(self.dir)  # one process per run directory, held until this process ends
+        remove_stale_temporaries(self.dir)  # half-written files of atomic writes a killed process left
         if self._checkpoint is not None:
             c = self._checkpoint["counters"]
             self.frames, self.agent_steps, self.updates = c["frames"], c["agent_steps"], c["updates"]
+            self.checkpointed_frames = self.frames
             self._wall_offset = c["wall_time_s"]
             self._resumes = c.get("resumes", 0) + 1
             self._evaluated_at = c.get("evaluated_at")
@@ -101,7 +114,10 @@ class TrainingRun:
         self._next_ckpt = (self.frames // self.checkpoint_every_frames + 1) * self.checkpoint_every_frames
         self.progress = Progress(self.total_frames, self.frames)  # a line every ~30 s in the job's log
         every = self.eval.every_frames
-        self._next_eval = (self.frames // every + 1) * every if every else None
+        self._next_eval = None
+        if every:  # the next evaluation point; one passed but not evaluated (SIGTERM mid-evaluation) is due now
+            passed = self.frames // every * every
+            self._next_eval = passed if 0 < passed and (self._evaluated_at or 0) < passed else passed + every
         random.seed(self.seed)
         np.random.seed(self.seed)
         torch.manual_seed(self.seed)
@@ -127,11 +143,12 @@ class TrainingRun:
 
     # -- lifecycle ------------------------------------------------------------------------------------------
     def start(self, model: torch.nn.Module, optimizer: torch.optim.Optimizer) -> None:
-        """Open the logs (cut back to the checkpoint; a half-written last row is dropped and said so on stderr),
-        write ``config.json`` (with the run's ``fingerprint`` and, on resume, ``changes``: the settings that differ
-        from the previous session's), drop a ``done.json`` (a run extended to a longer ``total_frames``), restore a
-        checkpoint if any, and start the training clock: ``wall_time_s`` excludes building the environments and
-        networks (ale-py's vector env takes ~1-3 s to start, a fifth of a 100k-frame benchmark line)."""
+        """Open the logs (cut back to the checkpoint; a half-written last row, the one damage recovered from, is
+        dropped and said so on stderr), write ``config.json`` (with the run's ``fingerprint`` and, on resume,
+        ``changes``: the settings that differ from the previous session's), drop a ``done.json`` (a run extended to
+        a longer ``total_frames``), restore a checkpoint if any, and start the training clock: ``wall_time_s``
+        excludes building the environments and networks (ale-py's vector env takes ~1-3 s to start, a fifth of a
+        100k-frame benchmark line)."""
         self.model, self.optimizer = model, optimizer
         keep = self.frames if self._checkpoint is not None else None
         changes = self._setting_changes() if keep is not None else []
@@ -146,8 +163,8 @@ class TrainingRun:
         self.eval_log = CsvLog(self.dir / "eval.csv", EVAL_COLUMNS, keep_eval)
         for log in (self.episodes_log, self.updates_log, self.eval_log):
             if log.torn:
-                rows = "a half-written last row" if log.torn == 1 else f"{log.torn} half-written rows"
-                print(f"recovered: dropped {rows} of {log.path.name}; the run resumes from checkpoint.pt at frames "
+                print(f"recovered: dropped a half-written last row of {log.path.name} ({log.torn} bytes after its "
+                      f"last newline, left by a killed writer); the run resumes from checkpoint.pt at frames "
                       f"{self.frames}", file=sys.stderr)
         self.tb = TensorBoardLog(self.dir, self.tensorboard, resume_frames=keep)
         step = "compiled" if getattr(optimizer, "compiled", False) else "eager"
@@ -294,6 +311,7 @@ class TrainingRun:
         buf = io.BytesIO()
         torch.save(state, buf)
         atomic_write_bytes(self.dir / "checkpoint.pt", buf.getvalue())
+        self.checkpointed_frames = self.frames
 
     def finish(self, policy) -> None:
         """Final evaluation, final checkpoint, then ``done.json`` (its presence means the run finished).
@@ -310,6 +328,16 @@ class TrainingRun:
         atomic_write_json(self.dir / "done.json", {
             "frames": self.frames, "agent_steps": self.agent_steps, "updates": self.updates,
             "wall_time_s": wall, "frames_per_s": self.frames / max(wall, 1e-9), "resumes": self._resumes})
+
+    def abandon(self) -> None:
+        """Close the logs after a write into the run directory failed (a full disk, a read-only folder), ignoring
+        their own errors: a row still buffered is dropped rather than written at exit behind the error line (a
+        resume cuts the logs back to the checkpoint anyway)."""
+        for name in ("episodes_log", "updates_log", "eval_log", "tb"):
+            log = getattr(self, name, None)
+            if log is not None:
+                with contextlib.suppress(OSError):
+                    log.close()
 
     def close_on_interrupt(self) -> None:
         """Save a checkpoint after Ctrl-C/SIGTERM so a rerun resumes from here."""

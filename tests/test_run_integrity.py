@@ -1,10 +1,13 @@
 """Run-directory integrity: a directory holds one run, and damaged files are named, never averaged.
 
 One short real A2C run (module-scoped) is copied for every case. A request for another run (other workers, seed,
-algorithm or hyperparameters) and a damaged file (a torn CSV row, a malformed ``done.json`` or ``config.json``, a
-corrupt ``checkpoint.pt``) get one line naming it and exit status 2, and every file of the run directory (and the
-tables aggregate had written) stays byte-identical. Where recovery is safe (a half-written last row behind a valid
-checkpoint) train recovers and says so; a longer ``total_frames`` extends the run and is recorded.
+algorithm or hyperparameters), a damaged file (a torn CSV row, a malformed ``done.json`` or ``config.json``, a
+corrupt ``checkpoint.pt``, a log damaged before the checkpoint a resume would append after, a log header that
+lacks a column) and a budget below the frames trained get one line naming it and exit status 2, and every file of
+the run directory (and the tables aggregate had written) stays byte-identical. Where recovery is safe (a
+half-written last row behind a valid checkpoint: the one recovery) train recovers and says so; a longer
+``total_frames`` extends the run and is recorded. The progress report and aggregate read the logs with the same
+reader, and aggregate names run directories that do not exist or have not finished.
 """
 
 from __future__ import annotations
@@ -28,9 +31,10 @@ CONFIG = {
 }
 
 
-def run_args(cfg, out, algo="a2c", workers=4, seed=0):
+def run_args(cfg, out, algo="a2c", workers=4, seed=0, total_frames=None):
+    extra = [] if total_frames is None else ["--total-frames", str(total_frames)]
     return ["--configfile", str(cfg), "--algo", algo, "--game", "pong", "--workers", str(workers), "--seed",
-            str(seed), "--out", str(out), "--threads", "1"]
+            str(seed), "--out", str(out), "--threads", "1", *extra]
 
 
 def python(module, *args):
@@ -119,6 +123,26 @@ def both(*damages):
     return damage
 
 
+def edit_line(name, line, edit):
+    """Line ``line`` (1 = the header) of log ``name`` becomes ``edit(fields)``; its line ending stays."""
+    def damage(d):
+        lines = (d / name).read_bytes().splitlines(keepends=True)
+        text = lines[line - 1].decode()
+        body = text.rstrip("\r\n")
+        lines[line - 1] = (",".join(edit(body.split(","))) + text[len(body):]).encode()
+        (d / name).write_bytes(b"".join(lines))
+    return damage
+
+
+def set_field(name, line, column, value):
+    """A row in the middle of a log gets ``value`` in ``column``."""
+    from replication.rundir import EPISODE_COLUMNS, EVAL_COLUMNS, UPDATE_COLUMNS
+
+    columns = {"episodes.csv": EPISODE_COLUMNS, "updates.csv": UPDATE_COLUMNS, "eval.csv": EVAL_COLUMNS}[name]
+    i = columns.index(column)
+    return edit_line(name, line, lambda fields: fields[:i] + [value] + fields[i + 1:])
+
+
 def garble_checkpoint(d):
     (d / "checkpoint.pt").write_bytes(b"\x00not a checkpoint" * 64)
 
@@ -145,6 +169,19 @@ TRAIN_CASES = [
      "done.json is damaged (no frames, frames_per_s)"),
     ("done_bad_frames", edit_json("done.json", frames="3200"), {}, "done.json is damaged (frames = '3200')"),
     ("config_not_json", write("config.json", '{"algo": "a2c", '), {}, "config.json is damaged (not valid JSON"),
+    # a log damaged before the checkpoint: a resume would lose or misplace rows, so it is refused (issue 31)
+    ("updates_middle_row_not_a_number", both(unfinished, set_field("updates.csv", 6, "loss_value", "0.3x")), {},
+     "updates.csv is damaged (line 6: loss_value = '0.3x', not a number)"),
+    ("updates_header_lacks_a_column", both(unfinished, edit_line("updates.csv", 1, lambda f: f[:-1])), {},
+     "updates.csv is damaged (header 'frames,updates,wall_time_s,loss_policy,loss_value,entropy,grad_norm,"
+     "learning_rate'); accepted: a CSV log with header frames,"),
+    ("episodes_middle_row_too_few_fields", both(unfinished, edit_line("episodes.csv", 3, lambda f: f[:4])), {},
+     "episodes.csv is damaged (line 3: too few fields (4 of 6))"),
+    ("eval_missing", both(unfinished, remove("eval.csv")), {}, "eval.csv is damaged (missing)"),
+    ("extended_with_a_damaged_row", set_field("updates.csv", 6, "frames", ""), {"total_frames": 4000},
+     "updates.csv is damaged (line 6: frames = '', not a number)"),
+    ("total_frames_below_the_checkpoint", unfinished, {"total_frames": 1600},
+     "total_frames = 1600 is below the 3200 frames this run has trained"),
 ]
 
 
@@ -167,8 +204,65 @@ def test_train_refuses_another_run_or_a_damaged_file_and_changes_nothing(damage,
     err = capsys.readouterr().err
     assert e.value.code == 2, err
     assert len(err.strip().splitlines()) == 1 and err.startswith("error: ") and "Traceback" not in err, err
-    assert expected in err, err
+    assert expected in err and "accepted: " in err, err
     assert snapshot(d) == before
+
+
+def test_a_damaged_row_is_named_by_the_progress_report(smoke, tmp_path):
+    """The progress report reads logs with the same reader as resume: a torn last line is what a live writer
+    leaves, but a damaged row in the middle is named (file, line, what to do), never skipped."""
+    from replication.errors import UserError
+    from replication.progress_report import run_progress
+
+    d = tmp_path / "runs" / "a2c" / "pong" / "w4" / "s0"
+    shutil.copytree(smoke["run"], d)
+    unfinished(d)
+    append("episodes.csv", "3204,801,9.5,2,-2")(d)  # a writer killed mid-row: skipped
+    assert run_progress(d)["games"] == len((smoke["run"] / "episodes.csv").read_text().splitlines()) - 1
+    set_field("updates.csv", 6, "entropy", "1.7.9")(d)
+    before = snapshot(d)
+    with pytest.raises(UserError, match=r"updates.csv is damaged \(line 6: entropy = '1.7.9', not a number\); "
+                                        "accepted: .*move the run directory away"):
+        run_progress(d)
+    assert snapshot(d) == before
+
+
+def test_aggregate_refuses_a_run_directory_that_does_not_exist(smoke, tmp_path, capsys):
+    from replication.aggregate import main
+
+    tables = tmp_path / "tables"
+    shutil.copytree(smoke["tables"], tables)
+    before = snapshot(tables)
+    gone = tmp_path / "runs" / "a2c" / "pong" / "w4" / "s1"
+    with pytest.raises(SystemExit) as e:
+        main(["--out", str(tables), str(smoke["run"]), str(gone)])
+    err = capsys.readouterr().err
+    assert e.value.code == 2 and len(err.strip().splitlines()) == 1, err
+    assert f"run directory {str(gone)!r} does not exist; accepted: " in err, err
+    assert snapshot(tables) == before
+
+
+def test_aggregate_names_the_unfinished_run_directories(smoke, tmp_path, capsys):
+    """None finished: the error names them; some finished: the unfinished ones are counted in the summary line
+    (and listed in missing.csv), not passed over in silence."""
+    from replication.aggregate import main
+
+    runs = []
+    for seed in (1, 2):
+        d = tmp_path / f"s{seed}"
+        shutil.copytree(smoke["run"], d)
+        unfinished(d)
+        runs.append(str(d))
+    with pytest.raises(SystemExit) as e:
+        main(["--out", str(tmp_path / "tables"), *runs])
+    err = capsys.readouterr().err
+    assert e.value.code == 2 and len(err.strip().splitlines()) == 1, err
+    assert f"none of the 2 run directories has finished (no done.json): {runs[0]}, {runs[1]}" in err, err
+    assert not (tmp_path / "tables").exists()
+    assert main(["--out", str(tmp_path / "tables"), str(smoke["run"]), runs[0]]) == 0
+    err = capsys.readouterr().err
+    assert "aggregated 1 runs" in err and "1 run directory has not finished (listed in missing.csv)" in err, err
+    assert (tmp_path / "tables" / "missing.csv").read_text().splitlines() == ["run_dir", runs[0]]
 
 
 # (id, damage, what stderr must contain): a finished run copied, damaged, then aggregated over the smoke's tables
@@ -244,8 +338,8 @@ def test_a_torn_last_row_is_recovered_from_the_checkpoint(smoke, tmp_path):
         f.write("3204,801,9.5,2,-2")  # no newline: the process died here
     r = python("replication.train", *run_args(smoke["cfg"], d))
     assert r.returncode == 0, r.stderr
-    assert ("recovered: dropped a half-written last row of episodes.csv; the run resumes from checkpoint.pt at "
-            "frames 3200") in r.stderr
+    assert ("recovered: dropped a half-written last row of episodes.csv (17 bytes after its last newline, left by a "
+            "killed writer); the run resumes from checkpoint.pt at frames 3200") in r.stderr
     assert (d / "episodes.csv").read_text() == whole and (d / "done.json").exists()
     r = python("replication.aggregate", "--out", tmp_path / "tables", d)
     assert r.returncode == 0, r.stderr
@@ -262,6 +356,32 @@ def test_a_log_with_a_half_written_header_starts_afresh_on_resume(tmp_path):
     log.write({"frames": 4, "agent_steps": 1})
     log.close()
     assert path.read_bytes() == b"frames,agent_steps\r\n4,1\r\n"
+
+
+def test_an_evaluation_cut_short_is_done_on_resume(tmp_path):
+    """SIGTERM during an evaluation saves a checkpoint past its evaluation point without it (the rows it wrote are cut
+    on resume): the resumed run evaluates at its first update instead of skipping that point."""
+    from replication.a2c import A2CConfig
+    from replication.atari import AtariConfig
+    from replication.evaluate import EvalConfig
+    from replication.rundir import LOG_COLUMNS
+    from replication.training import TrainingRun
+
+    def next_evaluation(evaluated_at):
+        d = tmp_path / f"run{evaluated_at}"
+        d.mkdir()
+        counters = {"frames": 1700, "agent_steps": 425, "updates": 21, "wall_time_s": 1.0, "evaluated_at": evaluated_at}
+        torch.save({"model": {}, "optimizer": {}, "rng": {}, "counters": counters}, d / "checkpoint.pt")
+        for name, columns in LOG_COLUMNS.items():
+            (d / name).write_text(",".join(columns) + "\n")
+        run = TrainingRun(dir=d, algo="a2c", game="pong", workers=4, seed=0, total_frames=3200,
+                          device=torch.device("cpu"), env=AtariConfig(), eval=EvalConfig(every_frames=800),
+                          hyper=A2CConfig(), checkpoint_every_frames=800, log_every_updates=2, resolved={})
+        return run._next_eval
+
+    assert next_evaluation(1640) == 2400  # its last evaluation point (1600) was evaluated: the next one
+    assert next_evaluation(880) == 1600  # cut short at 1600: due at the first update
+    assert next_evaluation(None) == 1600
 
 
 def test_a_longer_total_frames_extends_the_run_and_is_recorded(smoke, tmp_path):
