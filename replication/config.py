@@ -100,7 +100,8 @@ def load_config(path: str | Path) -> dict:
 
 
 def validate_config(cfg: dict) -> dict:
-    """Validate ``cfg`` in place against ``schema.yaml`` (defaults filled), then check games, algos and keys.
+    """Validate ``cfg`` in place against ``schema.yaml`` (defaults filled), then check games (each named once,
+    ``check_no_repeats``), algos and keys.
 
     Raises:
         UserError: one line naming the first bad value and what is accepted.
@@ -115,6 +116,7 @@ def validate_config(cfg: dict) -> dict:
         validate(cfg, str(SCHEMA), set_default=True)
     except WorkflowError as e:
         raise UserError(_schema_message(e)) from None
+    check_no_repeats(cfg)
     for game in cfg["games"]:
         check_game(game)
     check_device(cfg["device"])
@@ -144,6 +146,28 @@ def validate_config(cfg: dict) -> dict:
                 raise UserError(f"algos.{label}.peer: its peer's label {peer_label(label)!r} is also a run group; "
                                 "rename that group")
     return cfg
+
+
+# The lists of a config whose entries each name one run dimension: key -> what an entry is (for the message).
+# ``learning_rates`` may repeat a value (seed i gets the i-th, and two seeds may share a rate).
+UNIQUE_LISTS = {"games": "game", "seeds": "seed", "workers": "value"}
+
+
+def check_no_repeats(cfg: dict) -> None:
+    """Refuse a ``UNIQUE_LISTS`` list (top level or a run group's) that names an entry twice: the plan would run it
+    once, and a repeated game is most likely a typo for another game, which would then never train.
+
+    Raises:
+        UserError: ``config key games = ['pong', 'pong'] repeats 'pong'; accepted: each game once``.
+    """
+    sections = [("", cfg)] + [(f"algos.{label}.", section) for label, section in cfg["algos"].items()]
+    for where, section in sections:
+        for key, entry in UNIQUE_LISTS.items():
+            values = section.get(key) or []
+            repeated = next((v for i, v in enumerate(values) if v in values[:i]), None)
+            if repeated is not None:
+                raise UserError(f"config key {where}{key} = {values!r} repeats {repeated!r}; accepted: each {entry} "
+                                "once")
 
 
 def _schema_message(err: Exception) -> str:

@@ -172,6 +172,7 @@ TRAIN_CASES = [
     (["--workers", "0"], "--workers = 0; accepted: >= 1"),
     (["--seed", "abc"], "argument --seed: invalid int value: 'abc'"),
     (["--total-frames", "0"], "--total-frames must be positive, got 0"),
+    (["--game", "breakout"], "--game 'breakout' is not a game of run group 'a2c' in {cfg}; accepted: pong"),
     (["--frobnicate"], "unrecognized arguments: --frobnicate"),
     (["--out", "{file}"], "is a file; accepted: a directory"),
     (["--out", "{file}/run"], "is under the file"),
@@ -212,7 +213,38 @@ def test_bad_train_argument_is_one_line(args, expected, good_config, tmp_path, c
     from replication.train import main
 
     argv = train_argv(good_config, "a2c", tmp_path / "run") + fill(args, tmp_path)
-    assert expected in exits_2(main, argv, capsys)
+    assert expected.replace("{cfg}", str(good_config)) in exits_2(main, argv, capsys)
+    assert not (tmp_path / "run").exists()
+
+
+# A list entry given twice is most likely a typo for another one, which would then never run: refused.
+# (changes to a valid config, what the message must contain)
+REPEAT_CASES = [
+    ({"games": ["pong", "pong"]}, "config key games = ['pong', 'pong'] repeats 'pong'; accepted: each game once"),
+    ({"seeds": [0, 1, 0]}, "config key seeds = [0, 1, 0] repeats 0; accepted: each seed once"),
+    ({"a2c.games": ["pong", "breakout", "breakout"]},
+     "config key algos.a2c.games = ['pong', 'breakout', 'breakout'] repeats 'breakout'; accepted: each game once"),
+    ({"a2c.workers": [4, 4]}, "config key algos.a2c.workers = [4, 4] repeats 4; accepted: each value once"),
+    ({"a2c.seeds": [2, 2]}, "config key algos.a2c.seeds = [2, 2] repeats 2; accepted: each seed once"),
+]
+
+
+def config_changed(changes: dict) -> dict:
+    cfg = {"games": ["pong"], "device": "cpu", "algos": {"a2c": dict(GROUPS["a2c"])}}
+    for key, value in changes.items():
+        label, _, name = key.rpartition(".")
+        (cfg["algos"][label] if label else cfg)[name] = value
+    return cfg
+
+
+@pytest.mark.parametrize("changes,expected", REPEAT_CASES, ids=[e.split(" repeats")[0] for _, e in REPEAT_CASES])
+def test_a_repeated_list_entry_is_one_line(changes, expected, tmp_path, capsys):
+    from replication.train import main
+
+    path = tmp_path / "repeated.yaml"
+    path.write_text(yaml.safe_dump(config_changed(changes)))
+    assert expected in exits_2(main, train_argv(path, "a2c", tmp_path / "run"), capsys)
+    assert not (tmp_path / "run").exists()
 
 
 @pytest.mark.parametrize("text,expected", RUN_CONFIG_CASES, ids=[e.split(";")[0] for _, e in RUN_CONFIG_CASES])
@@ -287,6 +319,14 @@ def test_snakemake_dry_run_refuses_a_bad_value_in_one_line(where, overrides, exp
             str(tmp_path / "bad.yaml"))
     assert r.returncode == 2, r.stderr[-2000:]
     assert one_line_error(r.stderr) == expected
+
+
+def test_snakemake_dry_run_refuses_a_repeated_game_in_one_line(tmp_path):
+    (tmp_path / "repeated.yaml").write_text(yaml.safe_dump(config_changed({"games": ["pong", "pong"]})))
+    r = run("snakemake", "-n", "-s", str(ROOT / "Snakefile"), "-d", str(tmp_path), "--configfile",
+            str(tmp_path / "repeated.yaml"))
+    assert r.returncode == 2, r.stderr[-2000:]
+    assert one_line_error(r.stderr).startswith("error: config key games = ['pong', 'pong'] repeats 'pong'")
 
 
 def test_train_cli_refuses_a_bad_value_in_one_line(tmp_path):
