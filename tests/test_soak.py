@@ -3,10 +3,13 @@
 Each session is ``replication.train.main`` with the arguments a user gives ``python -m replication.train``, in a
 process forked from a helper that has already imported the package (so a session starts in ~1 s instead of ~4 s
 of imports; the training, its files and its death are those of a train job). The helper kills it at a random
-moment: one kill in five within its first 1.5 s (checking the directory, cutting the logs back, building the
-environments), the others up to 2 s after its training started (rollouts, updates, log appends, checkpoint writes,
-evaluations). Just before the SIGKILL, a SIGUSR1 makes ``faulthandler`` write the session's Python stack, which
-says where the kill landed. After every kill the run directory is checked (``check_after_kill``): every log passes
+moment: 15% of kills within its first 1.5 s (checking the directory, cutting the logs back, building the
+environments), 15% the moment an atomic write's temporary file appears once training has started (a checkpoint
+being written: too short for a random moment to hit often), the others up to 2 s after its training started
+(rollouts, updates, log appends, evaluations). Just before the SIGKILL, a SIGUSR1 makes ``faulthandler`` write the
+session's Python stack, which says where the kill landed. After one kill in five a torn last line is appended to a
+log (a SIGKILL cannot split the small write of a row; a full disk or a power cut can), and the next session that
+starts must drop it and say so. After every kill the run directory is checked (``check_after_kill``): every log passes
 the strict reader (``rundir.read_log_rows``, the torn last line its only recovery), the checkpoint's frames and
 updates never go back, and the rows at or below the checkpoint's frames (what a resume keeps) are exactly those
 kept before: none lost, none duplicated, ``updates.csv`` holding every logged update once, ``eval.csv`` every
@@ -85,17 +88,20 @@ for line in sys.stdin:
             break
         if started is None and os.path.exists(config) and os.path.getmtime(config) >= t0:
             started = time.time() - t0  # config.json is written as training starts
-            if req["after_start"]:
+            if req["mode"] != "early":
                 deadline = time.time() + req["delay_s"]
-        if time.time() >= deadline and (started is not None or not req["after_start"]):
+        fire = time.time() >= deadline and (started is not None or req["mode"] == "early")
+        if req["mode"] == "write" and started is not None:  # an atomic write in progress: its temporary exists
+            fire = fire or any(name.endswith(".tmp") for name in os.listdir(req["out"]))
+        if fire:
             os.kill(pid, signal.SIGUSR1)
             end = time.time() + 0.2
             while time.time() < end and os.path.getsize(req["stack"]) == 0:
-                time.sleep(0.001)
+                time.sleep(0.0005)
             os.kill(pid, signal.SIGKILL)
             status = os.waitpid(pid, 0)[1]
             break
-        time.sleep(0.002)
+        time.sleep(0.001)
     killed = os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL
     print(json.dumps({"killed": killed, "exit": os.waitstatus_to_exitcode(status), "started_s": started}), flush=True)
 """
@@ -133,12 +139,15 @@ class Sessions:
         assert self.proc.stdout.readline().strip() == "ready"
         self.count = 0
 
-    def run(self, argv: list[str], out: Path, delay_s: float, after_start: bool) -> dict:
+    def run(self, argv: list[str], out: Path, mode: str, delay_s: float) -> dict:
+        """One session, killed ``delay_s`` after it forked (``mode`` early), after its training started (random),
+        or as soon as an atomic write's temporary appears once training started (write; ``delay_s`` after the start
+        where none does)."""
         self.count += 1
         log, stack = self.logs / f"session{self.count}.log", self.logs / f"session{self.count}.stack"
         stack.touch()
-        request = {"argv": argv, "out": str(out), "log": str(log), "stack": str(stack), "delay_s": delay_s,
-                   "after_start": after_start}
+        request = {"argv": argv, "out": str(out), "log": str(log), "stack": str(stack), "mode": mode,
+                   "delay_s": delay_s}
         self.proc.stdin.write(json.dumps(request) + "\n")
         self.proc.stdin.flush()
         answer = json.loads(self.proc.stdout.readline())
@@ -222,6 +231,17 @@ def train_argv(cfg: Path, out: Path, *extra: str) -> list[str]:
             "--out", str(out), "--threads", "1", *extra]
 
 
+def tear_last_line(d: Path, rng: random.Random) -> str:
+    """Append to one of the logs a prefix of its last line without the newline: what a writer killed inside a
+    ``write`` leaves (a SIGKILL cannot split the small write of one row, but a full disk's short write or a power
+    cut can); returns the log's name."""
+    name = rng.choice(["episodes.csv", "updates.csv", "eval.csv"])
+    last = (d / name).read_bytes().rstrip(b"\r\n").rsplit(b"\n", 1)[-1]
+    with open(d / name, "ab") as f:
+        f.write(last[:rng.randrange(1, len(last))])
+    return name
+
+
 def test_sigkill_at_random_moments_loses_and_duplicates_nothing(tmp_path):
     rng = random.Random(SEED)
     cfg, out, logs = tmp_path / "soak.yaml", tmp_path / "run", tmp_path / "sessions"
@@ -230,27 +250,39 @@ def test_sigkill_at_random_moments_loses_and_duplicates_nothing(tmp_path):
     t0 = time.monotonic()
     sessions = Sessions(logs)
     state, landed, rows_checked, kills, ended = None, Counter(), 0, 0, []
+    torn, recovered, half_written = None, 0, 0
     try:
         while kills < KILLS:
-            early = rng.random() < 0.2
-            result = sessions.run(train_argv(cfg, out), out, rng.uniform(0, 1.5 if early else 2.0), not early)
+            mode = rng.choices(["early", "write", "random"], weights=[15, 15, 70])[0]
+            delay = rng.uniform(0, 1.5) if mode == "early" else 3.0 if mode == "write" else rng.uniform(0, 2.0)
+            result = sessions.run(train_argv(cfg, out), out, mode, delay)
             context = f"(seed {SEED}, session {sessions.count}, log {result['log']})"
+            session_log = result["log"].read_text()
             assert result["killed"], f"a session ended by itself with status {result['exit']} {context}: " \
-                                     f"{result['log'].read_text()[-2000:]}"
+                                     f"{session_log[-2000:]}"
             kills += 1
             landed[result["where"]] += 1
+            half_written += any(p.name.startswith(".checkpoint.pt.") for p in out.glob(".*.tmp"))
+            if torn and result["started_s"] is not None:  # the session got past cutting the logs back
+                assert f"recovered: dropped a half-written last row of {torn}" in session_log, context
+                recovered, torn = recovered + 1, None
             try:
                 state = check_after_kill(out, state)
             except AssertionError as e:
                 raise AssertionError(f"after kill {kills} ({result['where']}) {context}: {e}") from None
             rows_checked += state["rows"]
             ended.append(state["counters"]["frames"] if state["counters"] else 0)
+            if state["counters"] and not torn and rng.random() < 0.2:
+                torn = tear_last_line(out, rng)
     finally:
         sessions.close()
     frames = state["counters"]["frames"] if state["counters"] else 0
     total = frames + 1200  # the last session: a budget just past the checkpoint, crossing an evaluation point or so
     r = run_cli("replication.train", *train_argv(cfg, out, "--total-frames", str(total)), timeout=600)
     assert r.returncode == 0, r.stderr[-3000:]
+    if torn:
+        assert f"recovered: dropped a half-written last row of {torn}" in r.stderr, r.stderr
+        recovered += 1
     assert not list(out.glob(".*.tmp")), "temporaries of killed atomic writes left behind"
     from replication.aggregate import read_run
 
@@ -267,8 +299,9 @@ def test_sigkill_at_random_moments_loses_and_duplicates_nothing(tmp_path):
     assert r.returncode == 0, r.stderr
     seconds = time.monotonic() - t0
     summary = {"kills": kills, "seed": SEED, "seconds": round(seconds, 1), "rows_checked": rows_checked,
-               "sessions": sessions.count + 1, "frames": total, "checkpoint_frames_after_each_kill": ended,
-               "where_kills_landed": dict(landed.most_common())}
+               "sessions": sessions.count + 1, "frames": total, "torn_lines_recovered": recovered,
+               "kills_leaving_a_half_written_checkpoint": half_written,
+               "where_kills_landed": dict(landed.most_common()), "checkpoint_frames_after_each_kill": ended}
     print("soak:", json.dumps(summary))
     if os.environ.get("REPLICATION_SOAK_REPORT"):  # where the README's figures come from
         Path(os.environ["REPLICATION_SOAK_REPORT"]).write_text(json.dumps(summary, indent=1) + "\n")
