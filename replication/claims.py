@@ -43,7 +43,7 @@ from replication.errors import ArgumentParser, UserError, check_output, cli_main
 from replication.progress_report import read_log
 from replication.rundir import algorithm_of, atomic_write_bytes
 from replication.stats import grouped_mean_ci, mean_ci
-from replication.verdict import (CLAIM_MARGIN_HN, CURVE_MIN_SHARE, band_position, curve_claim_verdict,
+from replication.verdict import (CLAIM_MARGIN_HN, CURVE_MIN_SHARE, band_position, claim_ci, curve_claim_verdict,
                                  margin_points, score_claim_verdict)
 
 # The least frames behind a final verdict, per claim (issue 27: PAAC's Pong curve is past -20 by 5 epochs and
@@ -166,8 +166,7 @@ def curve_claim(points: pd.DataFrame, margin: float) -> tuple[str, str]:
 
 
 def _latest_score(runs: list[dict]) -> tuple[float, float, float, str]:
-    """Mean of each seed's latest evaluation, with a 95% CI over seeds (2+ seeds) or over the one seed's
-    evaluation games; and what the CI is over."""
+    """``verdict.claim_ci`` of each seed's latest evaluation: over seeds, or over the one seed's evaluation games."""
     finals = []
     for r in runs:
         ev = r["eval"]
@@ -175,9 +174,8 @@ def _latest_score(runs: list[dict]) -> tuple[float, float, float, str]:
                       else np.array([]))
     if any(len(f) == 0 for f in finals):
         return np.nan, np.nan, np.nan, "no evaluation yet"
-    if len(finals) >= 2:
-        return (*mean_ci(np.array([f.mean() for f in finals])), f"{len(finals)} seeds")
-    return (*mean_ci(finals[0]), f"1 seed: its {len(finals[0])} evaluation games")
+    one_seed = mean_ci(finals[0])[1:] if len(finals) == 1 else None
+    return claim_ci(np.array([f.mean() for f in finals]), one_seed)
 
 
 def claim_row(claim: str, runs: list[dict]) -> tuple[dict, pd.DataFrame]:

@@ -11,7 +11,8 @@ below paper / above paper / not comparable, with why); then the contents; then t
 the papers' order: Mnih et al. 2016 Figure 1 (learning curves vs frames, and vs wall-clock hours), Table 1
 (human-normalized summary, performance profile with 3+ games), Figure 2 (score vs learning rate, when swept),
 Table 2 / Figure 3 (speed-up vs workers, when several worker counts ran), Table S3 (scores per game); Clemente et
-al. 2017 (the PAAC games, throughput vs num_envs); then what the papers do not have (parity with Stable-Baselines3,
+al. 2017 (Table 1 with ours and its verdicts, Figures 3 and 4 with our curves over the paper's bands, Figure 2 on this
+host; replication/report_clemente.py); then what the papers do not have (parity with Stable-Baselines3,
 per-run tables); then protocol and provenance. Every number names its seeds and protocol; every paper number its
 source. ``--figures`` also writes every figure page as a PNG, ``--verdict`` the verdict table as CSV (Snakemake's
 ``--report`` collects both).
@@ -32,15 +33,13 @@ from replication import reference
 from replication.curves_figure import curve_bands, curves_caption, draw_curves, game_pages, plot_bands
 from replication.errors import ArgumentParser, UserError, check_output, cli_main
 from replication.pdf_pages import atomic_write_folder, report_pdf
+from replication.report_clemente import clemente_lines, clemente_section
 from replication.report_layout import PAGE, Document, fit_grid
 from replication.rundir import algorithm_of, atomic_write_bytes
 from replication.speedup import speedup_rows, speedup_summary
 from replication.summary import performance_profile, summarize_normalized
 from replication.verdict import (BUDGET_TOLERANCE, NO_CI, VERDICT_FILLS, VERDICTS, fmt_frames,  # noqa: F401
                                  pct, per_game_summary, verdict_shown, verdict_table)
-
-PAAC_GAMES = ["amidar", "centipede", "beam_rider", "boxing", "breakout", "ms_pacman", "name_this_game", "pong",
-              "qbert", "seaquest", "space_invaders", "up_n_down"]  # Clemente et al. 2017, the 12 PAAC games
 
 # where each algorithm's hyperparameters and their paper sources live (the provenance page cites them)
 ALGORITHM_SOURCES = {"a2c": "replication/a2c.py (A2CConfig)", "a3c_ff": "replication/a3c.py (A3CConfig)",
@@ -152,19 +151,6 @@ def draw_speedup(fig, rect, summary: pd.DataFrame) -> None:
     ax.set_xscale("log", base=2)
     ax.set_yscale("log", base=2)
     ax.legend(fontsize=7.5)
-    fit_grid(gs, fig, rect)
-
-
-def draw_throughput(fig, rect, a2c: pd.DataFrame) -> None:
-    """Clemente et al. 2017 (PAAC) throughput analogue: A2C training frames/s (emulator frames) vs num_envs, one
-    line per (run group, game). ``a2c``: ``throughput.csv`` rows of the A2C run groups (algo, game, workers,
-    frames_per_s)."""
-    gs, (ax,) = _single_axes(fig, rect)
-    sns.lineplot(data=a2c.assign(run=a2c["algo"] + " / " + a2c["game"]), x="workers", y="frames_per_s",
-                 hue="run", marker="o", ax=ax)  # every A2C run group (a2c, a2c_baselines, ...), per game
-    ax.set_xscale("log", base=2)
-    ax.set_xlabel("num_envs n_e")
-    ax.set_ylabel("training frames per second")
     fit_grid(gs, fig, rect)
 
 
@@ -280,44 +266,6 @@ def speedup_section(doc: Document, throughput: pd.DataFrame, curves: pd.DataFram
                "Speed-up of frames/s and of time to score relative to the fewest workers, beside Mnih et al. 2016 "
                "Table 2's A3C row and the ideal linear speed-up (log-log).")
     return []
-
-
-def clemente_section(doc: Document, summary: pd.DataFrame, throughput: pd.DataFrame) -> list[str]:
-    """Clemente et al. 2017 analogue, under its section heading (none when nothing is drawn): the PAAC games our A2C
-    ran, with Table S3 baselines and ours; PAAC's own column is not transcribed (SOURCES.md "Not found"), so it says
-    so, never invented; throughput vs num_envs with 2+ of them. Returns what is not drawn."""
-    s3 = reference.table_s3().set_index("game")
-    ours = summary[summary["algorithm"] == "a2c"]
-    games = [g for g in PAAC_GAMES if g in set(ours["game"])]
-    a2c = throughput[throughput["algorithm"] == "a2c"]
-    skipped = []
-    if games or a2c["workers"].nunique() >= 2:  # the section's heading only above something drawn
-        doc.heading("Clemente et al. 2017, Efficient Parallel Methods for Deep Reinforcement Learning (PAAC)",
-                    new_page=True)
-    if not games:
-        skipped.append("PAAC games table (Clemente et al. 2017 analogue): no A2C (PAAC) run on any of its 12 games")
-    else:
-        rows = []
-        for game in games:
-            row = {"game": game}
-            for _, r in ours[ours["game"] == game].iterrows():
-                row[f"ours {r['algo']} n_e={r['workers']}"] = r["mean"]
-            for col in ("dqn", "gorila", "double_dqn", "dueling_ddqn", "prioritized_dqn", "a3c_ff_1_day", "a3c_ff"):
-                row[reference.TABLE_S3_COLUMNS[col]] = s3.loc[game, col]
-            row["PAAC (Clemente 2017)"] = "not transcribed"
-            rows.append(row)
-        doc.table(pd.DataFrame(rows), "PAAC games (Clemente et al. 2017 analogue)",
-                  f"The {len(games)} of the 12 PAAC games our A2C ran. Baseline columns: {S3_SOURCE}. The PAAC "
-                  "paper's score table is not transcribed in this suite's reference data (SOURCES.md, 'Not found'). "
-                  "Ours: mean final no-op evaluation over seeds.", size=7.5, missing="not run")
-    if a2c["workers"].nunique() >= 2:
-        doc.figure(lambda fig, rect: draw_throughput(fig, rect, a2c), "A2C throughput vs num_envs",
-                   "Training frames per second (emulator frames, frame skip included, final evaluation excluded) of "
-                   "every A2C (PAAC) run group against its number of environments n_e, per game; Clemente et al. "
-                   "2017's throughput figures are not transcribed.")
-    else:
-        skipped.append("A2C throughput vs num_envs: A2C ran at most one num_envs")
-    return skipped
 
 
 def throughput_summary(throughput: pd.DataFrame) -> pd.DataFrame:
@@ -469,7 +417,7 @@ def paper_sections(doc: Document, t: dict, summary: pd.DataFrame, tables: Path) 
               "prints no score, or the game is not in it. Ours: no-op starts evaluation, mean over seeds ('not run': "
               "the group did not run the game).", size=7.5,
               missing={c: "none" if c in reference.TABLE_S3_COLUMNS.values() else "not run" for c in s3.columns})
-    skipped += clemente_section(doc, summary, throughput)
+    skipped += clemente_section(doc, scores, curves, throughput, t["runs"])
     parity_section(doc, tables)
     doc.heading("Beyond the papers: throughput and per-run tables", new_page=True)
     hosts = "; ".join(sorted({_host(r.cpu, r.cores, r.gpu) for r in throughput.itertuples()}))
@@ -517,7 +465,8 @@ def build_report(tables: str | Path, out: str | Path, title: str = "Replication 
     verdict = verdict_table(summary)
     doc = Document(title)
     doc.title_block("Answers first: what was run, and whether each score reproduces the paper's.")
-    doc.paragraph(run_lines(t["scores"], t["throughput"], t["runs"], t["missing"], verdict))
+    doc.paragraph(run_lines(t["scores"], t["throughput"], t["runs"], t["missing"], verdict)
+                  + clemente_lines(t["scores"], t["curves"], t["runs"]))
     doc.table(verdict_shown(verdict), "Replication verdict per (run group, game)", VERDICT_CAPTION, size=7.5,
               fills={"verdict": VERDICT_FILLS.get})
     doc.contents()

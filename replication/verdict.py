@@ -138,6 +138,19 @@ CURVE_MIN_SHARE = 0.8  # a curve claim holds when at least this share of the pap
 CLAIM_VERDICTS = ("held", "not held", "running", "not comparable")
 
 
+def claim_ci(seed_means: np.ndarray, one_seed_ci: tuple[float, float] | None = None) -> tuple[float, float, float, str]:
+    """The score a claim is judged on: ``(mean, low, high, what the CI is over)``. With 2+ seeds, the mean of the
+    seeds' scores ``seed_means`` with its 95% bootstrap CI over them (``stats.mean_ci``); with one, its score and
+    ``one_seed_ci`` (the 95% bootstrap CI over its evaluation games) when given, else NaN bounds."""
+    seed_means = np.asarray(seed_means, dtype=float)
+    if len(seed_means) >= 2:
+        return (*mean_ci(seed_means), f"{len(seed_means)} seeds")
+    mean = float(seed_means[0]) if len(seed_means) else np.nan
+    if one_seed_ci is not None and not np.isnan(one_seed_ci[0]):
+        return mean, float(one_seed_ci[0]), float(one_seed_ci[1]), "1 seed: its evaluation games"
+    return mean, np.nan, np.nan, NO_CI
+
+
 def margin_points(game: str, margin_hn: float = CLAIM_MARGIN_HN) -> float:
     """``margin_hn`` human-normalized percentage points in ``game``'s own points: ``margin_hn / 100 * (human -
     random)`` with the no-op reference scores (``reference.noop_reference``); 3.0 for Pong at 10.

@@ -110,7 +110,10 @@ SMALL_PAGES = [
     "Learning curves vs wall-clock hours (Mnih et al. 2016 Figure 1 analogue)",
     "Table 1: human-normalized scores",
     "Table S3: scores per game",
-    "Clemente et al. 2017, Efficient Parallel Methods for Deep Reinforcement Learning (PAAC)",
+    "Clemente et al. 2017, Efficient Parallel Methods for Deep Reinforcement Learning (PAAC)",  # Table 1 with ours
+    "Figure 3 with ours: score vs epochs",
+    "Figure 4 with ours: score vs hours",
+    "Figure 2 on this host",
     "Beyond the papers: throughput and per-run tables",
     "Protocol and provenance",
 ]
@@ -243,6 +246,6 @@ def test_tables_carry_the_algorithm_beside_the_group_and_the_report_filters_by_i
     for name in ("scores", "curves", "throughput", "normalized"):
         assert set(t[name]["algorithm"]) == {"a2c"} and set(t[name]["algo"]) == {"a2c_baselines"}, name
     pages = build_report(tmp_path / "tables", tmp_path / "r.pdf")
-    assert "A2C throughput vs num_envs" in pages
+    assert "Figure 2 on this host" in pages and "Figure 3 with ours: score vs epochs" in pages  # Pong, n_e 16 and 32
     lines = provenance_lines(json.loads((tmp_path / "tables" / "runs.json").read_text()))
     assert any("run group a2c_baselines (algorithm a2c" in s and "replication/a2c.py (A2CConfig)" in s for s in lines)

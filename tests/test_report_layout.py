@@ -129,8 +129,8 @@ def test_layout_check_catches_text_outside_the_page_and_small_text():
 @pytest.fixture
 def small_tables(tmp_path):
     r = tmp_path / "runs"
-    dirs = [fake_run(r, "a2c", "pong", 4, 0, [10, 12, 14], [-21, -10, 0, 10]),
-            fake_run(r, "a2c", "pong", 4, 1, [16, 18, 20], [-20, -5, 5, 15], wall=200.0),
+    dirs = [fake_run(r, "a2c", "pong", 32, 0, [10, 12, 14], [-21, -10, 0, 10]),
+            fake_run(r, "a2c", "pong", 32, 1, [16, 18, 20], [-20, -5, 5, 15], wall=200.0),
             fake_run(r, "dqn", "pong", 1, 0, [-20, -19], [-21, -20, -20, -19])]
     from replication.aggregate import aggregate
 
@@ -149,7 +149,9 @@ def test_small_report_answers_first_and_stays_on_its_pages(small_tables, tmp_pat
     assert pages == SMALL_PAGES and _pdf_pages(out) == len(pages)
     pngs = sorted(p.name for p in (tmp_path / "figures").iterdir())
     assert pngs == ["03_learning_curves_vs_emulator_frames_mnih_et_al_2016_figure_1.png",
-                    "04_learning_curves_vs_wall_clock_hours_mnih_et_al_2016_figure_1.png"]
+                    "04_learning_curves_vs_wall_clock_hours_mnih_et_al_2016_figure_1.png",
+                    "08_figure_3_with_ours_score_vs_epochs.png", "09_figure_4_with_ours_score_vs_hours.png",
+                    "10_figure_2_on_this_host.png"]
     v = pd.read_csv(tmp_path / "v.csv")
     assert list(v["verdict"]) == ["not comparable"] * 2 and v["reason"].str.contains("budget").all()
 
@@ -228,7 +230,7 @@ def test_57_game_report_keeps_every_text_on_its_page(tmp_path, monkeypatch):
     assert [pages.index(p) for p in order] == sorted(pages.index(p) for p in order)
     # no A2C ran: no empty Clemente et al. 2017 section; the contents page says why it is missing
     assert not any(p.startswith("Clemente et al. 2017") for p in pages)
-    assert ("PAAC games table (Clemente et al. 2017 analogue): no A2C (PAAC) run on any of its 12 games."
+    assert ("Clemente et al. 2017 pages: no A2C (PAAC) run."
             in texts[contents])
     assert not any("Human-normalized final scores per run" in p for p in pages)  # 513 runs: left to the CSVs
     assert "Learning curves vs emulator frames (Mnih et al. 2016 Figure 1 analogue)" in texts[contents]
