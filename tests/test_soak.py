@@ -210,7 +210,7 @@ def check_after_kill(d: Path, previous: dict | None) -> dict:
     logs = read_logs(d, live=True)
     assert not (d / "done.json").exists()
     if not (d / "checkpoint.pt").exists():
-        assert previous is None, "the checkpoint disappeared"
+        assert previous is None or previous["counters"] is None, "the checkpoint disappeared"
         return {"counters": None, "kept": {}, "rows": sum(len(log.rows) for log in logs.values())}
     counters = torch.load(d / "checkpoint.pt", weights_only=False, map_location="cpu")["counters"]
     assert set(logs) == {"episodes.csv", "updates.csv", "eval.csv"}, sorted(logs)
