@@ -261,10 +261,14 @@ def test_bad_run_config_is_one_line(text, expected, tmp_path, capsys):
     ("{tmp}/missing.yaml", "missing.yaml' not found"),
     ("{tmp}/broken.yaml", "is not valid YAML: while parsing"),
     ("{tmp}/list.yaml", "invalid config at (top level): ['pong'] is not a mapping"),
+    ("{tmp}/empty.yaml", "invalid config at (top level): 'games' is a required property"),
 ])
 def test_bad_configfile_is_one_line(configfile, expected, tmp_path, capsys):
+    """What ``python -m replication.train --configfile`` says; ``snakemake --configfile`` reads the file itself
+    before the Snakefile runs, and its own messages are left to it (README, Reliability)."""
     from replication.train import main
 
+    (tmp_path / "empty.yaml").write_text("")
     (tmp_path / "broken.yaml").write_text("games: [pong\nalgos: {a2c: {workers: [4]}}\n")
     (tmp_path / "list.yaml").write_text("- pong\n")
     path = configfile.replace("{tmp}", str(tmp_path))
