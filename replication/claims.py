@@ -22,7 +22,9 @@ worker count) beside every claim it tests:
 
 A group with a run still short of its budget is ``running`` (its frames so far in ``frames``, the verdict so far in
 ``detail``); a finished group below ``MIN_FRAMES`` of the claim is ``not comparable``. Writes ``claims.csv``,
-``claims_curves.csv`` (ours and the paper's band at each paper point) and one PNG per curve claim,
+``claims_curves.csv`` (ours and the paper's band at each paper point), ``claims_training_curves.csv`` (each
+claim group's learning curve, mean and 95% CI over seeds per bin, with its ``settings``: the suite's published
+curve, which the report draws beside a user's rerun at the same settings) and one PNG per curve claim,
 ``claims_{claim}_{game}_w{workers}.png`` (ours, mean and 95% CI over seeds, over the paper's band; x in frames
 and epochs).
 """
@@ -281,6 +283,28 @@ def curve_figure(claim: str, runs: list[dict], row: dict):
     return fig
 
 
+def published_curves(runs: list[dict]) -> pd.DataFrame:
+    """Per run group (``group, algorithm, game, workers, settings``, ``seeds``) its ``training_curve`` per bin:
+    ``frames, hours`` (mean over seeds), ``mean, ci_low, ci_high`` (``stats.grouped_mean_ci`` over seeds)."""
+    out = []
+    groups: dict[tuple, list[dict]] = {}
+    for r in runs:
+        c = r["config"]
+        groups.setdefault((c["algo"], c["game"], int(c["workers"])), []).append(r)
+    for (group, game, workers), rs in sorted(groups.items()):
+        curves = pd.concat([training_curve(r).assign(seed=r["config"]["seed"]) for r in rs], ignore_index=True)
+        if curves.empty:
+            continue
+        band = grouped_mean_ci(curves, ["frames"], "score")
+        band["hours"] = curves.groupby("frames")["hours"].mean().to_numpy()
+        c0 = rs[0]["config"]
+        out.append(band.assign(group=group, algorithm=algorithm_of(c0), game=game, workers=workers,
+                               settings=settings_of(c0), seeds=len(rs)))
+    cols = ["group", "algorithm", "game", "workers", "settings", "seeds", "frames", "hours", "mean", "ci_low",
+            "ci_high"]
+    return pd.concat(out, ignore_index=True)[cols] if out else pd.DataFrame(columns=cols)
+
+
 def write_claims(run_dirs: list[str | Path], out: str | Path) -> pd.DataFrame:
     """Write ``claims.csv``, ``claims_curves.csv`` and the curve PNGs (module docstring) into ``out``; returns the
     claims table.
@@ -295,6 +319,8 @@ def write_claims(run_dirs: list[str | Path], out: str | Path) -> pd.DataFrame:
     table, points = claims_table(runs)
     atomic_write_bytes(out / "claims.csv", table.to_csv(index=False, float_format="%.4g").encode())
     atomic_write_bytes(out / "claims_curves.csv", points.to_csv(index=False, float_format="%.5g").encode())
+    atomic_write_bytes(out / "claims_training_curves.csv",
+                       published_curves(runs).to_csv(index=False, float_format="%.5g").encode())
     from replication.pdf_pages import save_png
 
     for row in table[table["claim"].isin(["clemente2017_fig3", "mnih2016_fig3"])].to_dict("records"):

@@ -372,6 +372,21 @@ def _duration(seconds: float) -> str:
     return f"{seconds / 60:.1f} min" if seconds < 7200 else f"{seconds / 3600:,.2f} h"
 
 
+def _published(folder: str | Path | None) -> pd.DataFrame | None:
+    """``claims_training_curves.csv`` of the suite's results folder, or None without one.
+
+    Raises:
+        UserError: ``folder`` is given but is not a folder.
+    """
+    if folder is None:
+        return None
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise UserError(f"--published {str(folder)!r} is not a folder; accepted: the suite's benchmarks/ folder")
+    path = folder / "claims_training_curves.csv"
+    return pd.read_csv(path) if path.exists() and path.stat().st_size > 1 else None
+
+
 def _read_tables(tables: Path) -> dict:
     try:
         out = {n: pd.read_csv(tables / f"{n}.csv") for n in ("scores", "curves", "throughput", "normalized")}
@@ -398,7 +413,8 @@ VERDICT_CAPTION = (
     "states always differ (human starts there, no-op starts here).")
 
 
-def paper_sections(doc: Document, t: dict, summary: pd.DataFrame, tables: Path) -> list[str]:
+def paper_sections(doc: Document, t: dict, summary: pd.DataFrame, tables: Path,
+                   published: pd.DataFrame | None = None) -> list[str]:
     """The papers' tables and figures in the papers' order (Mnih et al. 2016, then Clemente et al. 2017), the
     parity check, throughput and per-run tables, added to ``doc``; returns what is not drawn, and why."""
     scores, curves, throughput, normalized = t["scores"], t["curves"], t["throughput"], t["normalized"]
@@ -417,7 +433,7 @@ def paper_sections(doc: Document, t: dict, summary: pd.DataFrame, tables: Path) 
               "prints no score, or the game is not in it. Ours: no-op starts evaluation, mean over seeds ('not run': "
               "the group did not run the game).", size=7.5,
               missing={c: "none" if c in reference.TABLE_S3_COLUMNS.values() else "not run" for c in s3.columns})
-    skipped += clemente_section(doc, scores, curves, throughput, t["runs"])
+    skipped += clemente_section(doc, scores, curves, throughput, t["runs"], published)
     parity_section(doc, tables)
     doc.heading("Beyond the papers: throughput and per-run tables", new_page=True)
     hosts = "; ".join(sorted({_host(r.cpu, r.cores, r.gpu) for r in throughput.itertuples()}))
@@ -446,13 +462,15 @@ def paper_sections(doc: Document, t: dict, summary: pd.DataFrame, tables: Path) 
 
 def build_report(tables: str | Path, out: str | Path, title: str = "Replication report",
                  figures: str | Path | None = None, verdict_csv: str | Path | None = None,
-                 check_layout: bool = False) -> list[str]:
+                 check_layout: bool = False, published: str | Path | None = None) -> list[str]:
     """Write the PDF for the tables in ``tables`` to ``out`` (atomically); returns the page titles in order.
 
     Args:
         figures: a folder to (re)write with every figure page as a PNG (``NN_<figure title>.png``, NN its page).
         verdict_csv: where to write ``verdict_table`` as CSV.
         check_layout: check every page with ``pdf_pages.layout_problems``; raise if one breaks the rules.
+        published: the suite's results folder (``benchmarks/``): its ``claims_training_curves.csv`` is drawn
+            beside a run at the same settings on the Clemente pages.
 
     Raises:
         UserError: a table is missing.
@@ -471,7 +489,7 @@ def build_report(tables: str | Path, out: str | Path, title: str = "Replication 
               fills={"verdict": VERDICT_FILLS.get})
     doc.contents()
     body = Document(title)
-    skipped = paper_sections(body, t, summary, tables)
+    skipped = paper_sections(body, t, summary, tables, _published(published))
     if skipped:  # said beside the contents, before the sections
         doc.heading("Not in this report", level=2)
         doc.paragraph([f"{s[0].upper()}{s[1:]}." for s in skipped])
@@ -532,6 +550,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--title", default="Replication report: A3C (Mnih et al. 2016) and PAAC (Clemente et al. 2017)")
     p.add_argument("--figures", help="folder to (re)write with every figure page as a PNG (with --tables)")
     p.add_argument("--verdict", help="CSV to write the verdict table to (with --tables)")
+    p.add_argument("--published", help="the suite's results folder (benchmarks/): its published curves are drawn "
+                                       "beside runs at the same settings")
     args = p.parse_args(argv)
     check_output(args.out, directory=False)
     if args.figures:
@@ -541,7 +561,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.bench:
         pages = build_bench_report(args.bench, args.out)
     else:
-        pages = build_report(args.tables, args.out, args.title, figures=args.figures, verdict_csv=args.verdict)
+        pages = build_report(args.tables, args.out, args.title, figures=args.figures, verdict_csv=args.verdict,
+                             published=args.published)
     print(f"wrote {args.out}: {len(pages)} pages", file=sys.stderr)
     for i, t in enumerate(pages, 1):
         print(f"  {i:2d}. {t}", file=sys.stderr)

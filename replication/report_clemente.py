@@ -10,6 +10,10 @@
   ``claims.curve_claim``) at the paper's points.
 * Figure 2 on this host: our A2C training frames/s per n_e beside the paper's GPU and CPU curves (timesteps/s x 4).
 
+With ``published`` (``claims.published_curves``, read from the suite's ``benchmarks/claims_training_curves.csv``),
+Figures 3 and 4 also draw the suite's own published curve for a panel's algorithm, game, n_e and settings, so a
+user's rerun is checked against ours as well as the paper's.
+
 ``clemente_lines`` gives page 1's sentence per Pong-style claim: whether the run reproduced Table 1's score and
 Figure 3's curve, and how long it took.
 """
@@ -128,10 +132,20 @@ def _table1_shown(table: pd.DataFrame) -> pd.DataFrame:
     return shown
 
 
-def draw_band_panels(fig, rect, curves: pd.DataFrame, verdicts: pd.DataFrame, x: str) -> None:
+def group_settings(runs: list[dict]) -> dict[str, str]:
+    """Run group label -> its settings as ``claims.settings_of`` says them (``paper`` or the changed keys)."""
+    from replication.claims import settings_of
+
+    return {r["config"]["algo"]: settings_of({**r["config"], "algorithm": r["config"].get("algorithm", "a2c")})
+            for r in runs if "config" in r and "hyper" in r["config"]}
+
+
+def draw_band_panels(fig, rect, curves: pd.DataFrame, verdicts: pd.DataFrame, x: str,
+                     published: pd.DataFrame | None = None, settings: dict[str, str] | None = None) -> None:
     """One panel per ``curve_verdicts`` row: our training curve (mean, 95% CI over seeds) over Figure 3's
     (``x="frames"``, drawn in epochs) or Figure 4's (``x="hours"``) band and line for the run's n_e, up to our
-    last point; the verdict in the panel title."""
+    last point, with the suite's ``published`` curve at the group's ``settings`` where there is one; the verdict
+    in the panel title."""
     n = max(1, len(verdicts))
     cols = min(3, n)
     gs = fig.add_gridspec(-(-n // cols), cols)
@@ -149,6 +163,13 @@ def draw_band_panels(fig, rect, curves: pd.DataFrame, verdicts: pd.DataFrame, x:
                         label=f"Clemente 2017, n_e = {v.workers}")
         ax.plot(shown[x] / scale, shown["line"], color="#e69f00", lw=1)
         plot_band(ax, ours[x] / scale, ours, colours[v.group], label=f"ours: {v.group}, {v.seeds} seed(s)")
+        if published is not None and settings is not None and v.group in settings:
+            pub = published[(published["algorithm"] == "a2c") & (published["game"] == v.game)
+                            & (published["workers"] == v.workers) & (published["settings"] == settings[v.group])]
+            pub = pub[pub[x] <= end * 1.1]
+            if len(pub):
+                ax.plot(pub[x] / scale, pub["mean"], color="#555555", ls="-.", lw=1,
+                        label=f"the suite's published run ({int(pub['seeds'].iloc[0])} seed(s))")
         ref = reference.noop_reference(v.game)
         if ref:
             ax.axhline(ref[0], ls="--", color="grey", lw=0.8, label="random (no-op)")
@@ -187,8 +208,9 @@ def draw_paper_throughput(fig, rect, a2c: pd.DataFrame, networks: dict[str, str]
 
 
 def clemente_section(doc: Document, scores: pd.DataFrame, curves: pd.DataFrame, throughput: pd.DataFrame,
-                     runs: list[dict]) -> list[str]:
-    """The Clemente et al. 2017 pages under their heading (none when nothing is drawn); returns what is not drawn."""
+                     runs: list[dict], published: pd.DataFrame | None = None) -> list[str]:
+    """The Clemente et al. 2017 pages under their heading (none when nothing is drawn); returns what is not drawn.
+    ``published``: the suite's published curves (module docstring), or None."""
     networks = group_networks(runs)
     table = table1_verdicts(scores, networks)
     curve = curve_verdicts(curves)
@@ -218,9 +240,13 @@ def clemente_section(doc: Document, scores: pd.DataFrame, curves: pd.DataFrame, 
                    "points from our first bin to our last, ours (interpolated) inside, above or below the band "
                    f"widened by the margin; 'held' when at least 80% are inside or above and the last is not below; "
                    f"'not comparable' below {fmt_frames(MIN_FRAMES['clemente2017_fig3'])} frames.")
-        doc.figure(lambda fig, rect: draw_band_panels(fig, rect, curves, curve, "frames"),
+        settings = group_settings(runs)
+        if published is not None:
+            caption += (" Dash-dot: the suite's own published run at the same algorithm, game, n_e and settings "
+                        "(benchmarks/claims_training_curves.csv), where there is one.")
+        doc.figure(lambda fig, rect: draw_band_panels(fig, rect, curves, curve, "frames", published, settings),
                    "Figure 3 with ours: score vs epochs", caption.format(n=3))
-        doc.figure(lambda fig, rect: draw_band_panels(fig, rect, curves, curve, "hours"),
+        doc.figure(lambda fig, rect: draw_band_panels(fig, rect, curves, curve, "hours", published, settings),
                    "Figure 4 with ours: score vs hours", caption.format(n=4) + " The paper's hours are on one GTX "
                    "980 Ti GPU; ours on the host of the throughput table.")
     if a2c.empty:

@@ -9,6 +9,7 @@ import pytest
 
 from replication import reference
 from replication.claims import claims_table, main, read_live_run, settings_of
+from replication.errors import UserError
 from replication.verdict import band_position, curve_claim_verdict, margin_points, score_claim_verdict
 
 
@@ -137,3 +138,36 @@ def test_cli_writes_claims_and_the_curve_png(tmp_path, capsys):
         main(["--out", str(out), str(tmp_path / "nothing")])
     assert exit_.value.code == 2
     assert "has no config.json; accepted: a run directory" in capsys.readouterr().err
+
+
+def test_the_published_curve_is_drawn_beside_a_rerun_at_the_same_settings(tmp_path):
+    import matplotlib.pyplot as plt
+
+    from replication.claims import published_curves
+    from replication.report import _published
+    from replication.report_clemente import curve_verdicts, draw_band_panels
+
+    games = [(f - 1000, f / 4e6 - 21.0) for f in range(2_000_000, 44_000_001, 2_000_000)]
+    run = _run_dir(tmp_path, 0, {44_000_000: [0.0, 1.0]}, done=True, games=games)
+    pub = published_curves([read_live_run(run)])
+    assert list(pub["settings"].unique()) == ["entropy_beta=0.02; max_grad_norm=3.0"]
+    assert pub["mean"].iloc[0] == pytest.approx(2_000_000 / 4e6 - 21.0)  # the first bin's one game
+    folder = tmp_path / "benchmarks"
+    folder.mkdir()
+    pub.to_csv(folder / "claims_training_curves.csv", index=False)
+    published = _published(folder)
+    rerun = pd.DataFrame({"algo": "a2c", "algorithm": "a2c", "game": "pong", "workers": 32, "seed": 0,
+                          "frames": [4e6, 8e6], "hours": [0.1, 0.2], "episode_return": [-21.0, -20.0]})
+    verdicts = curve_verdicts(rerun)
+
+    def legend(settings):
+        fig = plt.figure()
+        draw_band_panels(fig, (0, 0, 1, 1), rerun, verdicts, "frames", published, {"a2c": settings})
+        texts = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+        plt.close(fig)
+        return texts
+
+    assert "the suite's published run (1 seed(s))" in legend("entropy_beta=0.02; max_grad_norm=3.0")
+    assert "the suite's published run (1 seed(s))" not in legend("paper")  # other settings: not the same run
+    with pytest.raises(UserError, match="is not a folder; accepted: the suite's benchmarks/ folder"):
+        _published(folder / "claims_training_curves.csv")
