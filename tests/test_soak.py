@@ -145,6 +145,7 @@ class Sessions:
         where none does)."""
         self.count += 1
         log, stack = self.logs / f"session{self.count}.log", self.logs / f"session{self.count}.stack"
+        log.touch()  # a session killed before it opens them leaves them empty
         stack.touch()
         request = {"argv": argv, "out": str(out), "log": str(log), "stack": str(stack), "mode": mode,
                    "delay_s": delay_s}

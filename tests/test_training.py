@@ -197,5 +197,8 @@ def test_a_second_process_cannot_train_into_a_busy_run_directory(tmp_path):
         first.send_signal(signal.SIGTERM)
         first.wait(timeout=120)
     assert first.returncode == 143  # checkpointed on SIGTERM, so the lock's holder kept its directory
-    third = train(cfg, out, "--total-frames", "3200")  # the lock went with the process: a rerun resumes
+    import torch
+
+    held = torch.load(out / "checkpoint.pt", weights_only=False)["counters"]["frames"]  # a budget below is refused
+    third = train(cfg, out, "--total-frames", str(max(held, 3200)))  # the lock went with the process: a rerun resumes
     assert third.returncode == 0, third.stderr[-2000:]
