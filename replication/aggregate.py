@@ -28,6 +28,7 @@ import pandas as pd
 
 from replication import parity, reference
 from replication.errors import ArgumentParser, UserError, check_output, cli_main
+from replication.stats import mean_ci
 from replication.rundir import (CONFIG_KEYS, CONFIG_REMEDY, EPISODE_COLUMNS, EVAL_COLUMNS, TEXT_COLUMNS,
                                 UPDATE_COLUMNS, algorithm_of, atomic_write_bytes, read_done, read_json_file,
                                 read_log_rows)
@@ -82,15 +83,19 @@ def _ids(run: dict) -> dict:
 
 
 def score_row(run: dict) -> dict:
-    """One ``scores.csv`` row: the final evaluation (rows at the largest evaluated ``frames``)."""
+    """One ``scores.csv`` row: the final evaluation (rows at the largest evaluated ``frames``): its mean, standard
+    deviation and 95% bootstrap CI over its games (``eval_ci_low/high``, ``stats.mean_ci``; what a one-seed claim is
+    judged on, ``verdict.claim_ci``)."""
     ev = run["eval"]
     final = ev[ev["frames"] == ev["frames"].max()] if len(ev) else ev
     returns = final["episode_return"].to_numpy(dtype=float)
+    _, ci_low, ci_high = mean_ci(returns) if len(returns) else (np.nan,) * 3
     return {**_ids(run), "learning_rate": run["config"].get("learning_rate", np.nan),
             "frames": run["done"]["frames"], "wall_time_s": run["done"]["wall_time_s"],
             "protocol": final["protocol"].iloc[0] if len(final) else "",
             "eval_mean": float(returns.mean()) if len(returns) else np.nan,
             "eval_std": float(returns.std(ddof=1)) if len(returns) > 1 else np.nan,
+            "eval_ci_low": ci_low, "eval_ci_high": ci_high,
             "eval_episodes": len(returns), "train_episodes": len(run["episodes"])}
 
 

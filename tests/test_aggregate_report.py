@@ -49,6 +49,8 @@ def test_tables_match_known_inputs(tmp_path, runs):
     assert s.loc[("pong", 0), "eval_mean"] == pytest.approx(12.0)
     assert s.loc[("pong", 1), "eval_mean"] == pytest.approx(18.0)
     assert s.loc[("breakout", 0), "eval_std"] == pytest.approx(100.0)
+    # its 95% bootstrap CI over the 3 games (100, 200, 300) lies around the mean, inside the games' range
+    assert 100.0 <= s.loc[("breakout", 0), "eval_ci_low"] < 200.0 < s.loc[("breakout", 0), "eval_ci_high"] <= 300.0
     assert s.loc[("pong", 0), "train_episodes"] == 4
     tp = t["throughput"].set_index(["game", "seed"])
     assert tp.loc[("pong", 1), "frames_per_s"] == pytest.approx(5000.0)

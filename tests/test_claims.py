@@ -171,3 +171,23 @@ def test_the_published_curve_is_drawn_beside_a_rerun_at_the_same_settings(tmp_pa
     assert "the suite's published run (1 seed(s))" not in legend("paper")  # other settings: not the same run
     with pytest.raises(UserError, match="is not a folder; accepted: the suite's benchmarks/ folder"):
         _published(folder / "claims_training_curves.csv")
+
+
+def test_report_table1_verdict_takes_one_seeds_ci_from_its_evaluation_games():
+    from replication.report_clemente import table1_verdicts
+
+    row = {"algo": "a2c", "algorithm": "a2c", "game": "pong", "workers": 32, "frames": 80_000_000,
+           "wall_time_s": 9000.0}
+    one = pd.DataFrame([{**row, "seed": 0, "eval_mean": 19.0, "eval_ci_low": 18.0, "eval_ci_high": 20.0}])
+    t = table1_verdicts(one, {"a2c": "nips"}).iloc[0]
+    assert (t["paper"], t["margin"], t["ci_low"]) == (20.6, pytest.approx(3.0), 18.0)
+    assert t["verdict"] == "held" and t["ci_over"] == "1 seed: its evaluation games"  # 18.0 >= 20.6 - 3.0
+    low = one.assign(eval_ci_low=17.5)
+    assert table1_verdicts(low, {"a2c": "nips"}).iloc[0]["verdict"] == "not held"
+    nature = table1_verdicts(one, {"a2c": "nature"}).iloc[0]
+    assert nature["paper"] == 20.9 and nature["paper_column"] == "PAAC arch_nature"
+    short = table1_verdicts(one.assign(frames=1_200_000), {"a2c": "nips"}).iloc[0]
+    assert short["verdict"] == "not comparable" and short["reason"].startswith("budget: 1.2M frames")
+    two = pd.DataFrame([{**row, "seed": s, "eval_mean": m} for s, m in ((0, 19.0), (1, 21.0))])
+    t2 = table1_verdicts(two, {"a2c": "nips"}).iloc[0]
+    assert t2["mean"] == 20.0 and t2["ci_over"] == "2 seeds" and 19.0 <= t2["ci_low"] <= t2["ci_high"] <= 21.0
