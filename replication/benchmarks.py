@@ -110,18 +110,31 @@ def write_benchmarks(run_dirs: list[str | Path], out: str | Path) -> pd.DataFram
     return table
 
 
-@cli_main
-def main(argv: list[str] | None = None) -> int:
-    p = ArgumentParser(prog="python -m replication.benchmarks", description=__doc__.split("\n")[0])
+def folder_cli(argv: list[str] | None, prog: str, description: str, write, columns: list[str], runs_help: str,
+               note: str = "") -> int:
+    """The command line of a step that (re)writes a results folder from run directories (``benchmarks``,
+    ``claims``): ``--out`` (default ``benchmarks``) checked before any work, then ``write(runs, out)``, whose table's
+    ``columns`` are printed; ``note`` goes to stderr before the closing line.
+
+    Raises:
+        UserError: ``--out`` cannot be written, or what ``write`` raises.
+    """
+    p = ArgumentParser(prog=prog, description=description)
     p.add_argument("--out", default="benchmarks", help="folder to (re)write (default: benchmarks)")
-    p.add_argument("runs", nargs="+", help="finished run directories (each with done.json)")
+    p.add_argument("runs", nargs="+", help=runs_help)
     args = p.parse_args(argv)
     check_output(args.out, directory=True)
-    table = write_benchmarks(args.runs, args.out)
-    cols = ["algo", "game", "workers", "seed", "frames", "wall_time_s", "eval_mean", "train_last10pct_mean"]
-    print(table[cols].to_string(index=False, float_format=lambda v: f"{v:.1f}"))
-    print(f"written {args.out}/", file=sys.stderr)
+    table = write(args.runs, args.out)
+    print(table[columns].to_string(index=False, float_format=lambda v: f"{v:.1f}"))
+    print(f"{note}written {args.out}/", file=sys.stderr)
     return 0
+
+
+@cli_main
+def main(argv: list[str] | None = None) -> int:
+    return folder_cli(argv, "python -m replication.benchmarks", __doc__.split("\n")[0], write_benchmarks,
+                      ["algo", "game", "workers", "seed", "frames", "wall_time_s", "eval_mean", "train_last10pct_mean"],
+                      "finished run directories (each with done.json)")
 
 
 if __name__ == "__main__":

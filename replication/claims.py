@@ -41,7 +41,8 @@ import pandas as pd
 
 from replication import reference
 from replication.aggregate import curve_rows
-from replication.errors import ArgumentParser, UserError, check_output, cli_main
+from replication.benchmarks import folder_cli
+from replication.errors import UserError, cli_main
 from replication.progress_report import read_log
 from replication.rundir import algorithm_of, atomic_write_bytes
 from replication.stats import grouped_mean_ci, mean_ci
@@ -332,16 +333,10 @@ def write_claims(run_dirs: list[str | Path], out: str | Path) -> pd.DataFrame:
 
 @cli_main
 def main(argv: list[str] | None = None) -> int:
-    p = ArgumentParser(prog="python -m replication.claims", description=__doc__.split("\n")[0])
-    p.add_argument("--out", default="benchmarks", help="folder to (re)write (default: benchmarks)")
-    p.add_argument("runs", nargs="+", help="run directories, finished or still training")
-    args = p.parse_args(argv)
-    check_output(args.out, directory=True)
-    table = write_claims(args.runs, args.out)
-    cols = ["claim", "game", "workers", "frames", "seeds", "ours", "paper", "verdict"]
-    print(table[cols].to_string(index=False, float_format=lambda v: f"{v:.1f}"))
-    print(f"margin: {CLAIM_MARGIN_HN:g} human-normalized points; written {args.out}/claims.csv", file=sys.stderr)
-    return 0
+    return folder_cli(argv, "python -m replication.claims", __doc__.split("\n")[0], write_claims,
+                      ["claim", "game", "workers", "frames", "seeds", "ours", "paper", "verdict"],
+                      "run directories, finished or still training",
+                      note=f"margin: {CLAIM_MARGIN_HN:g} human-normalized points; ")
 
 
 if __name__ == "__main__":
