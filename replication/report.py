@@ -10,7 +10,8 @@ verdict table (per run group and game: our score with its 95% CI over seeds besi
 below paper / above paper / not comparable, with why); then the contents; then the papers' tables and figures in
 the papers' order: Mnih et al. 2016 Figure 1 (learning curves vs frames, and vs wall-clock hours), Table 1
 (human-normalized summary, performance profile with 3+ games), Figure 2 (score vs learning rate, when swept),
-Table 2 / Figure 3 (speed-up vs workers, when several worker counts ran), Table S3 (scores per game); Clemente et
+Table 2 (speed-up vs workers, when several worker counts ran), Figures 3 and 4 with our A3C FF curves over the
+paper's band for the same thread count, Table S3 (scores per game); Clemente et
 al. 2017 (Table 1 with ours and its verdicts, Figures 3 and 4 with our curves over the paper's bands, Figure 2 on this
 host; replication/report_clemente.py); then what the papers do not have (parity with Stable-Baselines3,
 per-run tables); then protocol and provenance. Every number names its seeds and protocol; every paper number its
@@ -33,7 +34,7 @@ from replication import reference
 from replication.curves_figure import curve_bands, curves_caption, draw_curves, game_pages, plot_bands
 from replication.errors import ArgumentParser, UserError, check_output, cli_main
 from replication.pdf_pages import atomic_write_folder, report_pdf
-from replication.report_clemente import clemente_lines, clemente_section
+from replication.report_clemente import clemente_lines, clemente_section, mnih_figure3_section
 from replication.report_layout import PAGE, Document, fit_grid
 from replication.rundir import algorithm_of, atomic_write_bytes
 from replication.speedup import speedup_rows, speedup_summary
@@ -425,6 +426,7 @@ def paper_sections(doc: Document, t: dict, summary: pd.DataFrame, tables: Path,
     skipped += table1_section(doc, normalized)
     skipped += lr_section(doc, scores)
     skipped += speedup_section(doc, throughput, curves)
+    skipped += mnih_figure3_section(doc, curves, t["runs"], published)
     doc.heading("Table S3: scores per game", level=2)
     s3 = s3_table(summary)
     doc.table(s3, "Scores beside Mnih et al. 2016 Table S3",

@@ -74,14 +74,18 @@ def table1_verdicts(scores: pd.DataFrame, networks: dict[str, str]) -> pd.DataFr
     return pd.DataFrame(rows)
 
 
-def curve_verdicts(curves: pd.DataFrame) -> pd.DataFrame:
-    """Figure 3's claim per A2C (run group, game, n_e) the paper draws: ``group, game, workers, seeds, frames,
-    points`` (``claims.curve_points``), ``verdict, detail`` (``claims.curve_claim``; ``not comparable`` below
-    ``claims.MIN_FRAMES``)."""
-    a2c = curves[curves["algorithm"] == "a2c"]
+# a curve claim -> (the algorithm it judges, what the paper calls the worker count, the paper)
+CURVE_CLAIMS = {"clemente2017_fig3": ("a2c", "n_e", "Clemente 2017"), "mnih2016_fig3": ("a3c_ff", "threads", "Mnih 2016")}
+
+
+def curve_verdicts(curves: pd.DataFrame, claim: str = "clemente2017_fig3") -> pd.DataFrame:
+    """A Figure 3 claim (``CURVE_CLAIMS``: PAAC's for A2C, A3C's for A3C FF) per (run group, game, workers) the
+    paper draws: ``group, game, workers, seeds, frames, points`` (``claims.curve_points``), ``verdict, detail``
+    (``claims.curve_claim``; ``not comparable`` below ``claims.MIN_FRAMES``)."""
+    ours = curves[curves["algorithm"] == CURVE_CLAIMS[claim][0]]
     rows = []
-    for (group, game, workers), g in a2c.groupby(["algo", "game", "workers"]):
-        band = paper_band("clemente2017_fig3", game, int(workers))
+    for (group, game, workers), g in ours.groupby(["algo", "game", "workers"]):
+        band = paper_band(claim, game, int(workers))
         if band is None:
             continue
         per_seed = [s.rename(columns={"episode_return": "score"})[["frames", "score"]].sort_values("frames")
@@ -90,9 +94,9 @@ def curve_verdicts(curves: pd.DataFrame) -> pd.DataFrame:
         points = curve_points(per_seed, band, margin)
         verdict, detail = curve_claim(points, margin)
         frames = int(g["frames"].max())
-        if frames < MIN_FRAMES["clemente2017_fig3"]:
+        if frames < MIN_FRAMES[claim]:
             verdict, detail = "not comparable", (f"budget: {fmt_frames(frames)} frames, below the "
-                                                 f"{fmt_frames(MIN_FRAMES['clemente2017_fig3'])} a verdict needs; "
+                                                 f"{fmt_frames(MIN_FRAMES[claim])} a verdict needs; "
                                                  + detail)
         rows.append({"group": group, "game": game, "workers": workers, "seeds": len(per_seed), "frames": frames,
                      "points": points, "verdict": verdict, "detail": detail})
@@ -141,11 +145,13 @@ def group_settings(runs: list[dict]) -> dict[str, str]:
 
 
 def draw_band_panels(fig, rect, curves: pd.DataFrame, verdicts: pd.DataFrame, x: str,
-                     published: pd.DataFrame | None = None, settings: dict[str, str] | None = None) -> None:
+                     published: pd.DataFrame | None = None, settings: dict[str, str] | None = None,
+                     claim: str = "clemente2017_fig3") -> None:
     """One panel per ``curve_verdicts`` row: our training curve (mean, 95% CI over seeds) over Figure 3's
     (``x="frames"``, drawn in epochs) or Figure 4's (``x="hours"``) band and line for the run's n_e, up to our
     last point, with the suite's ``published`` curve at the group's ``settings`` where there is one; the verdict
-    in the panel title."""
+    in the panel title. ``claim``: whose figure (``CURVE_CLAIMS``)."""
+    algorithm, workers_name, paper = CURVE_CLAIMS[claim]
     n = max(1, len(verdicts))
     cols = min(3, n)
     gs = fig.add_gridspec(-(-n // cols), cols)
@@ -153,18 +159,18 @@ def draw_band_panels(fig, rect, curves: pd.DataFrame, verdicts: pd.DataFrame, x:
     for i, v in enumerate(verdicts.itertuples()):
         ax = fig.add_subplot(gs[i // cols, i % cols])
         g = curves[(curves["algo"] == v.group) & (curves["game"] == v.game) & (curves["workers"] == v.workers)]
-        band = paper_band("clemente2017_fig3", v.game, int(v.workers), x)
+        band = paper_band(claim, v.game, int(v.workers), x)
         scale = reference.FRAMES_PER_EPOCH if x == "frames" else 1.0
         ours = grouped_mean_ci(g, ["frames"], "episode_return")  # per frame bin over seeds, at the bins' mean hours
         ours["hours"] = g.groupby("frames")["hours"].mean().to_numpy()
         end = float(ours[x].max()) if len(ours) else 1.0
         shown = band[band[x] <= end * 1.1]
         ax.fill_between(shown[x] / scale, shown["low"], shown["high"], color="#e69f00", alpha=0.35, lw=0,
-                        label=f"Clemente 2017, n_e = {v.workers}")
+                        label=f"{paper}, {workers_name} = {v.workers}")
         ax.plot(shown[x] / scale, shown["line"], color="#e69f00", lw=1)
         plot_band(ax, ours[x] / scale, ours, colours[v.group], label=f"ours: {v.group}, {v.seeds} seed(s)")
         if published is not None and settings is not None and v.group in settings:
-            pub = published[(published["algorithm"] == "a2c") & (published["game"] == v.game)
+            pub = published[(published["algorithm"] == algorithm) & (published["game"] == v.game)
                             & (published["workers"] == v.workers) & (published["settings"] == settings[v.group])]
             pub = pub[pub[x] <= end * 1.1]
             if len(pub):
@@ -173,14 +179,35 @@ def draw_band_panels(fig, rect, curves: pd.DataFrame, verdicts: pd.DataFrame, x:
         ref = reference.noop_reference(v.game)
         if ref:
             ax.axhline(ref[0], ls="--", color="grey", lw=0.8, label="random (no-op)")
-        ax.set_title(f"{v.game}, {v.group} n_e {v.workers}: {v.verdict}", fontsize=8.5)
-        ax.set_xlabel("epochs (4M frames)" if x == "frames" else "wall-clock hours (paper: one GPU; ours: this host)",
+        ax.set_title(f"{v.game}, {v.group} {workers_name} {v.workers}: {v.verdict}", fontsize=8.5)
+        ax.set_xlabel("epochs (4M frames)" if x == "frames" else "wall-clock hours (paper's host; ours: this host)",
                       fontsize=7.5)
         ax.set_ylabel("training return", fontsize=7.5)
         ax.tick_params(labelsize=7)
         ax.legend(fontsize=7)
         ax.grid(alpha=0.3)
     fit_grid(gs, fig, rect)
+
+
+def mnih_figure3_section(doc: Document, curves: pd.DataFrame, runs: list[dict],
+                         published: pd.DataFrame | None = None) -> list[str]:
+    """Mnih et al. 2016 Figures 3 and 4 with ours: each A3C FF (run group, game, workers) the paper draws, our
+    training curve over the paper's A3C band for that thread count, with the curve verdict; returns what is not
+    drawn."""
+    curve = curve_verdicts(curves, "mnih2016_fig3")
+    if curve.empty:
+        return ["Mnih et al. 2016 Figures 3 and 4 with ours: no A3C FF run on a game and thread count they draw"]
+    settings = group_settings(runs)
+    caption = ("Ours: training games' mean unclipped score per frame bin, mean and 95% CI over seeds. Paper: the A3C "
+               "band and line of Mnih et al. 2016 Figure {n} for the same number of threads (our actor-learners), "
+               "digitized (SOURCES.md section E; the captions' runs: the three best learning rates of 50). Curve "
+               f"verdict as on the Clemente pages; 'not comparable' below {fmt_frames(MIN_FRAMES['mnih2016_fig3'])} "
+               "frames.")
+    for x, n, title in (("frames", 3, "score vs epochs"), ("hours", 4, "score vs hours")):
+        doc.figure(lambda fig, rect, x=x: draw_band_panels(fig, rect, curves, curve, x, published, settings,
+                                                           "mnih2016_fig3"),
+                   f"Mnih et al. 2016 Figure {n} with ours (A3C FF): {title}", caption.format(n=n))
+    return []
 
 
 def draw_paper_throughput(fig, rect, a2c: pd.DataFrame, networks: dict[str, str]) -> None:
