@@ -22,6 +22,8 @@ network and number of environments.
 * DQN: ours and SB3's ``DQN("CnnPolicy")`` with the same settings (Nature network, minibatch 32, an update every
   4 agent steps, target copy every 10k agent steps, centred RMSProp 2.5e-4 / 0.95 / 0.01, epsilon 1 -> 0.1) and a
   benchmark-sized schedule (replay of 50k, learning from 2.5k agent steps, epsilon annealed by 7.5k).
+* PAAC (``--algos paac``, Clemente 2017 Figure 2 on this host): ours A2C at n_e = 16, 32, 64, 128 and 256 with
+  both networks, fp32; the bench report draws them beside the paper's GPU and CPU curves.
 * A3C FF (NIPS network) at 1 and 2 actor-learners: ``per_worker_vs_1`` is frames/s per worker relative to one
   worker (Mnih 2016 Table 2's speed-up divided by the worker count). SB3 has no A3C.
 
@@ -52,7 +54,8 @@ from replication.update import update_step
 # benchmark-sized DQN schedule (both sides); everything else is DQNConfig's Nature default
 DQN_BENCH = {"replay_capacity": 50_000, "replay_start_agent_steps": 2_500, "epsilon_decay_agent_steps": 5_000,
              "network": "nature"}
-ALGOS = ("a2c", "dqn", "a3c")
+ALGOS = ("a2c", "dqn", "a3c", "paac")
+PAAC_NUM_ENVS = (16, 32, 64, 128, 256)  # Clemente et al. 2017 Figure 2's n_e
 
 
 @dataclass(frozen=True)
@@ -85,6 +88,7 @@ LINES = {
     "dqn": [Line("ours", "dqn", 1, "nature"), Line("ours", "dqn", 1, "nature", "bf16"),
             Line("sb3", "dqn", 1, "nature")],
     "a3c": [Line("ours", "a3c_ff", 1, "nips"), Line("ours", "a3c_ff", 2, "nips")],
+    "paac": [Line("ours", "a2c", n, network) for network in ("nips", "nature") for n in PAAC_NUM_ENVS],
 }
 
 

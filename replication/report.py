@@ -34,7 +34,7 @@ from replication import reference
 from replication.curves_figure import curve_bands, curves_caption, draw_curves, game_pages, plot_bands
 from replication.errors import ArgumentParser, UserError, check_output, cli_main
 from replication.pdf_pages import atomic_write_folder, report_pdf
-from replication.report_clemente import clemente_lines, clemente_section, mnih_figure3_section
+from replication.report_clemente import clemente_lines, clemente_section, draw_paper_throughput, mnih_figure3_section
 from replication.report_layout import PAGE, Document, fit_grid
 from replication.rundir import algorithm_of, atomic_write_bytes
 from replication.speedup import speedup_rows, speedup_summary
@@ -537,6 +537,14 @@ def build_bench_report(csv: str | Path, out: str | Path) -> list[str]:
                         "ratio_to_peer compares with SB3 at the same algorithm, network and number of environments "
                         "('none': no peer line). Reproduce: python -m replication.bench (or snakemake --cores all "
                         "bench).", *BENCH_TARGETS]))
+    lines = df["line"].astype(str)
+    trained = df[lines.str.startswith("ours") & (df["algo"] == "a2c") & (df["precision"] == "fp32")
+                 & ~lines.str.contains("env groups")]
+    if trained["workers"].nunique() >= 2:  # Clemente 2017 Figure 2 on this host (python -m replication.bench --algos paac)
+        a2c = trained.assign(algo="bench, " + trained["network"].astype(str))
+        doc.figure(lambda fig, rect: draw_paper_throughput(fig, rect, a2c, dict(zip(a2c["algo"], a2c["network"]))),
+                   "Figure 2 on this host (bench)", f"Host: {host}. Ours: the bench's A2C lines (median frames/s) per "
+                   "n_e and network; the paper's: Clemente et al. 2017 Figure 2, digitized, timesteps/s x 4.")
     with report_pdf(out) as pdf:
         doc.render(pdf)
     return pdf.pages

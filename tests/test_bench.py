@@ -158,3 +158,20 @@ def test_bf16_falls_back_to_fp32_without_native_support():
     assert effective_precision("bf16", "cpu", flags={"amx_bf16"}) == ("bf16", "")
     assert effective_precision("fp32", "cpu", flags=set()) == ("fp32", "")
     assert "torch kernels" in __import__("replication.bench", fromlist=["isa_line"]).isa_line()
+
+
+def test_paac_lines_sweep_figure_2s_environments_and_the_report_draws_them(tmp_path):
+    from replication.bench import LINES, PAAC_NUM_ENVS
+    from replication.report import build_bench_report
+
+    paac = LINES["paac"]
+    assert [(line.workers, line.network) for line in paac] == [(n, net) for net in ("nips", "nature")
+                                                               for n in (16, 32, 64, 128, 256)]
+    assert PAAC_NUM_ENVS == (16, 32, 64, 128, 256) and all(line.algo == "a2c" for line in paac)
+    csv = tmp_path / "bench.csv"
+    pd.DataFrame([{"algo": "a2c", "line": "ours a2c", "workers": n, "network": net, "precision": "fp32",
+                   "frames": 1000, "frames_per_s": 100.0 * n, "ratio_to_peer": float("nan"),
+                   "fraction_of_serial_bound": 0.8, "per_worker_vs_1": float("nan"), "host": "test host"}
+                  for net in ("nips", "nature") for n in (16, 32)]).to_csv(csv, index=False)
+    pages = build_bench_report(csv, tmp_path / "bench.pdf")
+    assert pages == ["Training throughput beside Stable-Baselines3 (frames/s)", "Figure 2 on this host (bench)"]
