@@ -12,12 +12,12 @@ import os
 import shlex
 import sys
 
-from replication.config import (check_workers_fit_cores, group_algorithm, peer_plan, requests_gpu, resolve_run,
+from replication.config.resolve import (check_workers_fit_cores, group_algorithm, peer_plan, requests_gpu, resolve_run,
                                 run_plan, validate_config)
-from replication.peer import PEER_PREFIX
-from replication.errors import UserError
-from replication.replay import replay_nbytes
-from replication.rundir import run_dir
+from replication.peers.sb3 import PEER_PREFIX
+from replication.core.errors import UserError
+from replication.algorithms.replay import replay_nbytes
+from replication.runs.rundir import run_dir
 
 
 # configs/default.yaml unless --configfile names another (then that one alone, not merged over the default)

@@ -14,10 +14,10 @@ import torch.multiprocessing as mp
 import yaml
 
 from conftest import ROOT
-from replication.a3c import A3CConfig, A3CLSTMConfig, WorkerSpec, build_model, rollout_loss, worker_main
-from replication.atari import AtariBatch, AtariConfig
-from replication.networks import ActorCriticLSTM
-from replication.optim import PaperRMSprop
+from replication.algorithms.a3c import A3CConfig, A3CLSTMConfig, WorkerSpec, build_model, rollout_loss, worker_main
+from replication.core.networks import ActorCriticLSTM
+from replication.core.optim import PaperRMSprop
+from replication.envs.atari import AtariBatch, AtariConfig
 
 SMALL = AtariConfig(max_episode_frames=80)
 

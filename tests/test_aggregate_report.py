@@ -6,11 +6,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from replication.aggregate import aggregate
-from replication.report import build_report, per_game_summary, provenance_lines, verdict_table
-from replication.pdf_pages import ReportPdf
-from replication.rundir import EPISODE_COLUMNS, EVAL_COLUMNS, UPDATE_COLUMNS
-from replication.stats import mean_ci
+from replication.report.build import build_report
+from replication.report.pdf_pages import ReportPdf
+from replication.report.sections import provenance_lines
+from replication.results.aggregate import aggregate
+from replication.results.stats import mean_ci
+from replication.results.verdict import per_game_summary, verdict_table
+from replication.runs.logs import EPISODE_COLUMNS, EVAL_COLUMNS, UPDATE_COLUMNS
 
 
 def fake_run(root, algo, game, workers, seed, eval_returns, episode_returns, frames=1_000_000, wall=100.0):
@@ -160,7 +162,7 @@ def test_mean_ci():
 def test_grouped_mean_ci_is_mean_ci_per_group():
     """Every figure's band (``stats.grouped_mean_ci``): per (group, bin) the mean over its rows with mean_ci's
     interval; one row gives NaN bounds, identical rows a collapsed band, groups come out sorted."""
-    from replication.stats import grouped_mean_ci
+    from replication.results.stats import grouped_mean_ci
 
     df = pd.DataFrame({"run": ["b", "b", "a", "a", "a", "a", "b"], "frames": [0, 0, 0, 0, 0, 0, 10],
                        "episode_return": [2.0, 2.0, 1.0, 2.0, 3.0, 4.0, 7.0]})
@@ -175,7 +177,7 @@ def test_grouped_mean_ci_is_mean_ci_per_group():
 
 
 def test_speedup_against_hand_computed_values(tmp_path, monkeypatch):
-    from replication.speedup import speedup_rows, speedup_summary
+    from replication.results.speedup import speedup_rows, speedup_summary
 
     r = tmp_path / "runs"
     # 1 worker: 1000 frames/s, reaches 10 after 0.5 h; 4 workers: 3000 frames/s, reaches 10 after 0.25 h
@@ -215,7 +217,7 @@ def test_game_absent_from_reference_tables_still_reports(tmp_path, monkeypatch):
 
 
 def test_across_game_summary_hand_computed():
-    from replication.summary import performance_profile, summarize
+    from replication.results.summary import performance_profile, summarize
 
     per_game = {"a": np.array([0.0, 100.0]), "b": np.array([50.0, 50.0]), "c": np.array([200.0, 400.0])}
     s = summarize(per_game).set_index("metric")
@@ -250,4 +252,4 @@ def test_tables_carry_the_algorithm_beside_the_group_and_the_report_filters_by_i
     pages = build_report(tmp_path / "tables", tmp_path / "r.pdf")
     assert "Figure 2 on this host" in pages and "Figure 3 with ours: score vs epochs" in pages  # Pong, n_e 16 and 32
     lines = provenance_lines(json.loads((tmp_path / "tables" / "runs.json").read_text()))
-    assert any("run group a2c_baselines (algorithm a2c" in s and "replication/a2c.py (A2CConfig)" in s for s in lines)
+    assert any("run group a2c_baselines (algorithm a2c" in s and "replication/algorithms/a2c.py (A2CConfig)" in s for s in lines)

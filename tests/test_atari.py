@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from replication.atari import AtariBatch, AtariConfig, EpisodeTracker, check_game
-from replication.errors import UserError
+from replication.core.errors import UserError
+from replication.envs.atari import AtariBatch, AtariConfig, EpisodeTracker, check_game
 
 
 def test_observation_shape_dtype_and_frames_per_step():

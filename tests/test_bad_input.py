@@ -112,7 +112,7 @@ def train_argv(configfile, label: str, out, *extra: str) -> list[str]:
 @pytest.mark.parametrize("where,overrides,expected", CONFIG_CASES,
                          ids=[f"{w}.{'+'.join(o)}={list(o.values())[-1]}" for w, o, _ in CONFIG_CASES])
 def test_bad_config_value_is_one_line_from_train(where, overrides, expected, tmp_path, capsys):
-    from replication.train import main
+    from replication.cli.train import main
 
     cfg, label = config_with(where, overrides)
     path = tmp_path / "bad.yaml"
@@ -127,10 +127,10 @@ def test_every_numeric_config_key_declares_its_range():
     metadata), which drives the check and its message; the paper defaults pass their own checks."""
     import typing
 
-    from replication.atari import AtariConfig
-    from replication.config import algorithms
-    from replication.errors import _field_checks
-    from replication.evaluate import EvalConfig
+    from replication.envs.atari import AtariConfig
+    from replication.config.resolve import algorithms
+    from replication.core.errors import _field_checks
+    from replication.envs.evaluate import EvalConfig
 
     for cls in (AtariConfig, EvalConfig, *(c for c, _ in algorithms().values())):
         cls()
@@ -145,7 +145,7 @@ def test_every_numeric_config_key_declares_its_range():
 def run_config_with(changes: dict) -> str:
     """A valid ``--run-config`` (as the Snakefile passes it) with ``changes``: ``{"seed": -2}`` replaces a key,
     ``{"hyper.gamma": 2}`` one key of a section."""
-    from replication.config import resolve_run, validate_config
+    from replication.config.resolve import resolve_run, validate_config
 
     cfg = validate_config({"games": ["pong"], "device": "cpu", "algos": {"a2c": dict(GROUPS["a2c"])}})
     resolved = json.loads(json.dumps(resolve_run(cfg, "a2c", "pong", 4, 0)))
@@ -210,7 +210,7 @@ def fill(args: list[str], tmp_path) -> list[str]:
 
 @pytest.mark.parametrize("args,expected", TRAIN_CASES, ids=[" ".join(a) for a, _ in TRAIN_CASES])
 def test_bad_train_argument_is_one_line(args, expected, good_config, tmp_path, capsys):
-    from replication.train import main
+    from replication.cli.train import main
 
     argv = train_argv(good_config, "a2c", tmp_path / "run") + fill(args, tmp_path)
     assert expected.replace("{cfg}", str(good_config)) in exits_2(main, argv, capsys)
@@ -239,7 +239,7 @@ def config_changed(changes: dict) -> dict:
 
 @pytest.mark.parametrize("changes,expected", REPEAT_CASES, ids=[e.split(" repeats")[0] for _, e in REPEAT_CASES])
 def test_a_repeated_list_entry_is_one_line(changes, expected, tmp_path, capsys):
-    from replication.train import main
+    from replication.cli.train import main
 
     path = tmp_path / "repeated.yaml"
     path.write_text(yaml.safe_dump(config_changed(changes)))
@@ -249,7 +249,7 @@ def test_a_repeated_list_entry_is_one_line(changes, expected, tmp_path, capsys):
 
 @pytest.mark.parametrize("text,expected", RUN_CONFIG_CASES, ids=[e.split(";")[0] for _, e in RUN_CONFIG_CASES])
 def test_bad_run_config_is_one_line(text, expected, tmp_path, capsys):
-    from replication.train import main
+    from replication.cli.train import main
 
     text = text if isinstance(text, str) else run_config_with(text)
     assert expected in exits_2(main, ["--run-config", text, "--out", str(tmp_path / "run")], capsys)
@@ -266,7 +266,7 @@ def test_bad_run_config_is_one_line(text, expected, tmp_path, capsys):
 def test_bad_configfile_is_one_line(configfile, expected, tmp_path, capsys):
     """What ``python -m replication.train --configfile`` says; ``snakemake --configfile`` reads the file itself
     before the Snakefile runs, and its own messages are left to it (README, Reliability)."""
-    from replication.train import main
+    from replication.cli.train import main
 
     (tmp_path / "empty.yaml").write_text("")
     (tmp_path / "broken.yaml").write_text("games: [pong\nalgos: {a2c: {workers: [4]}}\n")

@@ -6,9 +6,9 @@ import math
 import pandas as pd
 import pytest
 
-from replication.bench import (add_ratios, bench_env_limit, bench_network_limit, bench_ours, dqn_network_limit,
-                               dqn_network_times, main)
-from replication.errors import UserError
+from replication.bench.throughput import (add_ratios, bench_env_limit, bench_network_limit, bench_ours,
+                                          dqn_network_limit, dqn_network_times, main)
+from replication.core.errors import UserError
 
 
 def test_bench_functions_return_positive_rates():
@@ -49,13 +49,13 @@ def test_bad_bench_arguments_are_one_line_errors(capsys):
     with pytest.raises(SystemExit) as e:
         main(["--algos", "ppo"])
     assert e.value.code == 2
-    assert capsys.readouterr().err.strip() == "error: unknown bench algorithm 'ppo'; accepted: a2c, dqn, a3c"
+    assert capsys.readouterr().err.strip() == "error: unknown bench algorithm 'ppo'; accepted: a2c, dqn, a3c, paac"
     with pytest.raises(UserError, match="--frames must be >= 1, got 0"):
         main.__wrapped__(["--frames", "0"])
 
 
 def test_bench_report_is_a_one_page_pdf(tmp_path):
-    from replication.report import build_bench_report
+    from replication.report.bench_report import build_bench_report
 
     csv = tmp_path / "bench.csv"
     pd.DataFrame([{"algo": "a2c", "line": "ours a2c", "workers": 16, "network": "nature", "precision": "fp32",
@@ -69,7 +69,7 @@ def test_bench_report_is_a_one_page_pdf(tmp_path):
 
 
 def test_repeats_run_round_robin_and_report_the_median(monkeypatch):
-    from replication import bench
+    from replication.bench import throughput as bench
 
     calls = []
     rates = {"ours a2c": [900.0, 300.0, 600.0], "sb3 a2c": [200.0, 400.0, 300.0]}
@@ -99,7 +99,7 @@ def test_repeats_run_round_robin_and_report_the_median(monkeypatch):
 def test_bench_keeps_finished_algorithms_and_skips_lines_by_precision(monkeypatch, tmp_path):
     """A bench stopped in its second algorithm keeps the first one's rows on disk; --precisions fp32 and a CPU
     without native bf16 drop the bf16 lines."""
-    from replication import bench
+    from replication.bench import throughput as bench
 
     def fake_run_line(line, game, frames, threads):
         if line.algo == "dqn":
@@ -125,7 +125,7 @@ def test_bench_keeps_finished_algorithms_and_skips_lines_by_precision(monkeypatc
 
 
 def test_a_bench_stopped_mid_algorithm_keeps_every_finished_run(monkeypatch, tmp_path):
-    from replication import bench
+    from replication.bench import throughput as bench
 
     calls = []
 
@@ -149,7 +149,7 @@ def test_a_bench_stopped_mid_algorithm_keeps_every_finished_run(monkeypatch, tmp
 
 
 def test_bf16_falls_back_to_fp32_without_native_support():
-    from replication.precision import effective_precision, native_bf16
+    from replication.core.precision import effective_precision, native_bf16
 
     assert not native_bf16("cpu", flags={"avx2", "fma"})
     assert native_bf16("cpu", flags={"avx2", "avx512_bf16"}) and native_bf16("cpu", flags={"amx_bf16"})
@@ -157,12 +157,12 @@ def test_bf16_falls_back_to_fp32_without_native_support():
     assert precision == "fp32" and "no native bfloat16" in note and "\n" not in note
     assert effective_precision("bf16", "cpu", flags={"amx_bf16"}) == ("bf16", "")
     assert effective_precision("fp32", "cpu", flags=set()) == ("fp32", "")
-    assert "torch kernels" in __import__("replication.bench", fromlist=["isa_line"]).isa_line()
+    assert "torch kernels" in __import__("replication.bench.throughput", fromlist=["isa_line"]).isa_line()
 
 
 def test_paac_lines_sweep_figure_2s_environments_and_the_report_draws_them(tmp_path):
-    from replication.bench import LINES, PAAC_NUM_ENVS
-    from replication.report import build_bench_report
+    from replication.bench.throughput import LINES, PAAC_NUM_ENVS
+    from replication.report.bench_report import build_bench_report
 
     paac = LINES["paac"]
     assert [(line.workers, line.network) for line in paac] == [(n, net) for net in ("nips", "nature")

@@ -7,10 +7,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from replication import reference
-from replication.claims import claims_table, main, read_live_run, settings_of
-from replication.errors import UserError
-from replication.verdict import band_position, curve_claim_verdict, margin_points, score_claim_verdict
+from replication.cli.claims import main
+from replication.core.errors import UserError
+from replication.results import reference
+from replication.results.claims import claims_table, read_live_run, settings_of
+from replication.results.verdict import band_position, curve_claim_verdict, margin_points, score_claim_verdict
 
 
 def test_margin_is_ten_human_normalized_points():
@@ -143,9 +144,9 @@ def test_cli_writes_claims_and_the_curve_png(tmp_path, capsys):
 def test_the_published_curve_is_drawn_beside_a_rerun_at_the_same_settings(tmp_path):
     import matplotlib.pyplot as plt
 
-    from replication.claims import published_curves
-    from replication.report import _published
-    from replication.report_clemente import curve_verdicts, draw_band_panels
+    from replication.results.claims import published_curves
+    from replication.report.build import _published
+    from replication.report.clemente import curve_verdicts, draw_band_panels
 
     games = [(f - 1000, f / 4e6 - 21.0) for f in range(2_000_000, 44_000_001, 2_000_000)]
     run = _run_dir(tmp_path, 0, {44_000_000: [0.0, 1.0]}, done=True, games=games)
@@ -174,7 +175,7 @@ def test_the_published_curve_is_drawn_beside_a_rerun_at_the_same_settings(tmp_pa
 
 
 def test_report_table1_verdict_takes_one_seeds_ci_from_its_evaluation_games():
-    from replication.report_clemente import table1_verdicts
+    from replication.report.clemente import table1_verdicts
 
     row = {"algo": "a2c", "algorithm": "a2c", "game": "pong", "workers": 32, "frames": 80_000_000,
            "wall_time_s": 9000.0}

@@ -7,11 +7,11 @@ Compiling takes ~25 s in a fresh inductor cache (a few seconds after), so these 
 import pytest
 import torch
 
-from replication import optim
-from replication.dqn import DQNAgent
-from replication.optim import CentredRMSprop
+from replication.algorithms.dqn import DQNAgent
+from replication.core import optim
+from replication.core.optim import CentredRMSprop
 
-SETTINGS = dict(lr=2.5e-4, decay=0.95, eps=0.01)  # DQN's (replication/dqn.py)
+SETTINGS = dict(lr=2.5e-4, decay=0.95, eps=0.01)  # DQN's (replication/algorithms/dqn.py)
 
 
 def _nature_params(seed: int) -> list[torch.nn.Parameter]:

@@ -9,15 +9,15 @@ import pandas as pd
 import pytest
 import torch
 
-from replication import dqn
-from replication.atari import AtariConfig
-from replication.dqn import DQNConfig, batch_to_device, epsilon_at, epsilon_greedy_logits, update_due
-from replication.losses import td_loss
-from replication.optim import CentredRMSprop
-from replication.errors import UserError
-from replication.evaluate import EvalConfig
-from replication.replay import ReplayBuffer
-from replication.training import TrainingRun
+from replication.algorithms import dqn
+from replication.algorithms.dqn import DQNConfig, batch_to_device, epsilon_at, epsilon_greedy_logits, update_due
+from replication.algorithms.replay import ReplayBuffer
+from replication.core.errors import UserError
+from replication.core.losses import td_loss
+from replication.core.optim import CentredRMSprop
+from replication.envs.atari import AtariConfig
+from replication.envs.evaluate import EvalConfig
+from replication.runs.training import TrainingRun
 
 
 def test_defaults_are_the_nature_settings():
@@ -126,7 +126,7 @@ HYPER = DQNConfig(replay_capacity=2000, replay_start_agent_steps=200, target_upd
 
 
 def make_run(out, total_frames=TOTAL_FRAMES):
-    """A ``TrainingRun`` built as ``replication.train.make_run`` builds one from a resolved config."""
+    """A ``TrainingRun`` built as ``replication.config.launch.make_run`` builds one from a resolved config."""
     env, ev = AtariConfig(max_episode_frames=400, num_threads=1), EvalConfig(episodes=2, max_frames=400)
     resolved = {"algo": "dqn", "game": "pong", "workers": 1, "seed": 0, "total_frames": total_frames,
                 "device": "cpu", "checkpoint_every_frames": 10**9, "log_every_updates": 25,

@@ -5,9 +5,9 @@ import math
 import pytest
 import torch
 
-from replication.losses import actor_critic_loss
-from replication.optim import PaperRMSprop, linear_lr, scheduled_lr
-from replication.update import TrainingDiverged, update_step
+from replication.core.losses import actor_critic_loss
+from replication.core.optim import PaperRMSprop, linear_lr, scheduled_lr
+from replication.core.update import TrainingDiverged, update_step
 
 
 def test_actor_critic_loss_hand_computed():
@@ -61,7 +61,7 @@ def test_linear_lr_anneals_to_zero():
 def test_paac_annealing_horizon_is_not_the_run_budget():
     """PAAC anneals over lr_annealing_steps = 80M global steps = 320M frames: at 80M frames (a quarter of it) the
     rate is 0.0224 * 0.75 = 0.0168, and 0 frames means the run's own budget (hand-computed)."""
-    from replication.a2c import A2CConfig
+    from replication.algorithms.a2c import A2CConfig
 
     hp = A2CConfig()
     assert hp.annealing_frames(80_000_000) == 320_000_000
@@ -72,8 +72,8 @@ def test_paac_annealing_horizon_is_not_the_run_budget():
 
 
 def test_orthogonal_init_and_unknown_init():
-    from replication.errors import UserError
-    from replication.networks import ActorCritic
+    from replication.core.errors import UserError
+    from replication.core.networks import ActorCritic
 
     m = ActorCritic("nips", 6, init="orthogonal")
     w = m.torso[5].weight  # (256, 2592): orthogonal rows with gain sqrt(2)
@@ -88,7 +88,7 @@ def test_orthogonal_init_and_unknown_init():
 def test_a3c_default_value_weight_halves_the_gradient_of_the_half_squared_error():
     """muupan/async-rl's reading of "multiply the gradients of V by 0.5": the value gradient of one A3C rollout
     (loss summed over its steps, Algorithm S3) is 0.5 * d[(R - V)^2 / 2]/dV = 0.5 * (V - R) per step."""
-    from replication.a3c import A3CConfig
+    from replication.algorithms.a3c import A3CConfig
 
     values = torch.tensor([1.0, 0.0, 2.0], requires_grad=True)
     returns = torch.tensor([3.0, -1.0, 2.5])
@@ -129,8 +129,8 @@ def test_update_step_hands_local_gradients_to_the_shared_parameters():
 def test_a3c_anneals_over_the_runs_budget_unless_given_a_horizon():
     """Mnih 2016 §8 anneals over the course of training (0 = the run's budget); a horizon such as Figure 3's 50
     epochs (200M frames) leaves a 40M-frame run at 0.8 of its initial rate (hand-computed)."""
-    from replication.a3c import A3CConfig
-    from replication.optim import annealing_frames
+    from replication.algorithms.a3c import A3CConfig
+    from replication.core.optim import annealing_frames
 
     assert annealing_frames(A3CConfig().lr_annealing_frames, 40_000_000) == 40_000_000
     horizon = annealing_frames(A3CConfig(lr_annealing_frames=200_000_000).lr_annealing_frames, 40_000_000)

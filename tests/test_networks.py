@@ -6,10 +6,10 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from replication.losses import actor_critic_loss
-from replication.networks import ActorCritic, ActorCriticLSTM, QNetwork, act, sample_actions, scale_frames
-from replication.optim import CentredRMSprop, PaperRMSprop
-from replication.transfer import to_device
+from replication.core.losses import actor_critic_loss
+from replication.core.networks import ActorCritic, ActorCriticLSTM, QNetwork, act, sample_actions, scale_frames
+from replication.core.optim import CentredRMSprop, PaperRMSprop
+from replication.core.transfer import to_device
 
 
 def _reference_nature_torso(model: ActorCritic, obs: torch.Tensor) -> torch.Tensor:
@@ -124,7 +124,7 @@ def test_to_device_wraps_on_cpu_and_staged_copy_does_not_alias():
 
 
 def test_sampling_draws_from_the_generator_in_row_order():
-    from replication.networks import sample_actions
+    from replication.core.networks import sample_actions
 
     logits = torch.randn(64, 6)
     a = sample_actions(logits, torch.Generator().manual_seed(5))
@@ -137,7 +137,7 @@ def test_sampling_draws_from_the_generator_in_row_order():
 def test_cuda_logits_sample_with_the_runs_cpu_generator():
     """A2C failed at its first action on CUDA: torch.multinomial refuses a CPU generator for CUDA probabilities.
     The probabilities now move to the generator's device, and the draws equal a CPU run's."""
-    from replication.networks import sample_actions
+    from replication.core.networks import sample_actions
 
     logits = torch.randn(64, 6)
     cpu = sample_actions(logits, torch.Generator().manual_seed(5))

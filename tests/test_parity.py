@@ -12,11 +12,11 @@ import yaml
 
 from conftest import ROOT
 
-from replication.a2c import A2CConfig
-from replication.errors import UserError
-from replication.optim import scheduled_lr
-from replication.parity import final_window, parity_table, verdict
-from replication.stats import stratified_difference_ci, stratified_mean_ci
+from replication.algorithms.a2c import A2CConfig
+from replication.core.errors import UserError
+from replication.core.optim import scheduled_lr
+from replication.results.parity import final_window, parity_table, verdict
+from replication.results.stats import stratified_difference_ci, stratified_mean_ci
 
 sb3 = pytest.importorskip("stable_baselines3", reason="the peer needs the test extra's stable-baselines3")
 
@@ -73,7 +73,7 @@ def test_learning_rate_schedules():
 def test_a2c_settings_map_onto_sb3():
     from stable_baselines3.common.sb2_compat.rmsprop_tf_like import RMSpropTFLike
 
-    from replication.peer import a2c_kwargs
+    from replication.peers.sb3 import a2c_kwargs
 
     kw = a2c_kwargs(A2CConfig(**ZOO), 16, 1000)
     assert kw["learning_rate"] == pytest.approx(7e-4) and kw["n_steps"] == 5
@@ -93,8 +93,8 @@ def test_a2c_settings_map_onto_sb3():
 
 
 def test_dqn_settings_map_onto_sb3():
-    from replication.dqn import DQNConfig
-    from replication.peer import dqn_kwargs
+    from replication.algorithms.dqn import DQNConfig
+    from replication.peers.sb3 import dqn_kwargs
 
     hp = DQNConfig(network="nature", replay_capacity=1000, replay_start_agent_steps=100,
                    epsilon_decay_agent_steps=400)
@@ -107,7 +107,7 @@ def test_dqn_settings_map_onto_sb3():
 
 
 def test_peer_only_for_a2c_and_dqn():
-    from replication.config import validate_config
+    from replication.config.resolve import validate_config
 
     cfg = json.loads(json.dumps(TINY))
     cfg["algos"] = {"a3c_ff": {"peer": True, "workers": [1], "total_frames": 100}}
@@ -129,7 +129,7 @@ def both_sides(tmp_path_factory):
     ids = ["--algo", "a2c", "--game", "breakout", "--workers", "4", "--seed", "0", "--threads", "1"]
     r = _cli("replication.train", "--configfile", str(cfg), *ids, "--out", str(d / "a2c"))
     assert r.returncode == 0, r.stderr[-2000:]
-    from replication.config import load_config, resolve_run
+    from replication.config.resolve import load_config, resolve_run
 
     resolved = resolve_run(load_config(cfg), "a2c", "breakout", 4, 0)
     short = {**resolved, "total_frames": 3200}
@@ -165,11 +165,11 @@ def test_peer_writes_the_run_directory_contract(both_sides):
 
 def test_peer_refuses_another_runs_directory_and_changes_nothing(both_sides, tmp_path, capsys):
     """The finished peer run asked for with another entropy bonus: one line naming the key, exit status 2 (not
-    "already finished"), every file byte-identical; as ``replication.train`` refuses for our runs."""
+    "already finished"), every file byte-identical; as ``replication.cli.train`` refuses for our runs."""
     import shutil
 
-    from replication.config import load_config, resolve_run
-    from replication.parity import main
+    from replication.config.resolve import load_config, resolve_run
+    from replication.cli.parity import main
 
     d = tmp_path / "sb3"
     shutil.copytree(both_sides / "sb3", d)
@@ -185,7 +185,7 @@ def test_peer_refuses_another_runs_directory_and_changes_nothing(both_sides, tmp
 
 
 def test_parity_table_and_report_page(both_sides, tmp_path):
-    from replication.aggregate import aggregate, read_run
+    from replication.results.aggregate import aggregate, read_run
 
     runs = [read_run(both_sides / "a2c"), read_run(both_sides / "sb3")]
     table = parity_table(runs)
@@ -201,7 +201,7 @@ def test_parity_table_and_report_page(both_sides, tmp_path):
     assert set(curves["side"]) == {"ours", "sb3"}
     tables = aggregate([both_sides / "a2c", both_sides / "sb3"], tmp_path / "tables")
     assert len(tables["parity"]) == 1 and set(tables["scores"]["algo"]) == {"a2c", "sb3_a2c"}
-    from replication.report import build_report
+    from replication.report.build import build_report
 
     pages = build_report(tmp_path / "tables", tmp_path / "r.pdf")
     assert "Learning parity with Stable-Baselines3" in pages and "Learning parity: curves" in pages
@@ -221,7 +221,7 @@ def test_workflow_plans_peer_runs(tmp_path):
 
 
 def test_benchmarks_folder_is_regenerated_from_run_directories(both_sides, tmp_path):
-    from replication.benchmarks import write_benchmarks
+    from replication.cli.benchmarks import write_benchmarks
 
     out = tmp_path / "benchmarks"
     table = write_benchmarks([both_sides / "a2c", both_sides / "sb3"], out)

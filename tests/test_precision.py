@@ -5,12 +5,12 @@ import numpy as np
 import pytest
 import torch
 
-from replication.atari import AtariBatch, AtariConfig
-from replication.errors import UserError
-from replication.losses import actor_critic_loss
-from replication.networks import ActorCritic
-from replication.optim import PaperRMSprop
-from replication.precision import autocast
+from replication.core.errors import UserError
+from replication.core.losses import actor_critic_loss
+from replication.core.networks import ActorCritic
+from replication.core.optim import PaperRMSprop
+from replication.core.precision import autocast
+from replication.envs.atari import AtariBatch, AtariConfig
 
 
 def _pong_batch(n=8, agent_steps=40):
@@ -64,7 +64,7 @@ def test_bf16_autocast_follows_the_fp32_learning_trajectory(one_thread):
 def test_unknown_precision_is_a_user_error():
     with pytest.raises(UserError, match="unknown precision 'fp16'; accepted: fp32, bf16"):
         autocast("cpu", "fp16")
-    from replication.config import validate_config
+    from replication.config.resolve import validate_config
 
     with pytest.raises(UserError, match="fp16"):
         validate_config({"games": ["pong"], "precision": "fp16",
@@ -79,7 +79,7 @@ def test_a_bf16_run_records_what_it_trained_at(tmp_path):
     import sys
 
     from conftest import ROOT
-    from replication.precision import effective_precision
+    from replication.core.precision import effective_precision
 
     cfg = tmp_path / "cfg.yaml"
     cfg.write_text("games: [pong]\nseeds: [0]\ndevice: cpu\nprecision: bf16\nenv: {max_episode_frames: 400}\n"

@@ -7,7 +7,7 @@ import sys
 
 from conftest import ROOT
 
-from replication.progress import Progress, progress_line
+from replication.runs.progress import Progress, progress_line
 
 
 def test_progress_line_arithmetic():

@@ -5,8 +5,9 @@ import json
 import subprocess
 import sys
 
-from replication.progress_report import build_progress_report, find_runs, progress_table, read_log
-from replication.rundir import EPISODE_COLUMNS, UPDATE_COLUMNS
+from replication.report.progress_report import build_progress_report, find_runs, progress_table
+from replication.runs.logs import EPISODE_COLUMNS, UPDATE_COLUMNS
+from replication.runs.read import read_live_log
 
 
 def fake_run(root, group, seed, frames, total, done=False, torn_row=False):
@@ -32,9 +33,9 @@ def snapshot(root):
 
 def test_read_log_skips_a_torn_last_row(tmp_path):
     d = fake_run(tmp_path, "a2c", 0, 5000, 10000, torn_row=True)
-    ep = read_log(d / "episodes.csv")
+    ep = read_live_log(d / "episodes.csv")
     assert list(ep["frames"]) == [1000, 2000, 3000, 4000, 5000]
-    assert read_log(d / "missing.csv").empty
+    assert read_live_log(d / "missing.csv").empty
 
 
 def test_progress_table_states_and_fractions(tmp_path):

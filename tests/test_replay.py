@@ -5,9 +5,9 @@ import tracemalloc
 import numpy as np
 import pytest
 
-from replication.atari import AtariBatch, AtariConfig
-from replication.errors import UserError
-from replication.replay import ReplayBuffer, replay_nbytes
+from replication.algorithms.replay import ReplayBuffer, replay_nbytes
+from replication.core.errors import UserError
+from replication.envs.atari import AtariBatch, AtariConfig
 
 
 def test_reset_stack_is_zero_padded():

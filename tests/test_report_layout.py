@@ -8,13 +8,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from replication import reference
-from replication.aggregate import normalized_rows
-from replication.parity import COLUMNS as PARITY_COLUMNS
-from replication.pdf_pages import ReportPdf, layout_problems
-from replication.report import _commit, _duration, _host, build_report
-from replication.report_layout import Document, fmt_cell
-from replication.verdict import per_game_summary, verdict_table
+from replication.report.build import build_report
+from replication.report.layout import Document
+from replication.report.pdf_pages import ReportPdf, layout_problems
+from replication.report.sections import _commit, _duration, _host
+from replication.results import reference
+from replication.results.aggregate import normalized_rows
+from replication.results.fmt import fmt_cell
+from replication.results.parity import COLUMNS as PARITY_COLUMNS
+from replication.results.verdict import per_game_summary, verdict_table
 from test_aggregate_report import SMALL_PAGES, _pdf_pages, fake_run
 
 S3 = reference.table_s3().set_index("game")
@@ -132,7 +134,7 @@ def small_tables(tmp_path):
     dirs = [fake_run(r, "a2c", "pong", 32, 0, [10, 12, 14], [-21, -10, 0, 10]),
             fake_run(r, "a2c", "pong", 32, 1, [16, 18, 20], [-20, -5, 5, 15], wall=200.0),
             fake_run(r, "dqn", "pong", 1, 0, [-20, -19], [-21, -20, -20, -19])]
-    from replication.aggregate import aggregate
+    from replication.results.aggregate import aggregate
 
     aggregate(dirs, tmp_path / "tables")
     return tmp_path / "tables"

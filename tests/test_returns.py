@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from replication.returns import advantages, bootstrap_time_limits, n_step_returns
+from replication.core.returns import advantages, bootstrap_time_limits, n_step_returns
 
 
 def test_three_step_returns_with_terminal_in_the_middle():

@@ -136,7 +136,7 @@ def edit_line(name, line, edit):
 
 def set_field(name, line, column, value):
     """A row in the middle of a log gets ``value`` in ``column``."""
-    from replication.rundir import EPISODE_COLUMNS, EVAL_COLUMNS, UPDATE_COLUMNS
+    from replication.runs.logs import EPISODE_COLUMNS, EVAL_COLUMNS, UPDATE_COLUMNS
 
     columns = {"episodes.csv": EPISODE_COLUMNS, "updates.csv": UPDATE_COLUMNS, "eval.csv": EVAL_COLUMNS}[name]
     i = columns.index(column)
@@ -188,7 +188,7 @@ TRAIN_CASES = [
 @pytest.mark.parametrize("damage, request_, expected", [c[1:] for c in TRAIN_CASES], ids=[c[0] for c in TRAIN_CASES])
 def test_train_refuses_another_run_or_a_damaged_file_and_changes_nothing(damage, request_, expected, smoke, tmp_path,
                                                                         capsys):
-    from replication.train import main
+    from replication.cli.train import main
 
     d = tmp_path / "run"
     shutil.copytree(smoke["run"], d)
@@ -211,8 +211,8 @@ def test_train_refuses_another_run_or_a_damaged_file_and_changes_nothing(damage,
 def test_a_damaged_row_is_named_by_the_progress_report(smoke, tmp_path):
     """The progress report reads logs with the same reader as resume: a torn last line is what a live writer
     leaves, but a damaged row in the middle is named (file, line, what to do), never skipped."""
-    from replication.errors import UserError
-    from replication.progress_report import run_progress
+    from replication.core.errors import UserError
+    from replication.report.progress_report import run_progress
 
     d = tmp_path / "runs" / "a2c" / "pong" / "w4" / "s0"
     shutil.copytree(smoke["run"], d)
@@ -228,7 +228,7 @@ def test_a_damaged_row_is_named_by_the_progress_report(smoke, tmp_path):
 
 
 def test_aggregate_refuses_a_run_directory_that_does_not_exist(smoke, tmp_path, capsys):
-    from replication.aggregate import main
+    from replication.results.aggregate import main
 
     tables = tmp_path / "tables"
     shutil.copytree(smoke["tables"], tables)
@@ -245,7 +245,7 @@ def test_aggregate_refuses_a_run_directory_that_does_not_exist(smoke, tmp_path, 
 def test_aggregate_names_the_unfinished_run_directories(smoke, tmp_path, capsys):
     """None finished: the error names them; some finished: the unfinished ones are counted in the summary line
     (and listed in missing.csv), not passed over in silence."""
-    from replication.aggregate import main
+    from replication.results.aggregate import main
 
     runs = []
     for seed in (1, 2):
@@ -286,7 +286,7 @@ AGGREGATE_CASES = [
 
 @pytest.mark.parametrize("damage, expected", [c[1:] for c in AGGREGATE_CASES], ids=[c[0] for c in AGGREGATE_CASES])
 def test_aggregate_names_a_damaged_file_and_writes_nothing(damage, expected, smoke, tmp_path, capsys):
-    from replication.aggregate import main
+    from replication.results.aggregate import main
 
     d, tables = tmp_path / "run", tmp_path / "tables"
     shutil.copytree(smoke["run"], d)
@@ -319,7 +319,7 @@ def test_the_cli_refuses_as_a_user_sees_it(smoke, tmp_path):
 
 
 def test_the_same_finished_run_is_a_no_op(smoke, tmp_path, capsys):
-    from replication.train import main
+    from replication.cli.train import main
 
     d = tmp_path / "run"
     shutil.copytree(smoke["run"], d)
@@ -348,7 +348,7 @@ def test_a_torn_last_row_is_recovered_from_the_checkpoint(smoke, tmp_path):
 def test_a_log_with_a_half_written_header_starts_afresh_on_resume(tmp_path):
     """A writer killed while creating a CSV log leaves part of its header and no newline; a resumed run's rows must
     not be appended below it (the file would have no header): the log is written again from its header."""
-    from replication.rundir import CsvLog
+    from replication.runs.logs import CsvLog
 
     path = tmp_path / "episodes.csv"
     path.write_bytes(b"frames,agent_st")
@@ -361,11 +361,11 @@ def test_a_log_with_a_half_written_header_starts_afresh_on_resume(tmp_path):
 def test_an_evaluation_cut_short_is_done_on_resume(tmp_path):
     """SIGTERM during an evaluation saves a checkpoint past its evaluation point without it (the rows it wrote are cut
     on resume): the resumed run evaluates at its first update instead of skipping that point."""
-    from replication.a2c import A2CConfig
-    from replication.atari import AtariConfig
-    from replication.evaluate import EvalConfig
-    from replication.rundir import LOG_COLUMNS
-    from replication.training import TrainingRun
+    from replication.algorithms.a2c import A2CConfig
+    from replication.envs.atari import AtariConfig
+    from replication.envs.evaluate import EvalConfig
+    from replication.runs.logs import LOG_COLUMNS
+    from replication.runs.training import TrainingRun
 
     def next_evaluation(evaluated_at):
         d = tmp_path / f"run{evaluated_at}"
@@ -401,8 +401,8 @@ def test_a_longer_total_frames_extends_the_run_and_is_recorded(smoke, tmp_path):
 
 def test_identity_keys_and_setting_keys_cover_the_resolved_run():
     """Every key ``resolve_run`` writes is either part of a run's identity or a setting that may change."""
-    from replication.config import load_config, resolve_run
-    from replication.rundir import IDENTITY_KEYS, SETTING_KEYS
+    from replication.config.resolve import load_config, resolve_run
+    from replication.runs.rundir import IDENTITY_KEYS, SETTING_KEYS
 
     resolved = resolve_run(load_config(ROOT / "configs" / "smoke.yaml"), "a2c", "pong", 2, 0)
     derived = {"learning_rate"}  # follows from hyper and workers

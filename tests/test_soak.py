@@ -1,6 +1,6 @@
 """Fault-injection soak: a real smoke-size A2C training killed with SIGKILL at random moments, resumed each time.
 
-Each session is ``replication.train.main`` with the arguments a user gives ``python -m replication.train``, in a
+Each session is ``replication.cli.train.main`` with the arguments a user gives ``python -m replication.train``, in a
 process forked from a helper that has already imported the package (so a session starts in ~1 s instead of ~4 s
 of imports; the training, its files and its death are those of a train job). The helper kills it at a random
 moment: 15% of kills within its first 1.5 s (checking the directory, cutting the logs back, building the
@@ -10,7 +10,7 @@ being written: too short for a random moment to hit often), the others up to 2 s
 session's Python stack, which says where the kill landed. After one kill in five a torn last line is appended to a
 log (a SIGKILL cannot split the small write of a row; a full disk or a power cut can), and the next session that
 starts must drop it and say so. After every kill the run directory is checked (``check_after_kill``): every log passes
-the strict reader (``rundir.read_log_rows``, the torn last line its only recovery), the checkpoint's frames and
+the strict reader (``logs.read_log_rows``, the torn last line its only recovery), the checkpoint's frames and
 updates never go back, and the rows at or below the checkpoint's frames (what a resume keeps) are exactly those
 kept before: none lost, none duplicated, ``updates.csv`` holding every logged update once, ``eval.csv`` every
 evaluation point once with all its games. Then ``python -m replication.train`` finishes the run and aggregate
@@ -58,7 +58,7 @@ CONFIG = {
 # (after a SIGUSR1 that has faulthandler write its stack) and answers with how it ended.
 HELPER = r"""
 import faulthandler, json, os, signal, sys, time
-import replication.train as train
+import replication.cli.train as train
 import torch._dynamo  # noqa: F401  (the optimizer imports it on first use: paid here once, not per session)
 
 def session(argv, log, stack):
@@ -163,7 +163,7 @@ class Sessions:
 
 def read_logs(d: Path, *, live: bool) -> dict:
     """Every log of run directory ``d`` through the strict reader; a log not made yet is left out."""
-    from replication.rundir import LOG_COLUMNS, read_log_rows
+    from replication.runs.logs import LOG_COLUMNS, read_log_rows
 
     return {name: read_log_rows(d / name, columns, live=live, remedy="soak")
             for name, columns in LOG_COLUMNS.items() if (d / name).exists()}
@@ -285,7 +285,7 @@ def test_sigkill_at_random_moments_loses_and_duplicates_nothing(tmp_path):
         assert f"recovered: dropped a half-written last row of {torn}" in r.stderr, r.stderr
         recovered += 1
     assert not list(out.glob(".*.tmp")), "temporaries of killed atomic writes left behind"
-    from replication.aggregate import read_run
+    from replication.results.aggregate import read_run
 
     run = read_run(out)  # strict: a finished run's logs whole, no torn line
     counters = torch.load(out / "checkpoint.pt", weights_only=False)["counters"]

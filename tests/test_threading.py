@@ -1,4 +1,4 @@
-"""The process-wide speed settings applied by ``import replication`` (replication/runtime.py): the OpenMP spin
+"""The process-wide speed settings applied by ``import replication`` (replication/core/runtime.py): the OpenMP spin
 default goes in before torch loads and never over a user's value (and is recorded in each run's provenance);
 glibc malloc keeps freed memory unless the user configured malloc."""
 
@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-PROBE = ("import replication, torch, os; from replication.rundir import provenance; r = provenance()['runtime']; "
+PROBE = ("import replication, torch, os; from replication.runs.provenance import provenance; r = provenance()['runtime']; "
          "print(os.environ['GOMP_SPINCOUNT'], r['GOMP_SPINCOUNT'], r['malloc_keeps_freed_memory'])")
 
 

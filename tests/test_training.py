@@ -145,8 +145,8 @@ def test_unknown_algo_on_the_command_line(tmp_path):
 
 
 def test_interrupted_rollout_is_not_counted_in_the_checkpoint(tmp_path):
-    from replication.config import resolve_run, validate_config
-    from replication.train import make_run
+    from replication.config.resolve import resolve_run, validate_config
+    from replication.config.launch import make_run
 
     cfg = validate_config(json.loads(json.dumps(TINY)))
     run, _ = make_run(resolve_run(cfg, "a2c", "pong", 4, 0), tmp_path / "run")

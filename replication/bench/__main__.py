@@ -1,0 +1,4 @@
+from replication.bench.throughput import main
+
+if __name__ == "__main__":
+    raise SystemExit(main())

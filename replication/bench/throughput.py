@@ -1,0 +1,456 @@
+"""``python -m replication.bench``: training throughput of our algorithms beside Stable-Baselines3, in one run.
+
+Usage::
+
+    pip install -e '.[bench]'          # Stable-Baselines3 (the peer) and OpenCV for its Atari wrappers
+    python -m replication.bench --game pong --frames 200000 --out results/bench/bench.csv
+    python -m replication.bench --algos a2c --repeats 3   # each line 3 times, round-robin: median and range
+    snakemake --cores all bench        # the same, plus reports/bench.pdf
+
+Every line trains on the same host, one after another (never concurrently), and reports training frames/s
+(emulator frames, frame skip included, per second of training wall time; building the environments and the
+final evaluation excluded, on both sides). For each shape two
+limits come first: the environment alone (ale-py ``AtariVectorEnv``, random actions) and the network alone; their
+serial combination ``1 / (1/env + 1/network)`` is what an unpipelined learner can reach
+(``fraction_of_serial_bound``). ``ratio_to_peer`` compares a line with Stable-Baselines3 at the same algorithm,
+network and number of environments.
+
+* A2C: ours at PAAC's 32 environments with the NIPS network, and at 16 environments with the Nature network, the
+  shape of SB3's ``A2C("CnnPolicy")`` with 16 environments and ``n_steps=5``; also ``bf16`` (the opt-in
+  ``precision`` key), and at 32 environments with ``env_groups: 2`` (emulation of one half overlapped with the
+  other half's forward).
+* DQN: ours and SB3's ``DQN("CnnPolicy")`` with the same settings (Nature network, minibatch 32, an update every
+  4 agent steps, target copy every 10k agent steps, centred RMSProp 2.5e-4 / 0.95 / 0.01, epsilon 1 -> 0.1) and a
+  benchmark-sized schedule (replay of 50k, learning from 2.5k agent steps, epsilon annealed by 7.5k).
+* PAAC (``--algos paac``, Clemente 2017 Figure 2 on this host): ours A2C at n_e = 16, 32, 64, 128 and 256 with
+  both networks, fp32; the bench report draws them beside the paper's GPU and CPU curves.
+* A3C FF (NIPS network) at 1 and 2 actor-learners: ``per_worker_vs_1`` is frames/s per worker relative to one
+  worker (Mnih 2016 Table 2's speed-up divided by the worker count). SB3 has no A3C.
+
+Preprocessing is the same on both sides: no-op starts (30), frame skip 4 with max-pool, 84x84 grayscale, stack of
+4, clipped rewards; SB3 adds its episodic-life and fire-reset wrappers. This is a benchmark, not a test: numbers
+depend on the host and on what else runs on it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+from replication.algorithms.a2c import A2CConfig
+from replication.algorithms.dqn import DQNAgent, DQNConfig, epsilon_at
+from replication.config.launch import make_run
+from replication.config.resolve import resolve_run
+from replication.core.errors import ArgumentParser, UserError, check_output, cli_main
+from replication.core.losses import actor_critic_loss, td_loss
+from replication.core.networks import ActorCritic, act
+from replication.core.optim import CentredRMSprop, PaperRMSprop
+from replication.core.precision import autocast, check_precision, cpu_flags, native_bf16
+from replication.core.update import update_step
+from replication.envs.atari import AtariConfig, check_game, make_vector_env
+from replication.runs.provenance import host_info
+from replication.runs.rundir import atomic_write_bytes
+
+# benchmark-sized DQN schedule (both sides); everything else is DQNConfig's Nature default
+DQN_BENCH = {"replay_capacity": 50_000, "replay_start_agent_steps": 2_500, "epsilon_decay_agent_steps": 5_000,
+             "network": "nature"}
+ALGOS = ("a2c", "dqn", "a3c", "paac")
+PAAC_NUM_ENVS = (16, 32, 64, 128, 256)  # Clemente et al. 2017 Figure 2's n_e
+
+
+@dataclass(frozen=True)
+class Line:
+    """One benchmark line: who trains (``ours`` or ``sb3``), which algorithm, at which shape and precision."""
+
+    who: str
+    algo: str
+    workers: int  # A2C num_envs / A3C actor-learners / 1 for DQN
+    network: str
+    precision: str = "fp32"
+    env_groups: int = 1  # A2C only: overlap of emulation and forward in groups (replication/algorithms/a2c.py)
+
+    @property
+    def shape(self) -> tuple[str, int, str, str]:
+        """What the limits depend on: ``(algo, workers, network, precision)``."""
+        return self.algo, self.workers, self.network, self.precision
+
+    @property
+    def name(self) -> str:
+        return (f"{self.who} {self.algo}" + ("" if self.precision == "fp32" else f" {self.precision}")
+                + ("" if self.env_groups == 1 else f" {self.env_groups} env groups"))
+
+
+LINES = {
+    "a2c": [Line("ours", "a2c", 32, "nips"), Line("ours", "a2c", 32, "nips", "bf16"),
+            Line("ours", "a2c", 32, "nips", env_groups=2),
+            Line("ours", "a2c", 16, "nature"), Line("ours", "a2c", 16, "nature", "bf16"),
+            Line("sb3", "a2c", 16, "nature")],
+    "dqn": [Line("ours", "dqn", 1, "nature"), Line("ours", "dqn", 1, "nature", "bf16"),
+            Line("sb3", "dqn", 1, "nature")],
+    "a3c": [Line("ours", "a3c_ff", 1, "nips"), Line("ours", "a3c_ff", 2, "nips")],
+    "paac": [Line("ours", "a2c", n, network) for network in ("nips", "nature") for n in PAAC_NUM_ENVS],
+}
+
+
+# -- limits ---------------------------------------------------------------------------------------------------
+def bench_env_limit(game: str, num_envs: int, frames: int, threads: int) -> float:
+    """Frames/s of ale-py's AtariVectorEnv alone: random actions at ``num_envs``, our preprocessing."""
+    env = make_vector_env(game, num_envs, AtariConfig(num_threads=threads))
+    env.reset(seed=0)
+    rng = np.random.default_rng(0)
+    n = env.single_action_space.n
+    agent_steps = max(1, frames // (4 * num_envs))
+    actions = [rng.integers(0, n, num_envs) for _ in range(64)]
+    t0 = time.perf_counter()
+    for i in range(agent_steps):
+        env.step(actions[i % 64])
+    elapsed = time.perf_counter() - t0
+    env.close()
+    return agent_steps * num_envs * 4 / elapsed
+
+
+def _timed(fn, repeats: int, warmup: int = 3, trials: int = 3) -> float:
+    """Seconds per call of ``fn``: the best of ``trials`` timings of ``repeats`` calls each (after ``warmup``
+    calls). The best, not the mean, because a limit is a bound: other processes on the host only slow it down."""
+    for _ in range(warmup):
+        fn()
+    best = float("inf")
+    for _ in range(trials):
+        t0 = time.perf_counter()
+        for _ in range(repeats):
+            fn()
+        best = min(best, (time.perf_counter() - t0) / repeats)
+    return best
+
+
+def bench_network_limit(num_envs: int, network: str, rollout_length: int, threads: int, updates: int = 30,
+                        precision: str = "fp32") -> float:
+    """A2C's network alone, in frames/s: the learner's whole share of an update as in ``replication.algorithms.a2c.train``:
+    ``rollout_length`` acting forwards at batch ``num_envs`` (``networks.act``: convolutions with autograd on,
+    action sampling), one bootstrap forward, the FC layer and heads with gradients over the whole batch, the
+    actor-critic loss, one backward, gradient-norm clipping and one RMSProp step."""
+    torch.set_num_threads(threads)
+    hp = A2CConfig()
+    model = ActorCritic(network, 6)
+    opt = PaperRMSprop(model.parameters(), lr=1e-4)
+    obs = torch.randint(0, 256, (num_envs, 4, 84, 84), dtype=torch.uint8)
+    returns = torch.randn(rollout_length * num_envs)
+    generator = torch.Generator().manual_seed(0)
+
+    def one_update():
+        with autocast("cpu", precision):
+            steps = [act(model, obs, generator) for _ in range(rollout_length)]
+            with torch.no_grad():
+                model(obs)
+            logits, values = model.heads(torch.cat([features for features, _ in steps]))
+        terms = actor_critic_loss(logits.float(), values.float(), torch.cat([a for _, a in steps]), returns,
+                                  hp.entropy_beta, hp.value_loss_weight, loss_scale=hp.loss_scale)
+        update_step(terms.total, model.parameters(), opt, max_grad_norm=hp.max_grad_norm)  # as a2c.train
+
+    return rollout_length * num_envs * 4 / _timed(one_update, updates)
+
+
+def dqn_network_times(network: str, threads: int, precision: str = "fp32", repeats: int = 30,
+                      compile_optimizer: bool = True) -> tuple[float, float]:
+    """DQN's network alone: seconds per greedy action (batch 1 forward) and per minibatch update (online
+    forward/backward and target forward at batch 32, one centred-RMSProp step, compiled as training compiles it
+    unless ``compile_optimizer`` is false)."""
+    torch.set_num_threads(threads)
+    agent = DQNAgent(network, 6)
+    opt = CentredRMSprop(agent.online.parameters(), lr=2.5e-4, compile=compile_optimizer)
+    obs = torch.randint(0, 256, (32, 4, 84, 84), dtype=torch.uint8)
+    actions, zeros = torch.randint(0, 6, (32,)), torch.zeros(32)
+
+    def act():
+        with torch.no_grad(), autocast("cpu", precision):
+            agent.online(obs[:1]).argmax(-1)
+
+    def update():
+        with autocast("cpu", precision):
+            q = agent.online(obs)
+            with torch.no_grad():
+                next_q = agent.target(obs)
+        loss = td_loss(q.float(), actions, zeros, next_q.float(), zeros, 0.99)
+        update_step(loss, agent.online.parameters(), opt)  # as dqn._learn
+
+    return _timed(act, repeats * 4), _timed(update, repeats)
+
+
+def dqn_network_limit(frames: int, t_act: float, t_update: float) -> float:
+    """Frames/s of DQN's network alone over the benchmark's schedule: greedy actions need a forward (epsilon-greedy
+    random ones do not), and every 4th agent step after the replay start adds an update."""
+    hp = DQNConfig(**DQN_BENCH)
+    agent_steps = np.arange(1, frames // 4 + 1)
+    greedy = sum(1.0 - epsilon_at(int(s), hp) for s in agent_steps[::100]) * 100
+    updates = max(0, len(agent_steps) - hp.replay_start_agent_steps) / hp.update_every_agent_steps
+    return frames / (greedy * t_act + updates * t_update)
+
+
+# -- training lines -------------------------------------------------------------------------------------------
+def bench_ours(game: str, algo: str, workers: int, hyper: dict, frames: int, threads: int,
+               precision: str = "fp32", compile_optimizer: bool = True) -> float:
+    """Train our ``algo`` (a2c, dqn, a3c_ff, a3c_lstm) for ``frames`` frames on the CPU; returns training frames/s
+    (the clock excludes building the run, the compile of the optimizer step included: ``TrainingRun.start``).
+
+    Raises:
+        UserError: a bad algorithm, game or hyperparameter.
+    """
+    cfg = {"games": [game], "seeds": [0], "device": "cpu", "precision": precision,
+           "compile_optimizer": compile_optimizer,
+           "checkpoint_every_frames": 10 ** 12, "log_every_updates": 100, "env": {},
+           "eval": {"episodes": 1, "max_frames": 400},
+           "algos": {algo: {"workers": [workers], "total_frames": frames, "hyper": hyper}}}
+    resolved = resolve_run(cfg, algo, game, workers, 0)
+    torch.set_num_threads(threads)
+    with tempfile.TemporaryDirectory() as d:
+        run, train_fn = make_run(resolved, Path(d) / "run")
+        train_fn(run)
+        return json.loads((Path(d) / "run" / "done.json").read_text())["frames_per_s"]
+
+
+def _sb3_env(game: str, num_envs: int):
+    """SB3's Atari env stack (``make_atari_env`` + 4-frame ``VecFrameStack``) for ``game``.
+
+    Raises:
+        UserError: Stable-Baselines3 is not installed (``pip install -e '.[bench]'``).
+    """
+    try:
+        import ale_py
+        import gymnasium as gym
+        from stable_baselines3.common.env_util import make_atari_env
+        from stable_baselines3.common.vec_env import VecFrameStack
+    except ImportError:
+        raise UserError("Stable-Baselines3 is not installed; run: pip install -e '.[bench]'") from None
+    gym.register_envs(ale_py)
+    env_id = "ALE/" + "".join(p.capitalize() for p in game.split("_")) + "-v5"
+    env = make_atari_env(env_id, n_envs=num_envs, seed=0,
+                         env_kwargs={"frameskip": 1, "repeat_action_probability": 0.0})
+    return VecFrameStack(env, n_stack=4)
+
+
+def bench_sb3_a2c(game: str, num_envs: int, frames: int, threads: int) -> float:
+    """Train Stable-Baselines3 A2C (CnnPolicy, ``n_steps=5``) for ``frames`` frames on the CPU; returns frames/s.
+
+    Raises:
+        UserError: Stable-Baselines3 is not installed.
+    """
+    env = _sb3_env(game, num_envs)
+    from stable_baselines3 import A2C
+
+    torch.set_num_threads(threads)
+    model = A2C("CnnPolicy", env, n_steps=5, device="cpu", seed=0, verbose=0)
+    agent_steps = frames // 4  # SB3's total_timesteps counts agent steps summed over environments
+    model.learn(total_timesteps=min(agent_steps, 20 * num_envs * 5))  # warm-up, as ours warms up in its first updates
+    t0 = time.perf_counter()
+    model.learn(total_timesteps=agent_steps, reset_num_timesteps=True)
+    elapsed = time.perf_counter() - t0
+    env.close()
+    return agent_steps * 4 / elapsed
+
+
+def bench_sb3_dqn(game: str, frames: int, threads: int) -> float:
+    """Train Stable-Baselines3 DQN (CnnPolicy) with ``DQN_BENCH``'s schedule and the Nature settings for ``frames``
+    frames on the CPU; returns frames/s.
+
+    Its replay stores each observation once (``optimize_memory_usage``, SB3's leanest mode); its optimizer is
+    torch's centred RMSprop with alpha 0.95 and eps 0.01 (outside the root, the nearest torch has); its
+    gradient-norm clip is left at SB3's default 10. Epsilon anneals from the first agent step (ours from the
+    replay start), reaching 0.1 at the same agent step.
+
+    Raises:
+        UserError: Stable-Baselines3 is not installed.
+    """
+    env = _sb3_env(game, 1)
+    from stable_baselines3 import DQN
+
+    hp = DQNConfig(**DQN_BENCH)
+    agent_steps = frames // 4
+    torch.set_num_threads(threads)
+    model = DQN("CnnPolicy", env, learning_rate=hp.learning_rate, buffer_size=hp.replay_capacity,
+                learning_starts=hp.replay_start_agent_steps, batch_size=hp.batch_size, gamma=hp.gamma,
+                train_freq=hp.update_every_agent_steps, gradient_steps=1,
+                target_update_interval=hp.target_update_agent_steps,
+                exploration_fraction=(hp.replay_start_agent_steps + hp.epsilon_decay_agent_steps) / agent_steps,
+                exploration_initial_eps=hp.epsilon_start, exploration_final_eps=hp.epsilon_end,
+                optimize_memory_usage=True, replay_buffer_kwargs={"handle_timeout_termination": False},
+                policy_kwargs={"optimizer_class": torch.optim.RMSprop,
+                               "optimizer_kwargs": {"alpha": hp.rmsprop_decay, "eps": hp.rmsprop_eps,
+                                                    "centered": True}},
+                device="cpu", seed=0, verbose=0)
+    t0 = time.perf_counter()
+    model.learn(total_timesteps=agent_steps)
+    elapsed = time.perf_counter() - t0
+    env.close()
+    return agent_steps * 4 / elapsed
+
+
+# -- the table ------------------------------------------------------------------------------------------------
+ISA_FLAGS = ("avx2", "avx512f", "avx512_vnni", "avx512_bf16", "amx_bf16", "amx_tile")  # what decides torch's CPU speed
+
+
+def isa_line() -> str:
+    """The CPU's relevant instruction-set features, e.g. ``avx2 avx512f avx512_bf16 amx_bf16`` or ``avx2``, and
+    torch's chosen CPU kernel level (``torch.backends.cpu.get_cpu_capability``)."""
+    flags = cpu_flags()
+    have = [f for f in ISA_FLAGS if f in flags] or ["none of " + " ".join(ISA_FLAGS)]
+    return " ".join(have) + f" (torch kernels: {torch.backends.cpu.get_cpu_capability()})"
+
+
+def run_line(line: Line, game: str, frames: int, threads: int) -> float:
+    """Training frames/s of one line."""
+    if line.who == "sb3":
+        return (bench_sb3_a2c(game, line.workers, frames, threads) if line.algo == "a2c"
+                else bench_sb3_dqn(game, frames, threads))
+    hyper = dict(DQN_BENCH) if line.algo == "dqn" else {"network": line.network}
+    if line.env_groups != 1:
+        hyper["env_groups"] = line.env_groups
+    return bench_ours(game, line.algo, line.workers, hyper, frames, threads, line.precision)
+
+
+def limit_rows(line: Line, game: str, frames: int, threads: int) -> tuple[list[dict], float]:
+    """The env-limit and network-limit rows at ``line``'s shape and the serial bound (frames/s)."""
+    env_fps = bench_env_limit(game, line.workers, min(frames, 200_000), threads)
+    if line.algo == "dqn":
+        net_fps = dqn_network_limit(frames, *dqn_network_times(line.network, threads, line.precision))
+    elif line.algo == "a2c":
+        net_fps = bench_network_limit(line.workers, line.network, 5, threads, precision=line.precision)
+    else:  # A3C: one process per worker, each with one thread and its own batch-1 network
+        env_fps = bench_env_limit(game, 1, min(frames, 100_000), 1) * line.workers
+        net_fps = bench_network_limit(1, line.network, 5, 1, precision=line.precision) * line.workers
+    base = {"algo": line.algo, "game": game, "workers": line.workers, "precision": line.precision}
+    rows = [{**base, "line": "env limit", "network": "-", "frames_per_s": round(env_fps, 1)},
+            {**base, "line": "network limit", "network": line.network, "frames_per_s": round(net_fps, 1)}]
+    return rows, 1.0 / (1.0 / env_fps + 1.0 / net_fps)
+
+
+def select_lines(algo: str, precisions: list[str], native_bf16: bool) -> list[Line]:
+    """``algo``'s lines at the given precisions; ``bf16`` lines only where the CPU has native bf16 (elsewhere a run
+    would fall back to fp32, ``replication.core.precision.effective_precision``, and the line would be mislabelled)."""
+    return [line for line in LINES[algo] if line.precision in precisions
+            and (line.precision != "bf16" or native_bf16)]
+
+
+def bench_table(algos: list[str], game: str, frames: int, dqn_frames: int, threads: int,
+                repeats: int = 1, precisions: tuple[str, ...] = ("fp32", "bf16"), out: str | Path | None = None,
+                host: str = "") -> pd.DataFrame:
+    """Run every line of ``algos`` and return the table (one row per limit and per training line).
+
+    The limits come first, once per shape. Then each algorithm's lines train ``repeats`` times, round-robin
+    (all lines once, then all again), so a slow spell on a shared host hits every line rather than one;
+    ``frames_per_s`` is the median of a line's runs, ``frames_per_s_min`` / ``_max`` their range. With ``out``,
+    the CSV is rewritten after every line's run (a line's ``repeats`` column says how many runs it has so far), so
+    a stopped bench keeps every line it finished.
+    """
+    bf16_ok = native_bf16("cpu")
+    if "bf16" in precisions and not bf16_ok:
+        print("bench: bf16 lines skipped: this CPU has no native bf16 (avx512_bf16 / amx_bf16)", file=sys.stderr)
+    done = []  # the rows of the algorithms already finished
+
+    def table(rows: list[dict]) -> pd.DataFrame:
+        df = add_ratios(pd.DataFrame(rows))
+        if out is not None:  # what is measured so far survives a stopped bench
+            atomic_write_bytes(out, df.assign(host=host).to_csv(index=False).encode())
+        return df
+
+    for algo in algos:
+        n = dqn_frames if algo == "dqn" else frames
+        lines = select_lines(algo, list(precisions), bf16_ok)
+        limits, bounds = {}, {}
+        for line in lines:
+            if line.who == "ours" and line.shape not in bounds:
+                limits[line], bounds[line.shape] = limit_rows(line, game, n, threads)
+        rates = {line: [] for line in lines}
+        for r in range(repeats):
+            for line in lines:
+                print(f"running {line.name} workers={line.workers} network={line.network} for {n} frames "
+                      f"({r + 1}/{repeats}) ...", file=sys.stderr)
+                rates[line].append(run_line(line, game, n, threads))
+                table(done + line_rows(lines, rates, limits, bounds, game, n))
+        done += line_rows(lines, rates, limits, bounds, game, n)
+    return table(done)
+
+
+def line_rows(lines: list[Line], rates: dict, limits: dict, bounds: dict, game: str, frames: int) -> list[dict]:
+    """One algorithm's table rows: each line's limit rows (the first line of a shape carries them), then its
+    training row with the median frames/s of the runs in ``rates[line]`` so far and their range; a line with no
+    run yet has no rows."""
+    rows = []
+    for line in lines:
+        runs = rates[line]
+        if not runs:
+            continue
+        fps = float(np.median(runs))
+        bound = bounds[line.shape] if line.who == "ours" else None
+        rows += limits.get(line, [])
+        rows.append({"algo": line.algo, "game": game, "workers": line.workers, "precision": line.precision,
+                     "line": line.name, "network": line.network, "frames": frames, "frames_per_s": round(fps, 1),
+                     "fraction_of_serial_bound": round(fps / bound, 2) if bound else float("nan"),
+                     "repeats": len(runs), "frames_per_s_min": round(min(runs), 1),
+                     "frames_per_s_max": round(max(runs), 1)})
+    return rows
+
+
+def add_ratios(df: pd.DataFrame) -> pd.DataFrame:
+    """Add ``ratio_to_peer`` (ours / SB3 at the same algo, workers and network) and, for A3C, ``per_worker_vs_1``
+    (frames/s per worker / frames/s of the same line at 1 worker) to a bench table; NaN where there is none."""
+    df = df.copy()
+    df["ratio_to_peer"] = float("nan")
+    df["per_worker_vs_1"] = float("nan")
+    trained = df["line"].str.startswith(("ours", "sb3"))
+    for i, r in df[trained & df["line"].str.startswith("ours")].iterrows():
+        peer = df[trained & df["line"].str.startswith("sb3") & (df["algo"] == r["algo"])
+                  & (df["workers"] == r["workers"]) & (df["network"] == r["network"])]
+        if len(peer):
+            df.loc[i, "ratio_to_peer"] = round(r["frames_per_s"] / peer["frames_per_s"].iloc[0], 2)
+        one = df[trained & (df["line"] == r["line"]) & (df["algo"] == r["algo"]) & (df["workers"] == 1)]
+        if r["algo"].startswith("a3c") and len(one):
+            df.loc[i, "per_worker_vs_1"] = round(r["frames_per_s"] / r["workers"] / one["frames_per_s"].iloc[0], 2)
+    return df
+
+
+@cli_main
+def main(argv: list[str] | None = None) -> int:
+    p = ArgumentParser(prog="python -m replication.bench", description=__doc__.split("\n")[0])
+    p.add_argument("--game", default="pong")
+    p.add_argument("--algos", nargs="+", default=list(ALGOS), help=f"any of {', '.join(ALGOS)}")
+    p.add_argument("--frames", type=int, default=200_000, help="training frames per A2C/A3C line")
+    p.add_argument("--dqn-frames", type=int, default=100_000, help="training frames per DQN line")
+    p.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="torch threads for every line")
+    p.add_argument("--repeats", type=int, default=1,
+                   help="runs per training line, round-robin; the table gives the median and the range")
+    p.add_argument("--precisions", nargs="+", default=["fp32", "bf16"],
+                   help="lines to run by precision (bf16 only where the CPU has native bf16)")
+    p.add_argument("--out", default="results/bench/bench.csv")
+    args = p.parse_args(argv)
+    for precision in args.precisions:
+        check_precision(precision)
+    bad = [a for a in args.algos if a not in ALGOS]
+    if bad:
+        raise UserError(f"unknown bench algorithm {bad[0]!r}; accepted: {', '.join(ALGOS)}")
+    for key in ("frames", "dqn_frames", "threads", "repeats"):
+        if getattr(args, key) < 1:
+            raise UserError(f"--{key.replace('_', '-')} must be >= 1, got {getattr(args, key)}")
+    check_game(args.game)
+    check_output(args.out, directory=False)
+    host = host_info()
+    host_line = (f"{host['cpu']} ({host['cores']} cores; ISA {isa_line()}), torch threads {args.threads}")
+    df = bench_table(args.algos, args.game, args.frames, args.dqn_frames, args.threads, args.repeats,
+                     tuple(args.precisions), out=args.out, host=host_line)
+    df["host"] = host_line
+    atomic_write_bytes(args.out, df.to_csv(index=False).encode())
+    print(df.drop(columns=["host"]).to_string(index=False))
+    print(f"host: {host_line}; written to {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,54 @@
+"""The bench report: ``python -m replication.bench``'s CSV as a one-page PDF (``python -m replication.report
+--bench``), with Clemente et al. 2017 Figure 2 on this host when the bench trained A2C at several n_e."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from replication.core.errors import UserError
+from replication.report.clemente import draw_paper_throughput
+from replication.report.layout import Document
+from replication.report.pdf_pages import report_pdf
+
+
+BENCH_TARGETS = [  # issue "Throughput near the hardware limit": targets on a 2-core CPU host, fp32 unless said
+    "Targets (2-core CPU host): A2C >= 1.5x SB3 A2C and >= 0.8 of the serial bound; DQN >= 1.3x SB3 DQN; A3C frames/s "
+    "per worker at 2 workers >= 0.85 of 1 worker; A2C with bf16 >= 2x SB3 A2C.",
+]
+
+
+def build_bench_report(csv: str | Path, out: str | Path) -> list[str]:
+    """Write the benchmark table (``python -m replication.bench``'s CSV) as a one-page PDF; returns page titles.
+
+    Raises:
+        UserError: the CSV is missing.
+    """
+    csv = Path(csv)
+    if not csv.exists():
+        raise UserError(f"no benchmark table at {csv}; run: python -m replication.bench --out {csv}")
+    df = pd.read_csv(csv)
+    host = df["host"].iloc[0] if "host" in df and len(df) else "unknown host"
+    cols = ["algo", "line", "workers", "network", "precision", "frames", "frames_per_s", "frames_per_s_min",
+            "frames_per_s_max", "ratio_to_peer", "fraction_of_serial_bound", "per_worker_vs_1"]
+    doc = Document("Training throughput beside Stable-Baselines3", contents=False)
+    doc.table(df[[c for c in cols if c in df]], "Training throughput beside Stable-Baselines3 (frames/s)",
+              " ".join([f"Host: {host}. Each line trained alone, one after another; frames are emulator frames "
+                        "(frame skip 4 included). 'env limit' and 'network limit' bound an unpipelined learner; "
+                        "fraction_of_serial_bound = frames/s / (1 / (1/env + 1/network)). With --repeats, "
+                        "frames_per_s is the median of the line's runs (round-robin), _min/_max their range. "
+                        "ratio_to_peer compares with SB3 at the same algorithm, network and number of environments "
+                        "('none': no peer line). Reproduce: python -m replication.bench (or snakemake --cores all "
+                        "bench).", *BENCH_TARGETS]))
+    lines = df["line"].astype(str)
+    trained = df[lines.str.startswith("ours") & (df["algo"] == "a2c") & (df["precision"] == "fp32")
+                 & ~lines.str.contains("env groups")]
+    if trained["workers"].nunique() >= 2:  # Clemente 2017 Figure 2 on this host (python -m replication.bench --algos paac)
+        a2c = trained.assign(algo="bench, " + trained["network"].astype(str))
+        doc.figure(lambda fig, rect: draw_paper_throughput(fig, rect, a2c, dict(zip(a2c["algo"], a2c["network"]))),
+                   "Figure 2 on this host (bench)", f"Host: {host}. Ours: the bench's A2C lines (median frames/s) per "
+                   "n_e and network; the paper's: Clemente et al. 2017 Figure 2, digitized, timesteps/s x 4.")
+    with report_pdf(out) as pdf:
+        doc.render(pdf)
+    return pdf.pages

@@ -1,0 +1,286 @@
+"""Learning curves as a faceted grid, one panel per game (Mnih et al. 2016 Figure 1 analogue).
+
+Each panel: the training episode return (unclipped game score, mean per frame bin of ``curves.csv``) of every run
+group, its mean over seeds with a 95% bootstrap CI band (``stats.grouped_mean_ci``, the verdict table's CI; no band
+with one seed), beside horizontal reference lines: the game's random and human scores (no-op references,
+``reference.noop_reference``) and the paper's final score of the column each group is compared with (Table S3,
+human starts). The x-axis is emulator frames, or wall-clock training hours in the companion figure; the paper's
+frame budget (or training time) is marked with a vertical line when it lies within the panel's view. Up to
+``PANELS_PER_PAGE`` panels per page.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import matplotlib.pyplot as plt
+import pandas as pd
+from matplotlib.lines import Line2D
+from matplotlib.ticker import MaxNLocator
+
+from replication.report.page import MIN_PT, PALETTE, text_width
+from replication.results import reference
+from replication.results.claims import CURVE_BIN_FRAMES, SOURCES, paper_band, training_curve
+from replication.results.stats import grouped_mean_ci
+from replication.results.verdict import fmt_frames
+
+PANELS_PER_PAGE = 12
+TICK_PT, LABEL_PT, PANEL_TITLE_PT, LEGEND_PT = MIN_PT, 7.5, 8.5, 7.5
+X_AXES = ("frames", "hours")
+
+
+def frames_scale(curves: pd.DataFrame) -> tuple[float, str]:
+    """(divisor, axis label) for frames: millions, or thousands when every run is under 1M frames."""
+    if len(curves) and float(curves["frames"].max()) < 1e6:
+        return 1e3, "emulator frames (thousands)"
+    return 1e6, "emulator frames (millions)"
+
+
+def run_label(algo: str, workers) -> str:
+    """The legend name of a run group at one worker count, e.g. ``a3c_ff (workers 16)``."""
+    return f"{algo} (workers {workers})"
+
+
+def run_colours(labels) -> dict[str, tuple]:
+    """A fixed colour per run label (sorted), from the colour-blind-safe palette, shared by every panel."""
+    return {label: PALETTE[i % len(PALETTE)] for i, label in enumerate(sorted(set(labels)))}
+
+
+def game_pages(games: list[str]) -> list[list[str]]:
+    """``games`` in chunks of at most ``PANELS_PER_PAGE``, one chunk per page, the chunks as even as possible."""
+    n_pages = max(1, math.ceil(len(games) / PANELS_PER_PAGE))
+    per = math.ceil(len(games) / n_pages) if games else 0
+    return [games[i:i + per] for i in range(0, len(games), per)] or [[]]
+
+
+def grid_shape(n: int) -> tuple[int, int]:
+    """(rows, cols) for ``n`` panels on an A4 landscape page: at most 4 columns and 3 rows."""
+    if n <= 3:
+        return 1, max(1, n)
+    cols = 2 if n == 4 else 3 if n in (5, 6, 9) else 4
+    return math.ceil(n / cols), cols
+
+
+def paper_lines(bands: pd.DataFrame) -> dict[str, str]:
+    """run label -> the Table S3 column the run group is compared with (``reference.paper_column`` of its algorithm
+    at its largest frames, as the verdict table)."""
+    out = {}
+    for run, g in bands.groupby("run"):
+        column = reference.paper_column(g["algorithm"].iloc[0], float(g["frames"].max()))
+        if column:
+            out[run] = column
+    return out
+
+
+def curve_bands(curves: pd.DataFrame) -> pd.DataFrame:
+    """Per (run group, workers, game, frame bin): the mean training return over seeds with its 95% bootstrap CI
+    (``stats.grouped_mean_ci``; NaN bounds with one seed) and the bin's wall-clock training hours averaged over seeds
+    (each seed has its own clock).
+
+    Args:
+        curves: ``curves.csv`` rows (algo, algorithm, game, workers, seed, frames, hours, episode_return).
+
+    Returns:
+        Columns ``run, algorithm, game, frames, hours, mean, ci_low, ci_high, seeds``, sorted by run, game, frames.
+    """
+    cols = ["run", "algorithm", "game", "frames", "hours", "mean", "ci_low", "ci_high", "seeds"]
+    if curves.empty:
+        return pd.DataFrame(columns=cols)
+    c = curves.assign(run=[run_label(a, w) for a, w in zip(curves["algo"], curves["workers"])])
+    by = ["run", "algorithm", "game", "frames"]
+    out = c.groupby(by, sort=True).agg(hours=("hours", "mean"), seeds=("seed", "nunique")).reset_index()
+    return out.merge(grouped_mean_ci(c, by, "episode_return"), on=by)[cols]
+
+
+def plot_band(ax, xs, band: pd.DataFrame, colour, label: str | None = None, marker_size: float = 2.5) -> None:
+    """One run group's curve on ``ax``: its ``mean`` (a line with point markers) at ``xs`` (the axis' units, one per
+    row of ``band``) and the ``ci_low`` .. ``ci_high`` band behind it (``grouped_mean_ci`` columns); the band is
+    absent where the bounds are NaN (one seed). The one way every figure of the suite draws a mean over seeds with
+    its CI."""
+    ax.plot(xs, band["mean"], color=colour, lw=1.2, marker="o", markersize=marker_size, label=label)
+    ax.fill_between(xs, band["ci_low"], band["ci_high"], color=colour, alpha=0.2, lw=0)
+
+
+def plot_bands(ax, rows: pd.DataFrame, hue: str, x: str, value: str = "episode_return") -> None:
+    """Every group of ``rows`` by column ``hue`` (one row per seed and bin) as a ``plot_band`` over column ``x``:
+    the mean of ``value`` over the seeds per bin with its 95% bootstrap CI (``grouped_mean_ci``), each group in its
+    ``run_colours`` colour and labelled by its ``hue`` value (for the axes' legend)."""
+    bands = grouped_mean_ci(rows, [hue, x], value)
+    colours = run_colours(bands[hue])
+    for group, band in bands.groupby(hue):
+        plot_band(ax, band[x], band, colours[group], label=group, marker_size=3)
+
+
+def draw_curves(fig, rect, bands: pd.DataFrame, games: list[str], x: str = "frames") -> None:
+    """Draw one panel per game of ``games`` into ``rect`` (left, bottom, right, top; figure fractions) of ``fig``,
+    with one legend above the panels.
+
+    Args:
+        bands: ``curve_bands`` of the curves (mean and 95% CI over seeds per frame bin).
+        x: ``"frames"`` (emulator frames, in millions or thousands: ``frames_scale``) or ``"hours"`` (wall-clock
+            training hours).
+
+    Raises:
+        ValueError: an unknown ``x``.
+    """
+    if x not in X_AXES:
+        raise ValueError(f"unknown x {x!r}; accepted: {', '.join(X_AXES)}")
+    colours = run_colours(bands["run"])
+    columns = paper_lines(bands)
+    s3 = reference.table_s3().set_index("game")
+    scale, frames_label = frames_scale(bands)
+    xlabel = frames_label if x == "frames" else "wall-clock training time (hours)"
+    rows, cols = grid_shape(len(games))
+    handles: dict[str, Line2D] = {label: Line2D([], [], color=colours[label], lw=1.6) for label in sorted(colours)}
+    references = {game: _panel_references(bands[bands["game"] == game], game, columns, colours, s3, x, scale)
+                  for game in games}
+    for lines in references.values():  # the legend shows each reference line drawn in any panel, once
+        for label, _, _, style in lines:
+            handles.setdefault(label, Line2D([], [], **style))
+    left, bottom, right, top = rect
+    gs = _panel_grid(fig, (left, bottom, right, _legend(fig, handles, left, right, top)), rows, cols)
+    for i, game in enumerate(games):
+        ax = fig.add_subplot(gs[i // cols, i % cols])
+        g = bands[bands["game"] == game]
+        for run, r in g.groupby("run"):
+            xs = r["frames"].to_numpy(float) / scale if x == "frames" else r["hours"].to_numpy(float)
+            plot_band(ax, xs, r, colours[run])
+        for _, axis, position, style in references[game]:
+            (ax.axhline if axis == "h" else ax.axvline)(position, **style)
+        ax.set_title(game, fontsize=PANEL_TITLE_PT, pad=3)
+        ax.set_xlabel(xlabel if i + cols >= len(games) else "", fontsize=LABEL_PT)
+        ax.set_ylabel("training return" if i % cols == 0 else "", fontsize=LABEL_PT)
+        ax.tick_params(labelsize=TICK_PT, pad=1.5)
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=5 if cols < 4 else 4))
+        ax.yaxis.set_major_locator(MaxNLocator(nbins=5))
+        ax.xaxis.get_offset_text().set_fontsize(TICK_PT)
+        ax.yaxis.get_offset_text().set_fontsize(TICK_PT)
+        ax.grid(alpha=0.3)
+    if not games:
+        ax = fig.add_subplot(gs[0, 0])
+        ax.axis("off")
+        ax.text(0.5, 0.5, "no training curves: no run finished a training episode", ha="center", fontsize=9)
+
+
+def _paper_mark(column: str, x: str, scale: float) -> float:
+    """Where the paper's budget of ``column`` lies on the x-axis: frames / ``scale``, or training hours."""
+    if x == "frames":
+        return reference.PAPER_FRAME_BUDGET.get(column, np.inf) / scale
+    return reference.PAPER_TRAINING_HOURS.get(column, np.inf)
+
+
+def _panel_references(g: pd.DataFrame, game: str, columns: dict, colours: dict, s3: pd.DataFrame, x: str,
+                      scale: float) -> list[tuple[str, str, float, dict]]:
+    """The reference lines of ``game``'s panel (``g``: its rows of the curve bands), each as ``(legend label,
+    "h" or "v", position on that axis, line style)``: random and human scores with no-op starts, and for each
+    paper column a run group is set beside (the first group per column), the paper's score and, where the
+    panel's x-axis reaches it, the paper's budget (frames / ``scale``, or training hours)."""
+    out = []
+    ref = reference.noop_reference(game)
+    if ref:
+        out.append(("random (no-op starts)", "h", ref[0], dict(color="#555555", ls=":", lw=1.0)))
+        out.append(("human (no-op starts)", "h", ref[1], dict(color="#555555", ls="--", lw=1.0)))
+    xs = g["frames"] / scale if x == "frames" else g["hours"]
+    xmax = float(xs.max()) if len(g) else 0.0
+    runs, drawn = set(g["run"]), set()
+    for label, column in sorted(columns.items()):
+        if label not in runs or column in drawn:
+            continue
+        drawn.add(column)
+        header = reference.TABLE_S3_COLUMNS[column]
+        value = s3.loc[game, column] if game in s3.index else np.nan
+        if pd.notna(value):
+            out.append((f"paper: {header} (Table S3, {reference.TABLE_S3_PROTOCOL})", "h", float(value),
+                        dict(color=colours[label], ls="-.", lw=1.1)))
+        mark = _paper_mark(column, x, scale)
+        if mark <= xmax:
+            what = "frame budget" if x == "frames" else "training time"
+            out.append((f"paper's {what}: {header}", "v", mark, dict(color=colours[label], ls=(0, (1, 2)), lw=1.2)))
+    return out
+
+
+def _panel_grid(fig, rect, rows: int, cols: int):
+    """A ``rows`` x ``cols`` GridSpec in ``rect`` with fixed room (inches) for tick labels, axis labels and panel
+    titles, so no panel's text leaves ``rect`` (measured layouts such as tight_layout cost seconds per page)."""
+    w, h = fig.get_figwidth(), fig.get_figheight()
+    left, bottom, right, top = rect
+    pad_l, pad_b, pad_t, pad_r, gap_w, gap_h = 0.62, 0.42, 0.22, 0.12, 0.55, 0.48
+    avail_w = (right - left) * w - pad_l - pad_r
+    avail_h = (top - bottom) * h - pad_b - pad_t
+    panel_w = (avail_w - (cols - 1) * gap_w) / cols
+    panel_h = (avail_h - (rows - 1) * gap_h) / rows
+    return fig.add_gridspec(rows, cols, left=left + pad_l / w, right=right - pad_r / w, bottom=bottom + pad_b / h,
+                            top=top - pad_t / h, wspace=gap_w / panel_w, hspace=gap_h / panel_h)
+
+
+def _legend(fig, handles: dict[str, Line2D], left: float, right: float, top: float) -> float:
+    """A legend across the top of the region; returns the figure fraction its bottom leaves for the panels."""
+    if not handles:
+        return top
+    width_in = (right - left) * fig.get_figwidth()
+    entry = max(text_width(label, LEGEND_PT) for label in handles) + 0.55
+    ncol = max(1, min(len(handles), int(width_in / entry)))
+    nrows = math.ceil(len(handles) / ncol)
+    fig.legend(list(handles.values()), list(handles), loc="upper center", bbox_to_anchor=((left + right) / 2, top),
+               ncol=ncol, fontsize=LEGEND_PT, frameon=False, handlelength=2.6, columnspacing=1.2,
+               borderaxespad=0.0)
+    return top - (nrows * LEGEND_PT * 1.55 / 72 + 0.08) / fig.get_figheight()
+
+
+def curves_caption(curves: pd.DataFrame, x: str = "frames") -> str:
+    """The caption of the curves figure: what is drawn, the seeds per run group, and the reference lines' sources."""
+    seeds = curves.groupby(["algo", "workers"])["seed"].nunique()
+    per = "; ".join(f"{run_label(a, w)}: {n} seed{'s' if n > 1 else ''}" + ("" if n > 1 else " (1 seed: no CI band)")
+                    for (a, w), n in seeds.items()) or "none"
+    xs = ("x: emulator frames (frame skip included) at the end of each of the run's frame bins" if x == "frames" else
+          "x: wall-clock training hours at each frame bin, averaged over seeds (each seed has its own clock)")
+    budget = {k: fmt_frames(v) for k, v in reference.PAPER_FRAME_BUDGET.items()}
+    mark = (f"paper's frame budget ({budget['a3c_ff_1_day']} frames for 1 day, {budget['a3c_ff']} for 4 days, "
+            f"{budget['dqn']} for DQN)" if x == "frames"
+            else "paper's training time (1 day, 4 days, DQN 8 days; Table 1)")
+    return (f"Training episode return (unclipped score of whole games, mean per frame bin): line = mean over seeds, "
+            f"band = 95% bootstrap CI over seeds. {xs}. Seeds per run group: {per}. Horizontal lines: random (dotted) "
+            "and human (dashed) no-op reference scores (van Hasselt et al. 2016 Table 3; Wang et al. 2016 for the 8 "
+            "other games); dash-dot, in the group's colour: the paper's final score of the column the group is "
+            f"compared with (Mnih et al. 2016 Table S3, {reference.TABLE_S3_PROTOCOL}: another protocol than our "
+            f"training returns, shown as the target). Vertical dotted line: the {mark}, drawn only where it lies "
+            "within the panel's x-range.")
+
+
+def curve_figure(claim: str, runs: list[dict], row: dict):
+    """Ours (``training_curve``: mean and 95% CI over seeds per bin; each evaluation's mean as a marker) over the
+    paper's band and line for a curve claim; x in frames (millions), with epochs (4M frames) on the top axis."""
+    c0 = runs[0]["config"]
+    game, workers = c0["game"], int(c0["workers"])
+    band = paper_band(claim, game, workers)
+    fig, ax = plt.subplots(figsize=(8, 5))
+    ax.fill_between(band["frames"] / 1e6, band["low"], band["high"], color="#e69f00", alpha=0.35, lw=0,
+                    label=f"{SOURCES[claim]}, {'n_e' if claim.startswith('clemente') else 'threads'} = {workers}")
+    ax.plot(band["frames"] / 1e6, band["line"], color="#e69f00", lw=1.2)
+    curves = pd.concat([training_curve(r).assign(seed=r["config"]["seed"]) for r in runs], ignore_index=True)
+    if len(curves):
+        ours = grouped_mean_ci(curves, ["frames"], "score")
+        plot_band(ax, ours["frames"] / 1e6, ours, "#0072b2",
+                  label=f"ours ({c0['algo']}, {len(runs)} seed(s)): training games per {CURVE_BIN_FRAMES / 1e6:g}M frames")
+    evals = pd.concat([r["eval"] for r in runs], ignore_index=True)
+    if len(evals):
+        means = evals.groupby(["frames"], as_index=False)["episode_return"].mean()
+        ax.plot(means["frames"] / 1e6, means["episode_return"], "D", color="#009e73", markersize=4,
+                label=f"ours: evaluation ({evals['protocol'].iloc[0]}), mean of its games and seeds")
+    ref = reference.noop_reference(game)
+    if ref:
+        ax.axhline(ref[0], ls="--", color="grey", lw=1, label="random (no-op)")
+        ax.axhline(ref[1], ls=":", color="grey", lw=1, label="human (no-op)")
+    budget = max(int(r["config"]["total_frames"]) for r in runs)  # the paper's band up to our budget
+    ax.set_xlim(0, budget / 1e6)
+    top = ax.secondary_xaxis("top", functions=(lambda m: m * 1e6 / reference.FRAMES_PER_EPOCH,
+                                               lambda e: e * reference.FRAMES_PER_EPOCH / 1e6))
+    top.set_xlabel("epochs (1M global steps = 4M frames)")
+    ax.set_xlabel("emulator frames (millions)")
+    ax.set_ylabel("score (unclipped)")
+    fig.suptitle(f"{game}, {c0['algo']} w{workers}: {row['verdict']} at {row['frames'] / 1e6:.1f}M frames", fontsize=9)
+    ax.legend(fontsize=8, loc="lower right")
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,141 @@
+"""Learning parity with Stable-Baselines3 at matched settings: the table and curves (the command is
+``python -m replication.parity``, ``replication.cli.parity``).
+
+Usage::
+
+    pip install -e '.[bench]'      # Stable-Baselines3, the peer
+    # ours: the usual train job; the peer: the same resolved config, trained by SB3 into the same contract
+    python -m replication.train  --configfile configs/parity.yaml --algo a2c --game seaquest --workers 16 --seed 0
+    python -m replication.parity train --configfile configs/parity.yaml --algo a2c --game seaquest --workers 16 \\
+        --seed 0                   # -> results/runs/sb3_a2c/seaquest/w16/s0
+    python -m replication.parity table --out benchmarks/parity.csv RUN_DIR ...   # ours and sb3_* run dirs
+    snakemake --cores 2 parity --configfile configs/parity.yaml                  # all of it, one after another
+
+The measure (per algorithm and game, per seed and over seeds): the mean training score (unclipped, whole games)
+of the episodes that ended in the last 10% of the frame budget, averaged over runs; its 95% CI and the CI of
+ours minus the peer come from a bootstrap stratified by run (``replication.results.stats``). The verdict:
+
+* ``not informative``: the peer's CI reaches the game's random score (the peer has not clearly learned,
+  so agreement would say nothing about learning speed); never ``parity``;
+* ``parity``: the CI of the difference contains 0; ``ours ahead`` / ``ours behind``: it lies above / below 0.
+
+The CI covers the episodes' spread within the runs given, not the spread of seeds beyond them; each seed's own
+line is in the table too.
+"""
+
+from __future__ import annotations
+
+
+import numpy as np
+import pandas as pd
+
+from replication.core.errors import UserError
+from replication.peers.sb3 import PEER_PREFIX
+from replication.results import reference
+from replication.results.stats import stratified_difference_ci, stratified_mean_ci
+from replication.runs.read import curve_rows
+
+FINAL_FRACTION = 0.1  # the last 10% of the frame budget (the parity issue's measure)
+COLUMNS = ["algo", "algorithm", "game", "seeds", "frames", "ours_mean", "ours_low", "ours_high", "peer_mean", "peer_low",
+           "peer_high", "difference", "difference_low", "difference_high", "random", "verdict", "ours_episodes",
+           "peer_episodes", "ours_wall_time_s", "peer_wall_time_s", "ours_frames_per_s", "peer_frames_per_s"]
+
+
+def final_window(episodes: pd.DataFrame, total_frames: int, fraction: float = FINAL_FRACTION) -> np.ndarray:
+    """float ``(k,)``: ``episode_return`` of the games that ended after ``(1 - fraction) * total_frames``."""
+    return episodes.loc[episodes["frames"] > (1.0 - fraction) * total_frames, "episode_return"].to_numpy(float)
+
+
+def verdict(difference_ci: tuple[float, float, float], peer_ci: tuple[float, float, float],
+            random_score: float) -> str:
+    """``not informative`` / ``parity`` / ``ours ahead`` / ``ours behind`` from ``(estimate, low, high)`` CIs
+    (module docstring); a CI with NaN bounds (too few episodes) is ``not informative``."""
+    _, peer_low, _ = peer_ci
+    _, low, high = difference_ci
+    if not np.isfinite([peer_low, low, high]).all() or peer_low <= random_score:
+        return "not informative"
+    if low <= 0.0 <= high:
+        return "parity"
+    return "ours ahead" if low > 0 else "ours behind"
+
+
+def is_peer(run: dict) -> bool:
+    """A peer (SB3) run: its label starts with ``sb3_``."""
+    return run["config"]["algo"].startswith(PEER_PREFIX)
+
+
+def _row(label: str, game: str, ours: list[dict], peer: list[dict]) -> dict:
+    frames = int(max(r["done"]["frames"] for r in ours + peer))
+    ow = [final_window(r["episodes"], r["done"]["frames"]) for r in ours]
+    pw = [final_window(r["episodes"], r["done"]["frames"]) for r in peer]
+    ref = reference.noop_reference(game)
+    rnd = ref[0] if ref else float("nan")
+    seeds = sorted({r["config"]["seed"] for r in ours + peer})
+    algorithm = ours[0]["config"].get("algorithm", label)
+    row = {"algo": label, "algorithm": algorithm, "game": game, "seeds": " ".join(map(str, seeds)), "frames": frames,
+           "random": rnd, "ours_episodes": sum(map(len, ow)), "peer_episodes": sum(map(len, pw)),
+           "ours_wall_time_s": sum(r["done"]["wall_time_s"] for r in ours),
+           "peer_wall_time_s": sum(r["done"]["wall_time_s"] for r in peer),
+           "ours_frames_per_s": float(np.mean([r["done"]["frames_per_s"] for r in ours])),
+           "peer_frames_per_s": float(np.mean([r["done"]["frames_per_s"] for r in peer]))}
+    if any(len(w) == 0 for w in ow + pw):
+        nan = (float("nan"),) * 3
+        oc, pc, dc = nan, nan, nan
+    else:
+        oc, pc, dc = stratified_mean_ci(ow), stratified_mean_ci(pw), stratified_difference_ci(ow, pw)
+    for name, ci in (("ours", oc), ("peer", pc), ("difference", dc)):
+        row[f"{name}_mean" if name != "difference" else name], row[f"{name}_low"], row[f"{name}_high"] = ci
+    row["verdict"] = verdict(dc, pc, rnd)
+    return row
+
+
+def parity_table(runs: list[dict], require: bool = True) -> pd.DataFrame:
+    """One row per (run group, game, seed) where our group ``L`` and its peer ``sb3_L`` both ran that seed (at
+    the same ``workers``), and one per (group, game) over the seeds both ran (``seeds`` lists them).
+    ``runs`` are ``replication.runs.read.read_run`` dicts.
+
+    Raises:
+        UserError: ``require`` and no pair of ours and a peer run at the same group, game, workers and seed.
+    """
+    def key(r):
+        c = r["config"]
+        return c["algo"], c["game"], c["workers"]
+
+    by_key = {}
+    for r in runs:
+        by_key.setdefault(key(r), {})[r["config"]["seed"]] = r
+    rows = []
+    for (label, game, workers), ours in sorted(by_key.items()):
+        if label.startswith(PEER_PREFIX) or (PEER_PREFIX + label, game, workers) not in by_key:
+            continue
+        peer = by_key[(PEER_PREFIX + label, game, workers)]
+        seeds = sorted(set(ours) & set(peer))
+        for s in seeds:
+            rows.append(_row(label, game, [ours[s]], [peer[s]]))
+        if len(seeds) > 1:
+            rows.append(_row(label, game, [ours[s] for s in seeds], [peer[s] for s in seeds]))
+    if not rows and require:
+        raise UserError("no (ours, sb3_*) pair of finished runs at the same run group, game, workers and seed "
+                        f"among the {len(runs)} run directories given")
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def paired_runs(runs: list[dict]) -> list[dict]:
+    """The runs of groups that have a peer among ``runs``: ours ``L`` with some ``sb3_L`` run, and those peers."""
+    labels = {r["config"]["algo"] for r in runs}
+    paired = {lab for lab in labels if PEER_PREFIX + lab in labels}
+    paired |= {PEER_PREFIX + lab for lab in paired}
+    return [r for r in runs if r["config"]["algo"] in paired]
+
+
+def parity_curves(runs: list[dict], bins: int = 20) -> pd.DataFrame:
+    """Training returns binned by frames (``replication.runs.read.curve_rows``) for every run, with ``side``
+    (``ours`` / ``sb3``) and ``algorithm`` columns: the curves of the parity page."""
+    parts = [pd.DataFrame(columns=["side", "algo", "algorithm", "game", "workers", "seed", "frames", "hours",
+                                   "episode_return", "episodes"])]
+    for r in runs:
+        c = curve_rows(r, bins)  # its ids include the algorithm
+        c.insert(0, "side", "sb3" if is_peer(r) else "ours")
+        parts.append(c)
+    return pd.concat(parts, ignore_index=True)
+

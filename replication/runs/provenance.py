@@ -1,0 +1,72 @@
+"""What a run ran on, recorded in its ``config.json``: the host (``host_info``), package versions (``versions``),
+the source tree's git commit (``git_commit``) and the process-wide runtime settings (``provenance``)."""
+
+from __future__ import annotations
+
+import os
+import platform
+import subprocess
+from pathlib import Path
+
+from replication.core import runtime
+
+
+def host_info() -> dict:
+    """CPU model, core count and GPU of this host, for provenance."""
+    cpu = platform.processor() or ""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    gpu = None
+    try:
+        import torch
+
+        if torch.cuda.is_available():
+            gpu = torch.cuda.get_device_name(0)
+    except Exception:  # provenance only; never fail a run for it
+        gpu = None
+    return {"hostname": platform.node(), "cpu": cpu, "cores": os.cpu_count(), "gpu": gpu,
+            "python": platform.python_version(), "platform": platform.platform()}
+
+
+def versions() -> dict:
+    """Versions of the libraries that decide the numbers."""
+    import importlib.metadata as md
+
+    out = {}
+    for pkg in ("torch", "ale-py", "gymnasium", "numpy", "replication"):
+        try:
+            out[pkg] = md.version(pkg)
+        except md.PackageNotFoundError:
+            out[pkg] = None
+    return out
+
+
+def git_commit() -> str | None:
+    """The git commit of the source tree, or None outside a checkout."""
+    here = Path(__file__).resolve().parent
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True, timeout=10)
+        if out.returncode != 0:
+            return None
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=here,
+                               capture_output=True, text=True, timeout=10).stdout.strip()
+        return out.stdout.strip() + ("-dirty" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def provenance() -> dict:
+    """Everything besides the config needed to rerun and interpret a run (the runtime settings included: they
+    change frames/s, see ``replication/core/runtime.py``)."""
+    import shlex
+    import sys
+
+    command = " ".join(shlex.quote(a) for a in getattr(sys, "orig_argv", sys.argv))
+    return {"versions": versions(), "host": host_info(), "git_commit": git_commit(), "runtime": runtime.settings(),
+            "command": command}
