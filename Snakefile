@@ -12,11 +12,12 @@ import os
 import shlex
 import sys
 
-from replication.config.resolve import (check_workers_fit_cores, group_algorithm, peer_plan, requests_gpu, resolve_run,
-                                run_plan, validate_config)
-from replication.peers.sb3 import PEER_PREFIX
-from replication.core.errors import UserError
 from replication.algorithms.replay import replay_nbytes
+from replication.config.load import validate_config
+from replication.config.plan import check_workers_fit_cores, group_algorithm, peer_plan, run_plan
+from replication.config.resolve import requests_gpu, resolve_run
+from replication.core.errors import UserError
+from replication.peers.sb3 import PEER_PREFIX
 from replication.runs.rundir import run_dir
 
 

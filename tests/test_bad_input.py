@@ -128,7 +128,7 @@ def test_every_numeric_config_key_declares_its_range():
     import typing
 
     from replication.envs.atari import AtariConfig
-    from replication.config.resolve import algorithms
+    from replication.algorithms.registry import algorithms
     from replication.core.errors import _field_checks
     from replication.envs.evaluate import EvalConfig
 
@@ -145,7 +145,8 @@ def test_every_numeric_config_key_declares_its_range():
 def run_config_with(changes: dict) -> str:
     """A valid ``--run-config`` (as the Snakefile passes it) with ``changes``: ``{"seed": -2}`` replaces a key,
     ``{"hyper.gamma": 2}`` one key of a section."""
-    from replication.config.resolve import resolve_run, validate_config
+    from replication.config.resolve import resolve_run
+    from replication.config.load import validate_config
 
     cfg = validate_config({"games": ["pong"], "device": "cpu", "algos": {"a2c": dict(GROUPS["a2c"])}})
     resolved = json.loads(json.dumps(resolve_run(cfg, "a2c", "pong", 4, 0)))
@@ -297,7 +298,10 @@ OTHER_CLI_CASES = [
 def test_bad_argument_of_other_clis_is_one_line(module, args, expected, tmp_path, capsys):
     import importlib
 
-    main = importlib.import_module(f"replication.{module}").main
+    cli = importlib.import_module(f"replication.{module}")
+    if hasattr(cli, "__path__"):  # a package: python -m runs its __main__, as here
+        cli = importlib.import_module(f"replication.{module}.__main__")
+    main = cli.main
     (tmp_path / "afile").write_text("not a folder")
 
     def fill_in(s: str) -> str:

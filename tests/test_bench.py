@@ -6,8 +6,8 @@ import math
 import pandas as pd
 import pytest
 
-from replication.bench.throughput import (add_ratios, bench_env_limit, bench_network_limit, bench_ours,
-                                          dqn_network_limit, dqn_network_times, main)
+from replication.bench.limits import bench_env_limit, bench_network_limit, dqn_network_limit, dqn_network_times
+from replication.bench.throughput import add_ratios, bench_ours, main
 from replication.core.errors import UserError
 
 

@@ -19,7 +19,7 @@ def test_layout_names_every_module_and_config():
 def test_the_config_schema_ships_with_the_package():
     from importlib import resources
 
-    from replication.config.resolve import SCHEMA
+    from replication.config.load import SCHEMA
 
     assert SCHEMA.exists() and resources.files("replication").joinpath("data", "config_schema.yaml").is_file()
     assert "data/*.yaml" in (ROOT / "pyproject.toml").read_text()

@@ -107,7 +107,7 @@ def test_dqn_settings_map_onto_sb3():
 
 
 def test_peer_only_for_a2c_and_dqn():
-    from replication.config.resolve import validate_config
+    from replication.config.load import validate_config
 
     cfg = json.loads(json.dumps(TINY))
     cfg["algos"] = {"a3c_ff": {"peer": True, "workers": [1], "total_frames": 100}}
@@ -129,7 +129,8 @@ def both_sides(tmp_path_factory):
     ids = ["--algo", "a2c", "--game", "breakout", "--workers", "4", "--seed", "0", "--threads", "1"]
     r = _cli("replication.train", "--configfile", str(cfg), *ids, "--out", str(d / "a2c"))
     assert r.returncode == 0, r.stderr[-2000:]
-    from replication.config.resolve import load_config, resolve_run
+    from replication.config.resolve import resolve_run
+    from replication.config.load import load_config
 
     resolved = resolve_run(load_config(cfg), "a2c", "breakout", 4, 0)
     short = {**resolved, "total_frames": 3200}
@@ -168,7 +169,8 @@ def test_peer_refuses_another_runs_directory_and_changes_nothing(both_sides, tmp
     "already finished"), every file byte-identical; as ``replication.cli.train`` refuses for our runs."""
     import shutil
 
-    from replication.config.resolve import load_config, resolve_run
+    from replication.config.resolve import resolve_run
+    from replication.config.load import load_config
     from replication.cli.parity import main
 
     d = tmp_path / "sb3"

@@ -64,7 +64,7 @@ def test_bf16_autocast_follows_the_fp32_learning_trajectory(one_thread):
 def test_unknown_precision_is_a_user_error():
     with pytest.raises(UserError, match="unknown precision 'fp16'; accepted: fp32, bf16"):
         autocast("cpu", "fp16")
-    from replication.config.resolve import validate_config
+    from replication.config.load import validate_config
 
     with pytest.raises(UserError, match="fp16"):
         validate_config({"games": ["pong"], "precision": "fp16",

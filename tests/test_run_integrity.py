@@ -401,7 +401,8 @@ def test_a_longer_total_frames_extends_the_run_and_is_recorded(smoke, tmp_path):
 
 def test_identity_keys_and_setting_keys_cover_the_resolved_run():
     """Every key ``resolve_run`` writes is either part of a run's identity or a setting that may change."""
-    from replication.config.resolve import load_config, resolve_run
+    from replication.config.resolve import resolve_run
+    from replication.config.load import load_config
     from replication.runs.rundir import IDENTITY_KEYS, SETTING_KEYS
 
     resolved = resolve_run(load_config(ROOT / "configs" / "smoke.yaml"), "a2c", "pong", 2, 0)

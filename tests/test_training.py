@@ -145,7 +145,8 @@ def test_unknown_algo_on_the_command_line(tmp_path):
 
 
 def test_interrupted_rollout_is_not_counted_in_the_checkpoint(tmp_path):
-    from replication.config.resolve import resolve_run, validate_config
+    from replication.config.resolve import resolve_run
+    from replication.config.load import validate_config
     from replication.config.launch import make_run
 
     cfg = validate_config(json.loads(json.dumps(TINY)))

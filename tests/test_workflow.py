@@ -52,7 +52,8 @@ def test_more_a3c_workers_than_cores_fails_before_any_job(tmp_path):
 
 
 def test_workers_fit_cores_check_only_counts_a3c():
-    from replication.config.resolve import check_workers_fit_cores, validate_config
+    from replication.config.load import validate_config
+    from replication.config.plan import check_workers_fit_cores
     from replication.core.errors import UserError
 
     cfg = validate_config({"games": ["pong"], "algos": {"a2c": {"workers": [32], "total_frames": 100},
@@ -86,7 +87,9 @@ def test_paper_configs_plan_the_expected_jobs(tmp_path):
 
 
 def test_learning_rate_sweep_resolves_per_seed():
-    from replication.config.resolve import LR_RANGE, resolve_run, run_plan, sampled_learning_rate, validate_config
+    from replication.config.resolve import resolve_run
+    from replication.config.load import validate_config
+    from replication.config.plan import LR_RANGE, run_plan, sampled_learning_rate
 
     cfg = validate_config({"games": ["pong"], "algos": {
         "sweep": {"algo": "a3c_ff", "workers": [2], "lr_samples": 20, "total_frames": 100},
@@ -123,7 +126,8 @@ def test_slurm_profile_dry_run_requests_the_configured_resources(tmp_path):
 def test_dqn_trains_with_life_loss_terminals_and_groups_override_env():
     """Nature DQN ends a training episode at a lost life (release code; Dopamine dqn_nature.gin), A3C/PAAC do not;
     a config's top-level env: and a group's own env: override the algorithm's protocol, in that order."""
-    from replication.config.resolve import resolve_run, validate_config
+    from replication.config.resolve import resolve_run
+    from replication.config.load import validate_config
     from replication.core.errors import UserError
 
     cfg = validate_config({"games": ["pong"], "algos": {
@@ -147,7 +151,8 @@ def test_device_is_declared_as_written_and_resolved_only_by_the_job(tmp_path):
     GPU only where the jobs run on the host that parses the workflow and it has one."""
     import torch
 
-    from replication.config.resolve import requests_gpu, validate_config
+    from replication.config.resolve import requests_gpu
+    from replication.config.load import validate_config
 
     cfg = yaml.safe_load((ROOT / "configs" / "smoke.yaml").read_text())
     validate_config({**cfg, "device": "cuda"})  # no CUDA needed to check a config

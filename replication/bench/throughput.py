@@ -38,7 +38,6 @@ import json
 import os
 import sys
 import tempfile
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,23 +45,17 @@ import numpy as np
 import pandas as pd
 import torch
 
-from replication.algorithms.a2c import A2CConfig
-from replication.algorithms.dqn import DQNAgent, DQNConfig, epsilon_at
+from replication.bench.limits import (DQN_BENCH, bench_env_limit, bench_network_limit, dqn_network_limit,
+                                      dqn_network_times)
+from replication.bench.sb3 import bench_sb3_a2c, bench_sb3_dqn
 from replication.config.launch import make_run
 from replication.config.resolve import resolve_run
 from replication.core.errors import ArgumentParser, UserError, check_output, cli_main
-from replication.core.losses import actor_critic_loss, td_loss
-from replication.core.networks import ActorCritic, act
-from replication.core.optim import CentredRMSprop, PaperRMSprop
-from replication.core.precision import autocast, check_precision, cpu_flags, native_bf16
-from replication.core.update import update_step
-from replication.envs.atari import AtariConfig, check_game, make_vector_env
+from replication.core.precision import check_precision, cpu_flags, native_bf16
+from replication.envs.atari import check_game
 from replication.runs.provenance import host_info
 from replication.runs.rundir import atomic_write_bytes
 
-# benchmark-sized DQN schedule (both sides); everything else is DQNConfig's Nature default
-DQN_BENCH = {"replay_capacity": 50_000, "replay_start_agent_steps": 2_500, "epsilon_decay_agent_steps": 5_000,
-             "network": "nature"}
 ALGOS = ("a2c", "dqn", "a3c", "paac")
 PAAC_NUM_ENVS = (16, 32, 64, 128, 256)  # Clemente et al. 2017 Figure 2's n_e
 
@@ -101,100 +94,6 @@ LINES = {
 }
 
 
-# -- limits ---------------------------------------------------------------------------------------------------
-def bench_env_limit(game: str, num_envs: int, frames: int, threads: int) -> float:
-    """Frames/s of ale-py's AtariVectorEnv alone: random actions at ``num_envs``, our preprocessing."""
-    env = make_vector_env(game, num_envs, AtariConfig(num_threads=threads))
-    env.reset(seed=0)
-    rng = np.random.default_rng(0)
-    n = env.single_action_space.n
-    agent_steps = max(1, frames // (4 * num_envs))
-    actions = [rng.integers(0, n, num_envs) for _ in range(64)]
-    t0 = time.perf_counter()
-    for i in range(agent_steps):
-        env.step(actions[i % 64])
-    elapsed = time.perf_counter() - t0
-    env.close()
-    return agent_steps * num_envs * 4 / elapsed
-
-
-def _timed(fn, repeats: int, warmup: int = 3, trials: int = 3) -> float:
-    """Seconds per call of ``fn``: the best of ``trials`` timings of ``repeats`` calls each (after ``warmup``
-    calls). The best, not the mean, because a limit is a bound: other processes on the host only slow it down."""
-    for _ in range(warmup):
-        fn()
-    best = float("inf")
-    for _ in range(trials):
-        t0 = time.perf_counter()
-        for _ in range(repeats):
-            fn()
-        best = min(best, (time.perf_counter() - t0) / repeats)
-    return best
-
-
-def bench_network_limit(num_envs: int, network: str, rollout_length: int, threads: int, updates: int = 30,
-                        precision: str = "fp32") -> float:
-    """A2C's network alone, in frames/s: the learner's whole share of an update as in ``replication.algorithms.a2c.train``:
-    ``rollout_length`` acting forwards at batch ``num_envs`` (``networks.act``: convolutions with autograd on,
-    action sampling), one bootstrap forward, the FC layer and heads with gradients over the whole batch, the
-    actor-critic loss, one backward, gradient-norm clipping and one RMSProp step."""
-    torch.set_num_threads(threads)
-    hp = A2CConfig()
-    model = ActorCritic(network, 6)
-    opt = PaperRMSprop(model.parameters(), lr=1e-4)
-    obs = torch.randint(0, 256, (num_envs, 4, 84, 84), dtype=torch.uint8)
-    returns = torch.randn(rollout_length * num_envs)
-    generator = torch.Generator().manual_seed(0)
-
-    def one_update():
-        with autocast("cpu", precision):
-            steps = [act(model, obs, generator) for _ in range(rollout_length)]
-            with torch.no_grad():
-                model(obs)
-            logits, values = model.heads(torch.cat([features for features, _ in steps]))
-        terms = actor_critic_loss(logits.float(), values.float(), torch.cat([a for _, a in steps]), returns,
-                                  hp.entropy_beta, hp.value_loss_weight, loss_scale=hp.loss_scale)
-        update_step(terms.total, model.parameters(), opt, max_grad_norm=hp.max_grad_norm)  # as a2c.train
-
-    return rollout_length * num_envs * 4 / _timed(one_update, updates)
-
-
-def dqn_network_times(network: str, threads: int, precision: str = "fp32", repeats: int = 30,
-                      compile_optimizer: bool = True) -> tuple[float, float]:
-    """DQN's network alone: seconds per greedy action (batch 1 forward) and per minibatch update (online
-    forward/backward and target forward at batch 32, one centred-RMSProp step, compiled as training compiles it
-    unless ``compile_optimizer`` is false)."""
-    torch.set_num_threads(threads)
-    agent = DQNAgent(network, 6)
-    opt = CentredRMSprop(agent.online.parameters(), lr=2.5e-4, compile=compile_optimizer)
-    obs = torch.randint(0, 256, (32, 4, 84, 84), dtype=torch.uint8)
-    actions, zeros = torch.randint(0, 6, (32,)), torch.zeros(32)
-
-    def act():
-        with torch.no_grad(), autocast("cpu", precision):
-            agent.online(obs[:1]).argmax(-1)
-
-    def update():
-        with autocast("cpu", precision):
-            q = agent.online(obs)
-            with torch.no_grad():
-                next_q = agent.target(obs)
-        loss = td_loss(q.float(), actions, zeros, next_q.float(), zeros, 0.99)
-        update_step(loss, agent.online.parameters(), opt)  # as dqn._learn
-
-    return _timed(act, repeats * 4), _timed(update, repeats)
-
-
-def dqn_network_limit(frames: int, t_act: float, t_update: float) -> float:
-    """Frames/s of DQN's network alone over the benchmark's schedule: greedy actions need a forward (epsilon-greedy
-    random ones do not), and every 4th agent step after the replay start adds an update."""
-    hp = DQNConfig(**DQN_BENCH)
-    agent_steps = np.arange(1, frames // 4 + 1)
-    greedy = sum(1.0 - epsilon_at(int(s), hp) for s in agent_steps[::100]) * 100
-    updates = max(0, len(agent_steps) - hp.replay_start_agent_steps) / hp.update_every_agent_steps
-    return frames / (greedy * t_act + updates * t_update)
-
-
 # -- training lines -------------------------------------------------------------------------------------------
 def bench_ours(game: str, algo: str, workers: int, hyper: dict, frames: int, threads: int,
                precision: str = "fp32", compile_optimizer: bool = True) -> float:
@@ -215,82 +114,6 @@ def bench_ours(game: str, algo: str, workers: int, hyper: dict, frames: int, thr
         run, train_fn = make_run(resolved, Path(d) / "run")
         train_fn(run)
         return json.loads((Path(d) / "run" / "done.json").read_text())["frames_per_s"]
-
-
-def _sb3_env(game: str, num_envs: int):
-    """SB3's Atari env stack (``make_atari_env`` + 4-frame ``VecFrameStack``) for ``game``.
-
-    Raises:
-        UserError: Stable-Baselines3 is not installed (``pip install -e '.[bench]'``).
-    """
-    try:
-        import ale_py
-        import gymnasium as gym
-        from stable_baselines3.common.env_util import make_atari_env
-        from stable_baselines3.common.vec_env import VecFrameStack
-    except ImportError:
-        raise UserError("Stable-Baselines3 is not installed; run: pip install -e '.[bench]'") from None
-    gym.register_envs(ale_py)
-    env_id = "ALE/" + "".join(p.capitalize() for p in game.split("_")) + "-v5"
-    env = make_atari_env(env_id, n_envs=num_envs, seed=0,
-                         env_kwargs={"frameskip": 1, "repeat_action_probability": 0.0})
-    return VecFrameStack(env, n_stack=4)
-
-
-def bench_sb3_a2c(game: str, num_envs: int, frames: int, threads: int) -> float:
-    """Train Stable-Baselines3 A2C (CnnPolicy, ``n_steps=5``) for ``frames`` frames on the CPU; returns frames/s.
-
-    Raises:
-        UserError: Stable-Baselines3 is not installed.
-    """
-    env = _sb3_env(game, num_envs)
-    from stable_baselines3 import A2C
-
-    torch.set_num_threads(threads)
-    model = A2C("CnnPolicy", env, n_steps=5, device="cpu", seed=0, verbose=0)
-    agent_steps = frames // 4  # SB3's total_timesteps counts agent steps summed over environments
-    model.learn(total_timesteps=min(agent_steps, 20 * num_envs * 5))  # warm-up, as ours warms up in its first updates
-    t0 = time.perf_counter()
-    model.learn(total_timesteps=agent_steps, reset_num_timesteps=True)
-    elapsed = time.perf_counter() - t0
-    env.close()
-    return agent_steps * 4 / elapsed
-
-
-def bench_sb3_dqn(game: str, frames: int, threads: int) -> float:
-    """Train Stable-Baselines3 DQN (CnnPolicy) with ``DQN_BENCH``'s schedule and the Nature settings for ``frames``
-    frames on the CPU; returns frames/s.
-
-    Its replay stores each observation once (``optimize_memory_usage``, SB3's leanest mode); its optimizer is
-    torch's centred RMSprop with alpha 0.95 and eps 0.01 (outside the root, the nearest torch has); its
-    gradient-norm clip is left at SB3's default 10. Epsilon anneals from the first agent step (ours from the
-    replay start), reaching 0.1 at the same agent step.
-
-    Raises:
-        UserError: Stable-Baselines3 is not installed.
-    """
-    env = _sb3_env(game, 1)
-    from stable_baselines3 import DQN
-
-    hp = DQNConfig(**DQN_BENCH)
-    agent_steps = frames // 4
-    torch.set_num_threads(threads)
-    model = DQN("CnnPolicy", env, learning_rate=hp.learning_rate, buffer_size=hp.replay_capacity,
-                learning_starts=hp.replay_start_agent_steps, batch_size=hp.batch_size, gamma=hp.gamma,
-                train_freq=hp.update_every_agent_steps, gradient_steps=1,
-                target_update_interval=hp.target_update_agent_steps,
-                exploration_fraction=(hp.replay_start_agent_steps + hp.epsilon_decay_agent_steps) / agent_steps,
-                exploration_initial_eps=hp.epsilon_start, exploration_final_eps=hp.epsilon_end,
-                optimize_memory_usage=True, replay_buffer_kwargs={"handle_timeout_termination": False},
-                policy_kwargs={"optimizer_class": torch.optim.RMSprop,
-                               "optimizer_kwargs": {"alpha": hp.rmsprop_decay, "eps": hp.rmsprop_eps,
-                                                    "centered": True}},
-                device="cpu", seed=0, verbose=0)
-    t0 = time.perf_counter()
-    model.learn(total_timesteps=agent_steps)
-    elapsed = time.perf_counter() - t0
-    env.close()
-    return agent_steps * 4 / elapsed
 
 
 # -- the table ------------------------------------------------------------------------------------------------

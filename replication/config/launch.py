@@ -11,8 +11,9 @@ from pathlib import Path
 import torch
 
 from replication.algorithms.registry import algorithms
-from replication.config.resolve import (COMPILE_OPTIMIZER_DEFAULT, check_algo, check_resolved_run, load_config,
-                                        resolve_device, resolve_run)
+from replication.config.load import load_config
+from replication.config.plan import check_algo
+from replication.config.resolve import COMPILE_OPTIMIZER_DEFAULT, check_resolved_run, resolve_device, resolve_run
 from replication.core.errors import UserError
 from replication.envs.atari import AtariConfig
 from replication.envs.evaluate import EvalConfig
