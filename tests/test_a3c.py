@@ -1,7 +1,8 @@
 """A3C: Hogwild workers on one shared model, shared RMSProp, LSTM state handling, failure and interruption."""
 
+import dataclasses
+import functools
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -178,14 +179,23 @@ def test_sigterm_leaves_a_checkpoint_and_a_rerun_finishes(tmp_path):
     assert len(pd.read_csv(out / "eval.csv")) == 2
 
 
-def test_a_worker_that_raises_fails_the_run_with_its_error(tmp_path):
+def test_a_worker_that_raises_fails_the_run_with_its_error(tmp_path, monkeypatch, capsys):
+    """A worker that raises (injected through its ``WorkerSpec``) fails the run: exit status 3, one line naming it."""
+    from replication.algorithms import registry
+    from replication.cli.train import main
+
+    spec = registry.ALGORITHMS["a3c_ff"]
+    monkeypatch.setitem(registry.ALGORITHMS, "a3c_ff",
+                        dataclasses.replace(spec, train=functools.partial(spec.train, raise_at_update=3)))
     out = tmp_path / "run"
-    cmd = [sys.executable, "-m", "replication.train", *_config(tmp_path), "--out", str(out)]
-    env = {**os.environ, "REPLICATION_TEST_WORKER_RAISE_AT_UPDATE": "3"}
+    threads = torch.get_num_threads()
     t0 = time.time()
-    r = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300, env=env)
-    assert r.returncode == 3
-    assert "error: worker 0 failed: RuntimeError: injected failure at update 3" in r.stderr
+    try:
+        code = main([*_config(tmp_path), "--out", str(out)])
+    finally:
+        torch.set_num_threads(threads)
+    assert code == 3
+    assert "error: worker 0 failed: RuntimeError: injected failure at update 3" in capsys.readouterr().err
     assert time.time() - t0 < 120  # seconds after start-up, not the 200k-frame budget
     assert not (out / "done.json").exists()
 

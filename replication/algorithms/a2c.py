@@ -112,7 +112,8 @@ def train(run: TrainingRun) -> None:
     actions = torch.zeros(T, n, dtype=torch.int64)
 
     def receive(g: int, t: int) -> torch.Tensor:
-        """Wait for group ``g``'s step ``t``; record its rewards, terminals and finished games; next obs."""
+        """Wait for group ``g``'s step ``t``: its rewards (time limits bootstrapped) and terminals into the rollout, its
+        frames and finished games into the run; returns its next observation."""
         step = envs[g].recv()
         reward = torch.from_numpy(step.reward)
         if step.final_obs is not None:  # a game hit the frame cap: its target bootstraps from where it was cut
@@ -121,9 +122,7 @@ def train(run: TrainingRun) -> None:
             reward = bootstrap_time_limits(reward, torch.from_numpy(step.time_limit), final_values, hp.gamma)
         rewards[t, cols[g]] = reward
         dones[t, cols[g]] = torch.from_numpy(step.done.astype(np.float32))
-        run.count_agent_steps(m, frame_skip)
-        for i, ret, length in trackers[g].update(step.raw_reward, step.game_over):
-            run.log_episode(g * m + i, ret, length)
+        run.record_step(trackers[g], step.raw_reward, step.game_over, frame_skip, first_worker=g * m)
         return to_device(step.obs, device)  # pinned, non-blocking on CUDA
 
     try:

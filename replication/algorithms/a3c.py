@@ -17,7 +17,6 @@ with its error), and evaluates the final shared network.
 from __future__ import annotations
 
 import ctypes
-import os
 import queue as queue_mod
 import signal
 import traceback
@@ -179,6 +178,7 @@ class WorkerSpec:
         annealing_frames: the learning rate's horizon, frames (``optim.annealing_frames``).
         log_every_updates: this worker sends an ``UpdateMessage`` every this many of its updates.
         precision: ``fp32`` or ``bf16`` autocast of the forward passes.
+        raise_at_update: fault injection for the test suite: worker 0 raises at this update (0 = never).
     """
 
     worker: int
@@ -192,6 +192,7 @@ class WorkerSpec:
     annealing_frames: int
     log_every_updates: int
     precision: str = "fp32"
+    raise_at_update: int = 0
 
 
 @dataclass(frozen=True)
@@ -253,8 +254,6 @@ def worker_main(spec: WorkerSpec, shared_model: torch.nn.Module, square_avgs: li
         state = local.initial_state(1) if hp.lstm else None
         frame_skip = env_cfg.frame_skip
         updates = 0
-        # fault injection for the test suite only: worker 0 raises at this update (0 = never)
-        raise_at = int(os.environ.get("REPLICATION_TEST_WORKER_RAISE_AT_UPDATE", "0"))
 
         def global_frames() -> int:
             return base_frames + frame_skip * int(counters[:, 0].sum())
@@ -274,8 +273,8 @@ def worker_main(spec: WorkerSpec, shared_model: torch.nn.Module, square_avgs: li
                                     where=lambda: f" in worker {worker} at frames {frames}, update {updates + 1}")
             updates += 1
             counters[worker, 1] += 1
-            if worker == 0 and updates == raise_at:
-                raise RuntimeError(f"injected failure at update {updates} (REPLICATION_TEST_WORKER_RAISE_AT_UPDATE)")
+            if worker == 0 and updates == spec.raise_at_update:
+                raise RuntimeError(f"injected failure at update {updates} (WorkerSpec.raise_at_update)")
             if updates % spec.log_every_updates == 0:
                 scalars = {k: float(v) for k, v in terms.scalars().items()}  # floats: no tensor crosses the queue
                 messages.put(UpdateMessage(worker, {**scalars, "grad_norm": grad_norm, "learning_rate": lr}))
@@ -289,8 +288,10 @@ class WorkerFailed(RuntimeError):
     """An actor-learner process died or raised; the message carries its error."""
 
 
-def train(run: TrainingRun) -> None:
+def train(run: TrainingRun, *, raise_at_update: int = 0) -> None:
     """Train A3C with ``run.workers`` actor-learner processes for ``run.total_frames`` frames.
+
+    ``raise_at_update`` is the test suite's fault injection (``WorkerSpec.raise_at_update``); 0 = never.
 
     Raises:
         WorkerFailed: a worker raised or died (the others are stopped; the last checkpoint is kept).
@@ -317,7 +318,8 @@ def train(run: TrainingRun) -> None:
         spec = WorkerSpec(worker=w, game=run.game, env=run.env, hyper=hp, seed=run.env_seed() + 7919 * w,
                           total_frames=run.total_frames, base_frames=base_frames, learning_rate=hp.learning_rate,
                           annealing_frames=annealing_frames(hp.lr_annealing_frames, run.total_frames),
-                          log_every_updates=run.log_every_updates, precision=run.precision)
+                          log_every_updates=run.log_every_updates, precision=run.precision,
+                          raise_at_update=raise_at_update)
         p = ctx.Process(target=worker_main, args=(spec, model, square_avgs, counters, stop, messages),
                         name=f"a3c-worker-{w}", daemon=True)
         p.start()

@@ -238,14 +238,12 @@ def train(run: TrainingRun) -> None:
             with run.autocast():
                 action = select_action(agent.online, to_device(obs, device), epsilon, run.generator)
             step = env.step(np.array([action], dtype=np.int64))
-            run.count_agent_steps(1, frame_skip)
             # deviation: a game cut by the frame cap (step.time_limit) is stored as a terminal, without the bootstrap
             # from its last state that A2C/A3C add (returns.bootstrap_time_limits): the frames-once replay keeps no
             # frame of a state that never comes back. Measured: 0 of 7,258 training games (12.5M frames of this
             # project's parity runs, Seaquest and Qbert) reached the 108,000-frame cap (docs/design.md)
             replay.add(action, step.reward[0], step.done[0], step.obs[0, -1], next_is_first=bool(step.game_over[0]))
-            for worker, ret, length in tracker.update(step.raw_reward, step.game_over):
-                run.log_episode(worker, ret, length)
+            run.record_step(tracker, step.raw_reward, step.game_over, frame_skip)
             obs = step.obs
 
             scalars = None

@@ -1,7 +1,7 @@
 """Bookkeeping shared by every algorithm: counters, logs, checkpoints, evaluation, ``done.json``.
 
 A ``TrainingRun`` owns one run directory (see ``rundir.py``). Algorithms call, in order:
-``start(model, optimizer)`` once, then per agent step ``count_agent_steps`` / ``log_episode``, per update
+``start(model, optimizer)`` once, then per agent step ``record_step`` (or ``count_agent_steps`` / ``log_episode``), per update
 ``replication.core.update.update_step`` (with ``where()`` for its message) and ``after_update``, and ``finish(policy)``
 at the end.
 """
@@ -22,7 +22,7 @@ import torch
 
 from replication.core.errors import UserError
 from replication.core.precision import autocast, effective_precision
-from replication.envs.atari import AtariConfig
+from replication.envs.atari import AtariConfig, EpisodeTracker
 from replication.envs.evaluate import EvalConfig, evaluate
 from replication.runs.logs import CsvLog, EPISODE_COLUMNS, EVAL_COLUMNS, UPDATE_COLUMNS, check_logs
 from replication.runs.progress import Progress
@@ -216,6 +216,13 @@ class TrainingRun:
         """Count ``n`` agent steps (``n * frame_skip`` frames)."""
         self.agent_steps += n
         self.frames += n * frame_skip
+
+    def record_step(self, tracker: EpisodeTracker, raw_reward, game_over, frame_skip: int, first_worker: int = 0) -> None:
+        """One agent step of ``len(raw_reward)`` environments: count its frames (``count_agent_steps``), then log the
+        games it finished (``tracker.update``; environment ``i`` is logged as worker ``first_worker + i``)."""
+        self.count_agent_steps(len(raw_reward), frame_skip)
+        for i, episode_return, episode_length in tracker.update(raw_reward, game_over):
+            self.log_episode(first_worker + i, episode_return, episode_length)
 
     def log_episode(self, worker: int, episode_return: float, episode_length: int, frames: int | None = None,
                     agent_steps: int | None = None) -> None:
