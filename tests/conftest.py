@@ -32,7 +32,7 @@ def start_train(cfg: Path, out: Path, workers: int, algo: str = "a2c") -> subpro
 @pytest.fixture(scope="session")
 def local_smoke_run(tmp_path_factory) -> Path:
     """Workflow directory of one local ``snakemake --cores 2 --configfile configs/smoke.yaml`` run, shared by the
-    tests of tests/test_smoke_workflow.py and the SLURM test (which compares its cluster run with it), so CI pays
+    tests of tests/workflow/test_smoke_workflow.py and the SLURM test (which compares its cluster run with it), so CI pays
     for it once. ``make test`` runs two pytest-xdist workers with ``--dist loadfile`` (a file's tests on one
     worker): every test that uses this run lives in test_smoke_workflow.py, so it is built once.
 
@@ -45,3 +45,14 @@ def local_smoke_run(tmp_path_factory) -> Path:
                        capture_output=True, text=True, timeout=900)
     assert r.returncode == 0, r.stderr[-3000:]
     return workdir
+
+
+def snapshot(root: Path) -> dict:
+    """Every file under ``root`` and its bytes (to show that a command changed nothing)."""
+    return {p: p.read_bytes() for p in root.rglob("*") if p.is_file()}
+
+
+def snakemake(tmp_path: Path, *args: str, timeout: int = 900) -> subprocess.CompletedProcess:
+    """Run the workflow (``ROOT/Snakefile``) in ``tmp_path`` with ``args``; returns the completed process."""
+    return subprocess.run([sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "-d", str(tmp_path),
+                           *args], capture_output=True, text=True, timeout=timeout)

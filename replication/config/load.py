@@ -2,6 +2,7 @@
 (``replication/data/config_schema.yaml``), then every group's sections against their dataclasses, before any run
 starts."""
 
+from __future__ import annotations
 
 from pathlib import Path
 

@@ -2,8 +2,9 @@
 (``group_env``), seeds and learning rates (``group_seeds``, ``group_learning_rate``), and the (label, game, workers,
 seed) runs of the config (``run_plan``) and of its Stable-Baselines3 peers (``peer_plan``)."""
 
+from __future__ import annotations
 
-
+import numpy as np
 
 from replication.algorithms.registry import ALGORITHMS, algorithms
 from replication.core.errors import UserError
@@ -58,8 +59,6 @@ LR_RANGE = (1e-4, 1e-2)  # Mnih et al. 2016 Supp. §8: initial learning rate ~ L
 
 def sampled_learning_rate(seed: int, low: float = LR_RANGE[0], high: float = LR_RANGE[1]) -> float:
     """The initial learning rate of sweep seed ``seed``: LogUniform(low, high), the same for a seed on every host."""
-    import numpy as np
-
     u = np.random.default_rng([int(seed), 20160204]).random()
     return float(np.exp(np.log(low) + u * (np.log(high) - np.log(low))))
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from replication.algorithms.a2c import A2CConfig
@@ -186,8 +187,6 @@ def _callback(run: TrainingRun, model, algo: str, frame_skip: int):
     per ``run.log_every_updates`` updates, and checkpoints (``run.periodic``) only between updates, where the
     policy and optimizer are consistent with the counters."""
     from stable_baselines3.common.callbacks import BaseCallback
-    import numpy as np
-
     class RunLogger(BaseCallback):
         def _on_training_start(self) -> None:
             self.lengths = np.zeros(self.training_env.num_envs, dtype=np.int64)

@@ -11,6 +11,7 @@ emulator step of one environment = 4 frames at action repeat 4) become emulator 
 from __future__ import annotations
 
 import math
+import re
 from importlib import resources
 
 import numpy as np
@@ -28,8 +29,6 @@ TABLE_S3_COLUMNS = {
 def protocol_frame_cap(protocol: str) -> int | None:
     """The frame cap named in an evaluation protocol string (``evaluate.EvalConfig.protocol``, e.g.
     ``noop30_18000f_sampled`` -> 18000), or None if it names none."""
-    import re
-
     m = re.search(r"_(\d+)f_", f"_{protocol}_")
     return int(m.group(1)) if m else None
 

@@ -3,10 +3,15 @@ the source tree's git commit (``git_commit``) and the process-wide runtime setti
 
 from __future__ import annotations
 
+import importlib.metadata as md
 import os
 import platform
+import shlex
 import subprocess
+import sys
 from pathlib import Path
+
+import torch
 
 from replication.core import runtime
 
@@ -24,8 +29,6 @@ def host_info() -> dict:
         pass
     gpu = None
     try:
-        import torch
-
         if torch.cuda.is_available():
             gpu = torch.cuda.get_device_name(0)
     except Exception:  # provenance only; never fail a run for it
@@ -36,8 +39,6 @@ def host_info() -> dict:
 
 def versions() -> dict:
     """Versions of the libraries that decide the numbers."""
-    import importlib.metadata as md
-
     out = {}
     for pkg in ("torch", "ale-py", "gymnasium", "numpy", "replication"):
         try:
@@ -64,9 +65,6 @@ def git_commit() -> str | None:
 def provenance() -> dict:
     """Everything besides the config needed to rerun and interpret a run (the runtime settings included: they
     change frames/s, see ``replication/core/runtime.py``)."""
-    import shlex
-    import sys
-
     command = " ".join(shlex.quote(a) for a in getattr(sys, "orig_argv", sys.argv))
     return {"versions": versions(), "host": host_info(), "git_commit": git_commit(), "runtime": runtime.settings(),
             "command": command}

@@ -9,11 +9,14 @@ frames of the checkpoint so no row is duplicated or lost. Every reader of the lo
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
 import tempfile
 from pathlib import Path
+
+import torch
 
 from replication.core.errors import UserError
 
@@ -47,8 +50,6 @@ def lock_run_dir(path: str | Path):
     Raises:
         UserError: another process holds the lock (its pid in the message).
     """
-    import fcntl
-
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)
     f = open(path / ".lock", "a+")
@@ -205,8 +206,6 @@ def load_checkpoint(path: str | Path) -> dict:
     Raises:
         UserError: the file cannot be read or lacks ``CHECKPOINT_KEYS``: one line naming it and what to do.
     """
-    import torch
-
     path = Path(path)
     try:
         state = torch.load(path, map_location="cpu", weights_only=False)

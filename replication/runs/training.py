@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import io
 import json
 import random
 import sys
@@ -314,8 +315,6 @@ class TrainingRun:
 
     def save_checkpoint(self) -> None:
         """Atomically write model, optimizer, counters and RNG states to ``checkpoint.pt``."""
-        import io
-
         state = {
             "model": self.model.state_dict(),
             "optimizer": self.optimizer.state_dict(),

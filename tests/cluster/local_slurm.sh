@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# A real one-node SLURM cluster on this host, for testing the profiles/slurm path (tests/test_slurm.py).
+# A real one-node SLURM cluster on this host, for testing the profiles/slurm path (tests/workflow/test_slurm.py).
 #
 #   tests/cluster/local_slurm.sh start    # install slurm-wlm + munge if missing, start munged/slurmctld/slurmd
 #   tests/cluster/local_slurm.sh status   # are the daemons this script started still running?

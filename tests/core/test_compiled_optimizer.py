@@ -86,6 +86,6 @@ def test_a_failing_compile_falls_back_to_eager_with_one_line(monkeypatch, capsys
                    "stepping eagerly (the same update, ~5x slower step; recorded in config.json as optimizer_step)"]
     assert not opt.compiled and p.tolist() == [1.0, -2.0]
     p.grad = torch.tensor([0.5, -1.0])
-    opt.step()  # the eager update: tests/test_dqn.py::test_centred_rmsprop_hand_computed's first step
+    opt.step()  # the eager update: tests/algorithms/test_dqn.py::test_centred_rmsprop_hand_computed's first step
     assert p.detach().tolist() == pytest.approx([1.0 - 0.1 * 0.5 / 0.0325 ** 0.5, -2.0 + 0.1 / 0.1 ** 0.5], rel=1e-6)
 

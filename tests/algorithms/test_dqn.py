@@ -226,7 +226,7 @@ def test_resume_restores_networks_and_refills_the_replay(tmp_path):
 
 
 def test_a_compiled_optimizer_run_records_it(tmp_path):
-    # the compiled centred-RMSProp step (tests/test_compiled_optimizer.py) in a short real run; config.json says
+    # the compiled centred-RMSProp step (tests/core/test_compiled_optimizer.py) in a short real run; config.json says
     # which step ran (the eager runs above record "eager")
     threads = torch.get_num_threads()
     torch.set_num_threads(1)

@@ -1,18 +1,11 @@
-"""The Snakemake workflow's dry runs and config checks (the smoke run end to end: tests/test_smoke_workflow.py)."""
+"""The Snakemake workflow's dry runs and config checks (the smoke run end to end: tests/workflow/test_smoke_workflow.py)."""
 
 import re
-import subprocess
-import sys
 
 import pytest
 import yaml
 
-from conftest import ROOT
-
-
-def snakemake(tmp_path, *args, timeout=900):
-    return subprocess.run([sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "-d", str(tmp_path),
-                           *args], capture_output=True, text=True, timeout=timeout)
+from conftest import ROOT, snakemake
 
 
 def job_counts(output: str) -> dict:

@@ -18,7 +18,7 @@ def test_bench_functions_return_positive_rates():
     assert bench_ours("pong", "a2c", 2, {"network": "nips"}, 800, threads=1) > 0
     assert bench_ours("pong", "dqn", 1, {"replay_capacity": 500, "replay_start_agent_steps": 50,
                                          "network": "nips"}, 800, threads=1, precision="bf16",
-                      compile_optimizer=False) > 0  # the compiled step: tests/test_compiled_optimizer.py
+                      compile_optimizer=False) > 0  # the compiled step: tests/core/test_compiled_optimizer.py
     t_act, t_update = dqn_network_times("nips", threads=1, repeats=1, compile_optimizer=False)
     assert 0 < t_act < t_update
 

@@ -144,6 +144,7 @@ def both_sides(tmp_path_factory):
     return d
 
 
+@pytest.mark.slow
 def test_peer_writes_the_run_directory_contract(both_sides):
     run = both_sides / "sb3"
     cfg = json.loads((run / "config.json").read_text())
@@ -164,6 +165,7 @@ def test_peer_writes_the_run_directory_contract(both_sides):
     # is kept as an evaluation at 3,200 frames; the resumed run adds its own at the end
 
 
+@pytest.mark.slow
 def test_peer_refuses_another_runs_directory_and_changes_nothing(both_sides, tmp_path, capsys):
     """The finished peer run asked for with another entropy bonus: one line naming the key, exit status 2 (not
     "already finished"), every file byte-identical; as ``replication.cli.train`` refuses for our runs."""
@@ -186,6 +188,7 @@ def test_peer_refuses_another_runs_directory_and_changes_nothing(both_sides, tmp
     assert {p.name: p.read_bytes() for p in d.iterdir() if p.is_file()} == before
 
 
+@pytest.mark.slow
 def test_parity_table_and_report_page(both_sides, tmp_path):
     from replication.results.aggregate import aggregate, read_run
 
@@ -209,6 +212,7 @@ def test_parity_table_and_report_page(both_sides, tmp_path):
     assert "Learning parity with Stable-Baselines3" in pages and "Learning parity: curves" in pages
 
 
+@pytest.mark.slow
 def test_workflow_plans_peer_runs(tmp_path):
     cfg = tmp_path / "cfg.yaml"
     cfg.write_text(yaml.safe_dump({**TINY, "seeds": [0, 1]}))
@@ -222,6 +226,7 @@ def test_workflow_plans_peer_runs(tmp_path):
     assert "runs/sb3_a2c/breakout/w4/s1/done.json" in out
 
 
+@pytest.mark.slow
 def test_benchmarks_folder_is_regenerated_from_run_directories(both_sides, tmp_path):
     from replication.cli.benchmarks import write_benchmarks
 

@@ -106,7 +106,7 @@ def _pdf_pages(path):
     return data.count(b"/Type /Page\n") + data.count(b"/Type /Page ") + data.count(b"/Type /Page>")
 
 
-# the report's page titles for a small table set (one title per page), shared with tests/test_report_layout.py
+# the report's page titles for a small table set (one title per page), shared with tests/report/test_report_layout.py
 SMALL_PAGES = [
     "Replication report",  # what was run, the verdict table
     "Contents",
@@ -131,6 +131,7 @@ def test_report_is_a_real_pdf_with_the_expected_sections(tmp_path, runs):
     assert _pdf_pages(out) == len(pages)
 
 
+@pytest.mark.slow
 def test_report_with_every_algorithm_and_sweeps(tmp_path, monkeypatch):
     r = tmp_path / "runs"
     dirs = [fake_run(r, algo, game, w, 0, [1, 2], [-5, 5]) for algo, w in (("a2c", 16), ("a3c_lstm", 16), ("dqn", 1))

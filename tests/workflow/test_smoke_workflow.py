@@ -10,9 +10,7 @@ import sys
 import pandas as pd
 import yaml
 
-from conftest import ROOT
-from test_progress_report import snapshot
-from test_workflow import snakemake
+from conftest import ROOT, snakemake, snapshot
 
 
 def test_smoke_workflow_produces_pdf_and_tables(local_smoke_run):

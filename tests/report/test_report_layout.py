@@ -1,6 +1,6 @@
 """The report's pages: answers first, verdict rules, layout that holds for 1 or 57 games (no text outside the page,
 none below 7 pt, no nan/None), tables split with repeated headers. No training: the tables are written here from
-hand-made DataFrames. (Snakemake's HTML report of the smoke workflow: tests/test_smoke_workflow.py.)"""
+hand-made DataFrames. (Snakemake's HTML report of the smoke workflow: tests/workflow/test_smoke_workflow.py.)"""
 
 import json
 
@@ -199,6 +199,7 @@ def synthetic_tables(folder, games, groups=(("a3c_ff", 16), ("a3c_lstm", 16), ("
     return folder
 
 
+@pytest.mark.slow
 def test_57_game_report_keeps_every_text_on_its_page(tmp_path, monkeypatch):
     """The paper-scale config's tables (57 games x 3 groups x 3 seeds): every page passes the layout check, the
     verdict table splits over pages with its header, the contents follow it, the papers' sections keep order."""

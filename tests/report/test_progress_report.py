@@ -5,6 +5,7 @@ import json
 import subprocess
 import sys
 
+from conftest import snapshot
 from replication.report.progress_report import build_progress_report, find_runs, progress_table
 from replication.runs.logs import EPISODE_COLUMNS, UPDATE_COLUMNS
 from replication.runs.read import read_live_log
@@ -25,10 +26,6 @@ def fake_run(root, group, seed, frames, total, done=False, torn_row=False):
     if done:
         (d / "done.json").write_text(json.dumps({"frames": frames}))
     return d
-
-
-def snapshot(root):
-    return {p: p.read_bytes() for p in root.rglob("*") if p.is_file()}
 
 
 def test_read_log_skips_a_torn_last_row(tmp_path):
