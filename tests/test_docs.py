@@ -1,5 +1,7 @@
 """The README's layout names every module and config, so it stays true as files come and go."""
 
+import re
+
 from conftest import ROOT
 
 
@@ -9,10 +11,22 @@ def layout() -> str:
 
 
 def test_layout_names_every_module_and_config():
+    """Every part's folder with each of its modules on the folder's lines, the entry points, and every config."""
     block = layout()
-    modules = sorted(p.name for p in (ROOT / "replication").glob("*.py") if p.name != "__init__.py")
+    parts = {}  # folder -> the layout's text from its line to the next folder's
+    for chunk in re.split(r"\n  (?=\S)", block)[1:]:
+        head = chunk.split()[0]
+        if head.endswith("/"):
+            parts[head] = chunk
+    missing = []
+    package = ROOT / "replication"
+    for folder in sorted(p for p in package.iterdir() if (p / "__init__.py").exists() and p.name != "data"):
+        text = parts.get(folder.name + "/", "")
+        names = [m.name for m in folder.glob("*.py") if not m.name.startswith("__")]
+        missing += [f"{folder.name}/{n}" for n in [""] + sorted(names) if not text or (n and n not in text)]
+    entry_points = sorted(p.name for p in package.glob("*.py") if p.name != "__init__.py")
     configs = sorted(p.name for p in (ROOT / "configs").glob("*.yaml"))
-    missing = [name for name in modules + configs if name not in block]
+    missing += [name for name in entry_points + configs if name not in block]
     assert not missing, f"README layout does not name: {missing}"
 
 

@@ -24,8 +24,8 @@ from replication.runs.rundir import atomic_write_bytes
 
 
 def write_claims(run_dirs: list[str | Path], out: str | Path) -> pd.DataFrame:
-    """Write ``claims.csv``, ``claims_curves.csv`` and the curve PNGs (``replication.results.claims``) into ``out``; returns the
-    claims table.
+    """Write ``claims.csv``, ``claims_curves.csv`` and the curve PNGs (``replication.results.claims``) into
+    ``out``; returns the claims table.
 
     Raises:
         UserError: no run directories, or one without ``config.json``.

@@ -42,7 +42,8 @@ def make_run(resolved: dict, out: Path, run_class: type = TrainingRun) -> tuple[
 
 def add_run_arguments(p: argparse.ArgumentParser, group_help: str) -> None:
     """The arguments that name one run: ``--configfile`` with ``--algo --game --workers --seed``, or
-    ``--run-config``; plus ``--out`` and ``--threads`` (shared by ``python -m replication.train`` and ``python -m replication.parity``)."""
+    ``--run-config``; plus ``--out`` and ``--threads`` (shared by ``python -m replication.train`` and
+    ``python -m replication.parity``)."""
     p.add_argument("--configfile", help="workflow YAML config (validated against the schema)")
     p.add_argument("--run-config", help="resolved run config as JSON (what the Snakefile passes)")
     p.add_argument("--algo", help=group_help)

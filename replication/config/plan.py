@@ -12,8 +12,8 @@ from replication.peers.sb3 import peer_label
 
 
 def group_env(cfg: dict, label: str) -> dict:
-    """The environment overrides of run group ``label``: its algorithm's paper protocol (``registry.AlgorithmSpec.env_defaults``,
-    life-loss terminals for Nature DQN), then the config's top-level ``env:``, then the group's own ``env:``
+    """The environment overrides of run group ``label``: its algorithm's paper protocol
+    (``registry.AlgorithmSpec.env_defaults``, life-loss terminals for Nature DQN), then the config's top-level ``env:``, then the group's own ``env:``
     (later wins); unset keys keep ``AtariConfig``'s defaults."""
     section = cfg["algos"][label]
     spec = ALGORITHMS.get(group_algorithm(label, section))

@@ -218,7 +218,8 @@ class TrainingRun:
         self.agent_steps += n
         self.frames += n * frame_skip
 
-    def record_step(self, tracker: EpisodeTracker, raw_reward, game_over, frame_skip: int, first_worker: int = 0) -> None:
+    def record_step(self, tracker: EpisodeTracker, raw_reward, game_over, frame_skip: int,
+                    first_worker: int = 0) -> None:
         """One agent step of ``len(raw_reward)`` environments: count its frames (``count_agent_steps``), then log the
         games it finished (``tracker.update``; environment ``i`` is logged as worker ``first_worker + i``)."""
         self.count_agent_steps(len(raw_reward), frame_skip)
