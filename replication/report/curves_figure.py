@@ -280,7 +280,7 @@ def curve_figure(claim: str, runs: list[dict], row: dict):
     ax.set_xlabel("emulator frames (millions)")
     ax.set_ylabel("score (unclipped)")
     fig.suptitle(f"{game}, {c0['algo']} w{workers}: {row['verdict']} at {row['frames'] / 1e6:.1f}M frames", fontsize=9)
-    ax.legend(fontsize=8, loc="lower right")
+    ax.legend(fontsize=8, loc="upper left")  # the band rises from lower left to upper right
     ax.grid(alpha=0.3)
     fig.tight_layout()
     return fig
