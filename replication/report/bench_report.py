@@ -48,7 +48,7 @@ def build_bench_report(csv: str | Path, out: str | Path) -> list[str]:
         a2c = trained.assign(algo="bench, " + trained["network"].astype(str))
         doc.figure(lambda fig, rect: draw_paper_throughput(fig, rect, a2c, dict(zip(a2c["algo"], a2c["network"]))),
                    "Figure 2 on this host (bench)", f"Host: {host}. Ours: the bench's A2C lines (median frames/s) per "
-                   "n_e and network; the paper's: Clemente et al. 2017 Figure 2, digitized, timesteps/s x 4.")
+                   "n_e and network; the paper's: Clemente et al. 2017 Figure 2, digitized, its PAAC global steps/s x 4 frames.")
     with report_pdf(out) as pdf:
         doc.render(pdf)
     return pdf.pages

@@ -8,7 +8,7 @@
   and 95% CI over seeds per frame bin, ``curves.csv``) over the paper's band, x in epochs (Figure 3) and in hours
   (Figure 4: the paper's hours are on one GPU, ours on this host); the curve verdict (``claims.curve_points``,
   ``claims.curve_claim``) at the paper's points.
-* Figure 2 on this host: our A2C training frames/s per n_e beside the paper's GPU and CPU curves (timesteps/s x 4).
+* Figure 2 on this host: our A2C training frames/s per n_e beside the paper's GPU and CPU curves (PAAC global steps/s x 4 frames).
 
 With ``published`` (``claims.published_curves``, read from the suite's ``benchmarks/claims_training_curves.csv``),
 Figures 3 and 4 also draw the suite's own published curve for a panel's algorithm, game, n_e and settings, so a
@@ -210,7 +210,7 @@ def mnih_figure3_section(doc: Document, curves: pd.DataFrame, runs: list[dict],
 
 
 def draw_paper_throughput(fig, rect, a2c: pd.DataFrame, networks: dict[str, str]) -> None:
-    """Figure 2 on this host: the paper's training speed per n_e (timesteps/s x 4 = frames/s; NIPS and Nature
+    """Figure 2 on this host: the paper's training speed per n_e (PAAC global steps/s x 4 = frames/s; NIPS and Nature
     networks, GPU and CPU) and our A2C run groups' frames/s per n_e (mean over runs)."""
     gs = fig.add_gridspec(1, 1)
     ax = fig.add_subplot(gs[0, 0])
@@ -280,7 +280,7 @@ def clemente_section(doc: Document, scores: pd.DataFrame, curves: pd.DataFrame, 
     else:
         doc.figure(lambda fig, rect: draw_paper_throughput(fig, rect, a2c, networks), "Figure 2 on this host",
                    "Training frames per second (emulator frames, 4 per timestep) against n_e: the paper's GPU and CPU "
-                   "curves (Clemente et al. 2017 Figure 2, digitized, timesteps/s x 4) and ours (throughput.csv, "
+                   "curves (Clemente et al. 2017 Figure 2, digitized, PAAC global steps/s x 4 frames) and ours (throughput.csv, "
                    "mean over runs, final evaluation excluded). A sweep of n_e on one host: python -m "
                    "replication.bench (benchmarks/speed/).")
     return skipped

@@ -1,15 +1,7 @@
 """Learning parity with Stable-Baselines3 at matched settings: the table and curves (the command is
 ``python -m replication.parity``, ``replication.cli.parity``).
 
-Usage::
-
-    pip install -e '.[bench]'      # Stable-Baselines3, the peer
-    # ours: the usual train job; the peer: the same resolved config, trained by SB3 into the same contract
-    python -m replication.train  --configfile configs/parity.yaml --algo a2c --game seaquest --workers 16 --seed 0
-    python -m replication.parity train --configfile configs/parity.yaml --algo a2c --game seaquest --workers 16 \\
-        --seed 0                   # -> results/runs/sb3_a2c/seaquest/w16/s0
-    python -m replication.parity table --out benchmarks/parity.csv RUN_DIR ...   # ours and sb3_* run dirs
-    snakemake --cores 2 parity --configfile configs/parity.yaml                  # all of it, one after another
+Commands and usage: ``replication.cli.parity``.
 
 The measure (per algorithm and game, per seed and over seeds): the mean training score (unclipped, whole games)
 of the episodes that ended in the last 10% of the frame budget, averaged over runs; its 95% CI and the CI of
