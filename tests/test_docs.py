@@ -1,4 +1,4 @@
-"""The README's layout names every module and config, so it stays true as files come and go."""
+"""The layout in docs/design.md names every module and config, so it stays true as files come and go."""
 
 import re
 
@@ -6,8 +6,8 @@ from conftest import ROOT
 
 
 def layout() -> str:
-    text = (ROOT / "README.md").read_text()
-    return text.split("## Layout", 1)[1].split("```", 2)[1]
+    text = (ROOT / "docs" / "design.md").read_text()
+    return text.split("## Layout (every folder and module)", 1)[1].split("```", 2)[1]
 
 
 def test_layout_names_every_module_and_config():
@@ -27,7 +27,7 @@ def test_layout_names_every_module_and_config():
     entry_points = sorted(p.name for p in package.glob("*.py") if p.name != "__init__.py")
     configs = sorted(p.name for p in (ROOT / "configs").glob("*.yaml"))
     missing += [name for name in entry_points + configs if name not in block]
-    assert not missing, f"README layout does not name: {missing}"
+    assert not missing, f"docs/design.md layout does not name: {missing}"
 
 
 def test_the_config_schema_ships_with_the_package():
@@ -37,3 +37,14 @@ def test_the_config_schema_ships_with_the_package():
 
     assert SCHEMA.exists() and resources.files("replication").joinpath("data", "config_schema.yaml").is_file()
     assert "data/*.yaml" in (ROOT / "pyproject.toml").read_text()
+
+
+def test_readme_is_a_user_guide_with_the_details_in_docs():
+    """The README stays a user guide (the two commands first, under 16,000 characters); every file it sends a
+    reader to exists."""
+    text = (ROOT / "README.md").read_text()
+    assert len(text) < 16_000, f"README.md is {len(text):,} characters; move details to docs/"
+    assert "make          #" in text and "make test     #" in text
+    linked = set(re.findall(r"`((?:docs|benchmarks|configs|replication)/[\w./]+\.(?:md|yaml|py|csv))`", text))
+    assert {"docs/running.md", "docs/speed.md", "docs/parity.md", "docs/reliability.md", "docs/design.md"} <= linked
+    assert not [p for p in linked if "*" not in p and not (ROOT / p).exists()]

@@ -266,7 +266,7 @@ def test_bad_run_config_is_one_line(text, expected, tmp_path, capsys):
 ])
 def test_bad_configfile_is_one_line(configfile, expected, tmp_path, capsys):
     """What ``python -m replication.train --configfile`` says; ``snakemake --configfile`` reads the file itself
-    before the Snakefile runs, and its own messages are left to it (README, Reliability)."""
+    before the Snakefile runs, and its own messages are left to it (docs/reliability.md)."""
     from replication.cli.train import main
 
     (tmp_path / "empty.yaml").write_text("")

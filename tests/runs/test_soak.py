@@ -17,7 +17,7 @@ evaluation point once with all its games. Then ``python -m replication.train`` f
 reads its tables whole.
 
 ``REPLICATION_SOAK_KILLS`` sets the number of kills (default 20, about a minute on 2 cores;
-``REPLICATION_SOAK_KILLS=100`` for the local run the README quotes) and ``REPLICATION_SOAK_SEED`` the random
+``REPLICATION_SOAK_KILLS=100`` for the local run docs/reliability.md quotes) and ``REPLICATION_SOAK_SEED`` the random
 moments' seed (default: drawn, and named in any failure). Two more tests put the results folder on storage that
 fails: a tmpfs too small for a second checkpoint (a full disk), and one remounted read-only; each needs root to
 mount and is skipped, saying so, without it.
@@ -304,7 +304,7 @@ def test_sigkill_at_random_moments_loses_and_duplicates_nothing(tmp_path):
                "kills_leaving_a_half_written_checkpoint": half_written,
                "where_kills_landed": dict(landed.most_common()), "checkpoint_frames_after_each_kill": ended}
     print("soak:", json.dumps(summary))
-    if os.environ.get("REPLICATION_SOAK_REPORT"):  # where the README's figures come from
+    if os.environ.get("REPLICATION_SOAK_REPORT"):  # where docs/reliability.md's figures come from
         Path(os.environ["REPLICATION_SOAK_REPORT"]).write_text(json.dumps(summary, indent=1) + "\n")
 
 

@@ -31,7 +31,7 @@ STATE = Path(os.environ.get("LOCAL_SLURM_DIR", "/var/lib/local-slurm"))
 PARTITION = "local"
 CPUS = len(os.sched_getaffinity(0))
 
-# What a user of profiles/slurm sets for this cluster (README, "SLURM"): its partition, no account (the plugin's
+# What a user of profiles/slurm sets for this cluster (docs/running.md, "SLURM"): its partition, no account (the plugin's
 # --slurm-no-account alone does not drop the profile's slurm_account), squeue polling (no accounting
 # database), threads capped at a node's CPUs, and the cores in use at once (the cluster's 2).
 # --default-resources replaces the profile's whole default-resources, so runtime is given again.

@@ -19,7 +19,7 @@ def test_smoke_workflow_produces_pdf_and_tables(local_smoke_run):
     assert pdf.exists() and pdf.read_bytes().startswith(b"%PDF") and pdf.stat().st_size > 10_000
     smoke = yaml.safe_load((ROOT / "configs" / "smoke.yaml").read_text())
     runs = {(a, g, s) for a in smoke["algos"] for g in smoke["games"] for s in smoke["seeds"]}
-    scores = pd.read_csv(tmp_path / "results" / "tables" / "scores.csv")
+    scores = pd.read_csv(tmp_path / "results" / "tables" / "replication" / "scores.csv")
     assert set(zip(scores["algo"], scores["game"], scores["seed"])) == runs and len(scores) == len(runs)
     for algo, section in smoke["algos"].items():
         frames = scores.loc[scores["algo"] == algo, "frames"]
@@ -28,9 +28,9 @@ def test_smoke_workflow_produces_pdf_and_tables(local_smoke_run):
     for algo in smoke["algos"]:
         logs = list((tmp_path / "results" / "logs" / "train" / algo).rglob("*.log"))
         assert logs, algo
-    tp = pd.read_csv(tmp_path / "results" / "tables" / "throughput.csv")
+    tp = pd.read_csv(tmp_path / "results" / "tables" / "replication" / "throughput.csv")
     assert len(tp) == len(runs) and (tp["frames_per_s"] > 0).all()
-    curves = pd.read_csv(tmp_path / "results" / "tables" / "curves.csv")
+    curves = pd.read_csv(tmp_path / "results" / "tables" / "replication" / "curves.csv")
     assert set(curves["seed"]) == set(smoke["seeds"]) and set(curves["algo"]) == set(smoke["algos"])
     # a second invocation has nothing to do
     again = snakemake(tmp_path, "--cores", "2", "--configfile", str(ROOT / "configs" / "smoke.yaml"), "-n")
@@ -76,9 +76,9 @@ def test_snakemake_html_report_collects_figures_tables_and_provenance(local_smok
     assert {c: {s: sorted(files) for s, files in sub.items()} for c, sub in categories.items()} == {
         "Report": {"all games": ["reports/replication.pdf"]},
         "Figures": {"all games": figures},
-        "Tables": {"all games": ["reports/replication/verdict.csv", "results/tables/normalized.csv",
-                                 "results/tables/scores.csv", "results/tables/throughput.csv"]},
-        "Provenance": {"all games": ["results/tables/runs.json"]},
+        "Tables": {"all games": ["reports/replication/verdict.csv", "results/tables/replication/normalized.csv",
+                                 "results/tables/replication/scores.csv", "results/tables/replication/throughput.csv"]},
+        "Provenance": {"all games": ["results/tables/replication/runs.json"]},
     }
     verdict = pd.read_csv(local_smoke_run / "reports" / "replication" / "verdict.csv")
     assert set(verdict["verdict"]) == {"not comparable"}  # 4,000 frames, a 2,000-frame evaluation cap

@@ -59,7 +59,7 @@ def test_workers_fit_cores_check_only_counts_a3c():
 
 def _train_jobs_per_group(output: str) -> dict:
     counts = {}
-    for m in re.finditer(r"wildcards: algo=(\w+), game=(\w+), workers=(\d+), seed=(\d+)", output):
+    for m in re.finditer(r"wildcards: group=(\w+), game=(\w+), workers=(\d+), seed=(\d+)", output):
         counts[m.group(1)] = counts.get(m.group(1), 0) + 1
     return counts
 
@@ -110,7 +110,7 @@ def test_slurm_profile_dry_run_requests_the_configured_resources(tmp_path):
         assert "runtime=2880" in res and "gpu=0" in res
         mem = int(re.search(r"mem_mb=(\d+)", res).group(1))
         # the config's mem_mb_per_train_job (4000); DQN adds its replay: 2001 slots of 84*84+14 bytes -> 14 MB
-        assert mem == (4014 if "algo=dqn" in b else 4000)
+        assert mem == (4014 if "group=dqn" in b else 4000)
     gpu = snakemake(tmp_path, "-n", "--profile", str(ROOT / "profiles" / "gpu"),
                     "--configfile", str(ROOT / "configs" / "smoke.yaml"))
     assert gpu.returncode == 0, gpu.stderr[-2000:]

@@ -1,0 +1,85 @@
+# The run plan and the helpers every rule file shares. Included first by the Snakefile.
+
+import glob
+import json
+import os
+import shlex
+import sys
+
+from replication.algorithms.replay import replay_nbytes
+from replication.config.load import validate_config
+from replication.config.plan import check_workers_fit_cores, group_algorithm, peer_plan, run_plan
+from replication.config.resolve import requests_gpu, resolve_run
+from replication.core.errors import UserError
+from replication.peers.sb3 import PEER_PREFIX
+from replication.runs.rundir import run_dir
+
+
+try:
+    validate_config(config)  # replication/data/config_schema.yaml via snakemake.utils.validate, then games/algos/keys
+except UserError as e:
+    sys.stderr.write(f"error: {e}\n")
+    sys.exit(2)
+
+PY = shlex.quote(sys.executable)
+# the suite's own published results: the report draws their curves beside a rerun at the same settings
+_BENCHMARKS = os.path.join(workflow.basedir, "benchmarks")
+PUBLISHED = f"--published {shlex.quote(_BENCHMARKS)}" if os.path.isdir(_BENCHMARKS) else ""
+RESULTS = config["results_dir"]
+REPORTS = config["reports_dir"]
+PLAN = run_plan(config) + peer_plan(config)  # (group, game, workers, seed); peers: SB3 runs of `peer: true` groups
+
+
+def run_path(group, game, workers, seed):
+    return str(run_dir(RESULTS, group, game, workers, seed))  # the one definition of a run directory's path
+
+
+def algorithm(group):
+    return group_algorithm(group, config["algos"][group])
+
+
+def needs_gpu(group):
+    # the device as written; it is resolved (auto -> cuda/cpu) only by the job, on the host it runs on
+    return int(requests_gpu(config["algos"][group].get("device", config["device"]), workflow.local_exec))
+
+
+def train_threads(group, workers):
+    # A3C: one thread per actor-learner process (Mnih 2016 Supp. section 8); others: train_threads
+    return workers if algorithm(group).startswith("a3c") else config["train_threads"]
+
+
+def train_mem_mb(group, game, workers, seed):
+    # DQN preallocates its replay buffer (about 7.07 GB at 1M transitions) on top of a job's usual memory
+    mem = config["mem_mb_per_train_job"]
+    if algorithm(group) == "dqn":
+        run = resolve_run(config, group, game, workers, seed)
+        frame = (run["env"]["screen_size"], run["env"]["screen_size"])
+        mem += -(-replay_nbytes(run["hyper"]["replay_capacity"], frame) // 2**20)
+    return mem
+
+
+def run_config(w, group=None):
+    """The resolved run of wildcards ``w`` (of ``group``, default ``w.group``) as a shell-quoted JSON argument."""
+    return shlex.quote(json.dumps(resolve_run(config, group or w.group, w.game, int(w.workers), int(w.seed))))
+
+
+def scope_game(scope):
+    """The game a report scope covers: ``games/<game>`` -> ``<game>``; ``replication`` (all games) -> None."""
+    return scope.split("/", 1)[1] if scope.startswith("games/") else None
+
+
+def done_files(game=None):
+    return [f"{run_path(*r)}/done.json" for r in PLAN if game is None or r[1] == game]
+
+
+def check_a3c_fits(workflow):
+    """The A3C runs this invocation will train need a core per worker: one line and exit 2 if they do not fit."""
+    try:
+        needed = {(j.wildcards.group, int(j.wildcards.workers)) for j in workflow.dag.needrun_jobs()
+                  if j.rule.name == "train"}  # the A3C runs this invocation will train, not the whole plan
+        # in plan order (the DAG's order is not fixed), so the same config always names the same run group
+        training = [(group, workers) for group, _, workers, _ in run_plan(config) if (group, workers) in needed]
+        check_workers_fit_cores(config, workflow.resource_settings.cores if workflow.local_exec else None, training)
+    except UserError as e:
+        sys.stderr.write(f"error: {e}\n")
+        sys.exit(2)
