@@ -102,7 +102,7 @@ def train(run: TrainingRun) -> None:
     lr0 = hp.learning_rate(n)
     opt = PaperRMSprop(model.parameters(), lr=lr0, alpha=hp.rmsprop_alpha, eps=hp.rmsprop_eps,
                        square_avg_init=hp.rmsprop_square_avg_init)
-    run.start(model, opt)  # resume counters, RNG, model and optimizer if a checkpoint exists
+    run.start(model, opt, policy=lambda x: model(x)[0])  # resumes counters, RNG, model, optimizer from a checkpoint
     trackers = [EpisodeTracker(m) for _ in range(G)]
     frame_skip = run.env.frame_skip
 
@@ -150,9 +150,8 @@ def train(run: TrainingRun) -> None:
                                           loss_scale=hp.loss_scale)
                 grad_norm = update_step(terms.total, model.parameters(), opt, learning_rate=lr,
                                         max_grad_norm=hp.max_grad_norm, where=run.where)
-            run.after_update({**terms.scalars(), "grad_norm": grad_norm, "learning_rate": lr},
-                             policy=lambda x: model(x)[0])
+            run.after_update({**terms.scalars(), "grad_norm": grad_norm, "learning_rate": lr})
     finally:
         for env in envs:
             env.close()
-    run.finish(lambda x: model(x)[0])
+    run.finish()

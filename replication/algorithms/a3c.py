@@ -9,15 +9,13 @@ shared parameters with RMSProp, without locks. The RMSProp statistics ``g`` are 
 to 0 with the global frame count, which is the sum of per-worker counters in shared memory (each worker
 writes only its own slot, so no increment is lost and no lock is needed).
 
-The parent process writes the logs (workers send episodes and loss statistics through a queue), writes
-checkpoints of the shared model and optimizer, watches the workers (a worker that dies fails the run at once
-with its error), and evaluates the final shared network.
+This module is what one actor-learner does (``worker_main``, ``rollout_loss``) and what it is started with
+(``WorkerSpec``, the hyperparameters); ``a3c_supervisor.train`` starts the workers and keeps the run's books.
 """
 
 from __future__ import annotations
 
 import ctypes
-import queue as queue_mod
 import signal
 import traceback
 from dataclasses import dataclass, replace
@@ -29,14 +27,12 @@ from pydantic import Field, NonNegativeFloat, NonNegativeInt, PositiveFloat, Pos
 
 from replication.core.errors import Probability, check_fields
 from replication.core.losses import actor_critic_loss
-from replication.core.networks import (ActorCritic, ActorCriticLSTM, INITS, NETWORKS, RecurrentPolicy, act,
-                                       sample_actions)
-from replication.core.optim import PaperRMSprop, annealing_frames, linear_lr
+from replication.core.networks import ActorCritic, ActorCriticLSTM, INITS, NETWORKS, act, sample_actions
+from replication.core.optim import PaperRMSprop, linear_lr
 from replication.core.precision import autocast
 from replication.core.returns import bootstrap_time_limits, n_step_returns
 from replication.core.update import TrainingDiverged, update_step
 from replication.envs.atari import AtariBatch, AtariConfig, EpisodeTracker
-from replication.runs.training import TrainingRun
 
 
 @dataclass(frozen=True)
@@ -282,89 +278,3 @@ def worker_main(spec: WorkerSpec, shared_model: torch.nn.Module, square_avgs: li
     except BaseException as e:  # report any failure to the parent, which fails the run with it
         messages.put(ErrorMessage(worker, traceback.format_exc(), str(e), isinstance(e, TrainingDiverged)))
         raise
-
-
-class WorkerFailed(RuntimeError):
-    """An actor-learner process died or raised; the message carries its error."""
-
-
-def train(run: TrainingRun, *, raise_at_update: int = 0) -> None:
-    """Train A3C with ``run.workers`` actor-learner processes for ``run.total_frames`` frames.
-
-    ``raise_at_update`` is the test suite's fault injection (``WorkerSpec.raise_at_update``); 0 = never.
-
-    Raises:
-        WorkerFailed: a worker raised or died (the others are stopped; the last checkpoint is kept).
-    """
-    hp: A3CConfig = run.hyper
-    probe = AtariBatch(run.game, 1, run.env, seed=0)
-    num_actions = probe.num_actions
-    probe.close()
-    model = build_model(hp, num_actions, run.env.frame_stack)
-    opt = PaperRMSprop(model.parameters(), lr=hp.learning_rate, alpha=hp.rmsprop_alpha, eps=hp.rmsprop_eps,
-                       square_avg_init=hp.rmsprop_square_avg_init)
-    opt.init_state()
-    run.start(model, opt)  # restores model, optimizer and counters from a checkpoint if present
-    model.share_memory()
-    square_avgs = opt.share_memory() if hp.shared_rmsprop else None
-    base_frames, base_updates = run.frames, run.updates
-    frame_skip = run.env.frame_skip
-    counters = torch.zeros(run.workers, 2, dtype=torch.int64).share_memory_()
-    ctx = mp.get_context("spawn")
-    stop, messages = ctx.Event(), ctx.Queue()
-    torch.set_num_threads(1)
-    procs = []
-    for w in range(run.workers):
-        spec = WorkerSpec(worker=w, game=run.game, env=run.env, hyper=hp, seed=run.env_seed() + 7919 * w,
-                          total_frames=run.total_frames, base_frames=base_frames, learning_rate=hp.learning_rate,
-                          annealing_frames=annealing_frames(hp.lr_annealing_frames, run.total_frames),
-                          log_every_updates=run.log_every_updates, precision=run.precision,
-                          raise_at_update=raise_at_update)
-        p = ctx.Process(target=worker_main, args=(spec, model, square_avgs, counters, stop, messages),
-                        name=f"a3c-worker-{w}", daemon=True)
-        p.start()
-        procs.append(p)
-    policy = RecurrentPolicy(model) if hp.lstm else (lambda x: model(x)[0])
-
-    def sync_counters() -> None:
-        agent_steps, updates = (int(v) for v in counters.sum(0))
-        run.set_counters(base_frames + frame_skip * agent_steps, base_frames // frame_skip + agent_steps,
-                         base_updates + updates)
-
-    last_episode_frames = base_frames
-    try:
-        while True:
-            try:
-                msg = messages.get(timeout=0.2)
-            except queue_mod.Empty:
-                msg = None
-            sync_counters()
-            if isinstance(msg, EpisodeMessage):
-                # the worker's frame count when the game ended, kept monotonic across workers
-                last_episode_frames = max(last_episode_frames, msg.frames)
-                run.log_episode(msg.worker, msg.episode_return, msg.episode_length, frames=last_episode_frames,
-                                agent_steps=last_episode_frames // frame_skip)
-            elif isinstance(msg, UpdateMessage):
-                if msg.worker == 0:  # one worker's updates stand for all (updates.csv counts every worker's)
-                    run.log_update(msg.scalars)
-            elif isinstance(msg, ErrorMessage):  # the worker printed its traceback to stderr itself
-                if msg.diverged:
-                    raise TrainingDiverged(f"{msg.message}; last good checkpoint kept in {run.dir}")
-                raise WorkerFailed(f"worker {msg.worker} failed: {msg.traceback.strip().splitlines()[-1]}")
-            if msg is not None:
-                continue  # drain the queue before checking the processes
-            dead = [p for p in procs if p.exitcode not in (None, 0)]
-            if dead:
-                raise WorkerFailed(f"worker {procs.index(dead[0])} died with exit code {dead[0].exitcode}")
-            if all(p.exitcode == 0 for p in procs):
-                break
-            run.periodic(policy)
-    finally:  # also on Ctrl-C/SIGTERM: stop every worker, then count what they did for the checkpoint
-        stop.set()
-        for p in procs:
-            p.join(timeout=10)
-            if p.is_alive():
-                p.kill()
-                p.join()
-        sync_counters()
-    run.finish(policy)

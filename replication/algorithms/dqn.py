@@ -223,11 +223,11 @@ def train(run: TrainingRun) -> None:
     agent = DQNAgent(hp.network, env.num_actions, run.env.frame_stack).to(device)
     opt = CentredRMSprop(agent.online.parameters(), lr=hp.learning_rate, decay=hp.rmsprop_decay, eps=hp.rmsprop_eps,
                          compile=run.compile_optimizer)  # compiled before the training clock starts
-    run.start(agent, opt)  # resume counters, RNG, both networks and the optimizer if a checkpoint exists
+    # resumes counters, RNG, both networks and the optimizer from a checkpoint if one exists
+    run.start(agent, opt, policy=epsilon_greedy_policy(agent.online, hp.eval_epsilon))
     replay = ReplayBuffer(hp.replay_capacity, env.obs.shape[-2:], run.env.frame_stack, seed=run.env_seed())
     tracker = EpisodeTracker(1)
     frame_skip = run.env.frame_skip
-    policy = epsilon_greedy_policy(agent.online, hp.eval_epsilon)
 
     obs = env.obs
     replay.add_first(obs[0, -1])
@@ -252,7 +252,7 @@ def train(run: TrainingRun) -> None:
             if target_sync_due(run.agent_steps, hp):
                 agent.sync_target()
             if scalars is not None:  # logs, evaluates and checkpoints after the target copy of this agent step
-                run.after_update(scalars, policy=policy)
+                run.after_update(scalars)
     finally:
         env.close()
-    run.finish(policy)
+    run.finish()

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from replication.algorithms import a2c, a3c, dqn
+from replication.algorithms import a2c, a3c, a3c_supervisor, dqn
 
 
 @dataclass(frozen=True)
@@ -18,8 +18,8 @@ class AlgorithmSpec:
 
 ALGORITHMS: dict[str, AlgorithmSpec] = {
     "a2c": AlgorithmSpec(a2c.A2CConfig, a2c.train),
-    "a3c_ff": AlgorithmSpec(a3c.A3CConfig, a3c.train),
-    "a3c_lstm": AlgorithmSpec(a3c.A3CLSTMConfig, a3c.train),
+    "a3c_ff": AlgorithmSpec(a3c.A3CConfig, a3c_supervisor.train),
+    "a3c_lstm": AlgorithmSpec(a3c.A3CLSTMConfig, a3c_supervisor.train),
     "dqn": AlgorithmSpec(dqn.DQNConfig, dqn.train, dqn.ENV_DEFAULTS),
 }
 

@@ -34,7 +34,7 @@ from pathlib import Path
 
 import torch
 
-from replication.algorithms.a3c import WorkerFailed
+from replication.algorithms.a3c_supervisor import WorkerFailed
 from replication.config.identity import check_run_dir
 from replication.config.launch import add_run_arguments, make_run, resolve_args
 from replication.core.errors import ArgumentParser, UserError, check_output, cli_main
@@ -54,8 +54,8 @@ class _CheckpointOnSigterm(TrainingRun):
     """A ``TrainingRun`` whose ``start`` (training begins: a model to save) makes SIGTERM raise ``_Terminated``,
     which ``main`` answers with a checkpoint and exit status 143. Until then SIGTERM keeps its default action."""
 
-    def start(self, model, optimizer):
-        super().start(model, optimizer)
+    def start(self, model, optimizer, policy):
+        super().start(model, optimizer, policy)
         signal.signal(signal.SIGTERM, _on_sigterm)
 
 

@@ -219,7 +219,7 @@ def _callback(run: TrainingRun, model, algo: str, frame_skip: int):
                                     "entropy": float(entropy),
                                     "learning_rate": float(v.get("train/learning_rate", float("nan")))})
             if algo == "a2c" or run.updates > self.mark[2]:
-                run.periodic(_policy_fn(algo, model))
+                run.periodic()
             self.mark = (run.frames, run.agent_steps, run.updates)
 
     return RunLogger()
@@ -257,7 +257,7 @@ def train_peer(resolved: dict, out: Path, threads: int) -> int:
     else:
         from stable_baselines3 import DQN as Algo
     model = Algo("CnnPolicy", env, seed=run.seed, device="cpu", verbose=0, **kwargs)
-    run.start(model.policy, model.policy.optimizer)  # restores a checkpoint's policy, optimizer and counters
+    run.start(model.policy, model.policy.optimizer, _policy_fn(algo, model))  # restores a checkpoint's policy, optimizer and counters
     model.num_timesteps = run.agent_steps
     model._n_updates = 0
     callback = _callback(run, model, algo, env_cfg.frame_skip)
@@ -273,5 +273,5 @@ def train_peer(resolved: dict, out: Path, threads: int) -> int:
         raise
     finally:
         env.close()
-    run.finish(_policy_fn(algo, model))
+    run.finish()
     return run.frames

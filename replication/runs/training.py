@@ -1,9 +1,9 @@
 """Bookkeeping shared by every algorithm: counters, logs, checkpoints, evaluation, ``done.json``.
 
 A ``TrainingRun`` owns one run directory (see ``rundir.py``). Algorithms call, in order:
-``start(model, optimizer)`` once, then per agent step ``record_step`` (or ``count_agent_steps`` / ``log_episode``), per update
-``replication.core.update.update_step`` (with ``where()`` for its message) and ``after_update``, and ``finish(policy)``
-at the end.
+``start(model, optimizer, policy)`` once (the policy is handed over there, for every evaluation), then per agent step
+``record_step`` (or ``count_agent_steps`` / ``log_episode``), per update ``replication.core.update.update_step`` (with
+``where()`` for its message) and ``after_update(scalars)``, and ``finish()`` at the end.
 """
 
 from __future__ import annotations
@@ -155,14 +155,16 @@ class TrainingRun:
             return {}
 
     # -- lifecycle ------------------------------------------------------------------------------------------
-    def start(self, model: torch.nn.Module, optimizer: torch.optim.Optimizer) -> None:
-        """Open the logs (cut back to the checkpoint; a half-written last row, the one damage recovered from, is
+    def start(self, model: torch.nn.Module, optimizer: torch.optim.Optimizer, policy) -> None:
+        """Take the run's ``model`` and ``optimizer`` (checkpointed) and its evaluation ``policy`` (uint8 observations
+        ``(B, stack, 84, 84)`` on the run's device -> float ``(B, num_actions)`` logits or action values; used by every
+        evaluation until ``finish``). Then open the logs (cut back to the checkpoint; a half-written last row, the one damage recovered from, is
         dropped and said so on stderr), write ``config.json`` (with the run's ``fingerprint`` and, on resume,
         ``changes``: the settings that differ from the previous session's), drop a ``done.json`` (a run extended to
         a longer ``total_frames``), restore a checkpoint if any, and start the training clock: ``wall_time_s``
         excludes building the environments and networks (ale-py's vector env takes ~1-3 s to start, a fifth of a
         100k-frame benchmark line)."""
-        self.model, self.optimizer = model, optimizer
+        self.model, self.optimizer, self.policy = model, optimizer, policy
         keep = self.frames if self._checkpoint is not None else None
         changes = self._setting_changes() if keep is not None else []
         if self._checkpoint is None:  # a fresh start: drop logs of a run that never checkpointed
@@ -259,14 +261,14 @@ class TrainingRun:
         """Where the next update is, for ``update_step``'s divergence message."""
         return f" at frames {self.frames}, update {self.updates + 1}; last good checkpoint kept in {self.dir}"
 
-    def after_update(self, scalars, policy) -> None:
+    def after_update(self, scalars) -> None:
         """Count one update, log its ``scalars`` every ``log_every_updates`` (``log_update``), then
-        ``periodic(policy)``. ``scalars`` maps ``updates.csv`` columns (``loss_policy``, ``loss_value``, ``entropy``,
+        ``periodic()``. ``scalars`` maps ``updates.csv`` columns (``loss_policy``, ``loss_value``, ``entropy``,
         ``grad_norm``, ``learning_rate``) to floats; an algorithm gives only the ones it has (DQN: no policy terms)."""
         self.updates += 1
         if self.updates % self.log_every_updates == 0:
             self.log_update(scalars)
-        self.periodic(policy)
+        self.periodic()
 
     def log_update(self, scalars) -> None:
         """One ``updates.csv`` row at the current counters from a mapping of its columns to floats or 0-dim tensors
@@ -288,25 +290,25 @@ class TrainingRun:
                                 "updates": self.updates, "wall_time_s": self.wall_time_s})
         self.tb.scalars("train", self.frames, values)
 
-    def periodic(self, policy) -> None:
+    def periodic(self) -> None:
         """After each update: a progress line when ~30 s have passed (``replication/runs/progress.py``); evaluate
-        ``policy`` when ``eval.every_frames`` has passed, then checkpoint every
+        the policy given to ``start`` when ``eval.every_frames`` has passed, then checkpoint every
         ``checkpoint_every_frames`` (after the evaluation, so the checkpoint knows about it and a resume
         neither repeats nor loses it)."""
         self.progress.maybe_report(self.frames, self.updates)
         if self._next_eval is not None and self._next_eval <= self.frames < self.total_frames:
-            self._evaluate(policy)
+            self._evaluate()
             self._next_eval = (self.frames // self.eval.every_frames + 1) * self.eval.every_frames
         if self.frames >= self._next_ckpt:
             self.save_checkpoint()
             self._next_ckpt = (self.frames // self.checkpoint_every_frames + 1) * self.checkpoint_every_frames
 
-    def _evaluate(self, policy) -> None:
+    def _evaluate(self) -> None:
         was_training = self.model.training
         self.model.eval()
         with torch.no_grad():
             epsilon = getattr(self.hyper, "eval_epsilon", None)  # DQN: epsilon-greedy evaluation
-            rows = evaluate(policy, self.game, self.env, self.eval, self.eval_seed(), self.device, epsilon=epsilon)
+            rows = evaluate(self.policy, self.game, self.env, self.eval, self.eval_seed(), self.device, epsilon=epsilon)
         self.model.train(was_training)
         for r in rows:
             self.eval_log.write({"frames": self.frames, "protocol": self.eval.protocol_with(epsilon), **r})
@@ -332,14 +334,14 @@ class TrainingRun:
         atomic_write_bytes(self.dir / "checkpoint.pt", buf.getvalue())
         self.checkpointed_frames = self.frames
 
-    def finish(self, policy) -> None:
-        """Final evaluation, final checkpoint, then ``done.json`` (its presence means the run finished).
+    def finish(self) -> None:
+        """Final evaluation (of the policy given to ``start``), final checkpoint, then ``done.json`` (its presence means the run finished).
 
         ``wall_time_s`` and ``frames_per_s`` in ``done.json`` cover training only, not the final evaluation.
         """
         wall = self.wall_time_s
         if self._evaluated_at != self.frames:  # a rerun after the final evaluation does not repeat it
-            self._evaluate(policy)
+            self._evaluate()
         self.save_checkpoint()
         self.progress.close()
         for log in (self.episodes_log, self.updates_log, self.eval_log, self.tb):

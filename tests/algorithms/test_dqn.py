@@ -208,8 +208,8 @@ def test_resume_restores_networks_and_refills_the_replay(tmp_path):
         loaded = {}
         original_start = resumed.start
 
-        def start(model, optimizer):
-            original_start(model, optimizer)
+        def start(model, optimizer, policy):
+            original_start(model, optimizer, policy)
             loaded.update({k: v.clone() for k, v in model.state_dict().items()})
 
         resumed.start = start
