@@ -4,8 +4,8 @@ Copied from the project's reference folder; every value comes from a published t
 Mnih et al. 2016 Table S3 (human starts), Table 1, Table 2 and Figures 1-4 (digitized, section E); Clemente et al.
 2017 Table 1 and Figures 2-4 (digitized, sections C and D); random/human reference scores.
 
-Units are converted here, at the edge: the papers' "epochs" (4M frames), PAAC's "global steps" / "timesteps" (one
-emulator step of one environment = 4 frames at action repeat 4) become emulator ``frames``.
+Units are converted here, at the edge: the papers' "epochs" (4M frames) and PAAC's global steps (its figures' time
+axis unit; one emulator step of one environment = 4 frames at action repeat 4) become emulator ``frames``.
 """
 
 from __future__ import annotations
@@ -134,8 +134,8 @@ def clemente_table1() -> pd.DataFrame:
 def clemente_curves(x: str = "frames") -> pd.DataFrame:
     """Clemente et al. 2017 Figure 3 (``x="frames"``, score vs training epochs) or Figure 4 (``x="hours"``, vs GPU
     hours), digitized: columns ``game`` (ale-py id), ``n_e``, ``frames`` or ``hours``, ``score_low``,
-    ``score_high`` (the drawn band) and ``score_line`` (the curve over it); epochs and timesteps are converted to
-    frames (``FRAMES_PER_EPOCH``, ``FRAMES_PER_GLOBAL_STEP``).
+    ``score_high`` (the drawn band) and ``score_line`` (the curve over it); epochs and PAAC global steps are converted
+    to frames (``FRAMES_PER_EPOCH``, ``FRAMES_PER_GLOBAL_STEP``).
 
     Raises:
         ValueError: ``x`` is neither ``frames`` nor ``hours``.
@@ -155,8 +155,8 @@ def clemente_throughput() -> pd.DataFrame:
     """Clemente et al. 2017 Figure 2, digitized: ``panel, y_unit, architecture, device, n_e, value`` plus
     ``frames_per_s`` (the panel's printed Timesteps/second, PAAC global steps/s, x 4 frames) on that panel's rows (NaN on the time-share rows)."""
     df = _read("clemente2017_fig_throughput.csv").drop(columns=["n_e_digitized"])
-    steps = df["y_unit"].str.lower().str.startswith("timesteps")
-    return df.assign(frames_per_s=np.where(steps, df["value"] * FRAMES_PER_GLOBAL_STEP, np.nan))
+    global_steps_per_s = df["y_unit"].str.lower().str.startswith("timesteps")  # the panel's printed unit
+    return df.assign(frames_per_s=np.where(global_steps_per_s, df["value"] * FRAMES_PER_GLOBAL_STEP, np.nan))
 
 
 def mnih_curves(x: str = "frames") -> pd.DataFrame:
