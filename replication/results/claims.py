@@ -188,7 +188,8 @@ def claim_row(claim: str, runs: list[dict]) -> tuple[dict, pd.DataFrame]:
         column = f"paac_{network}"
         paper = float(reference.clemente_table1().set_index("game").loc[game, column])
         ours, lo, hi, over = _latest_score(runs)
-        verdict = score_claim_verdict(lo, paper, margin) if over != "no evaluation yet" else "not held"
+        judged = over != "no evaluation yet"
+        verdict = score_claim_verdict(lo, paper, margin) if judged else "not held"
         detail = (f"{reference.CLEMENTE_TABLE1_COLUMNS[column]} column, protocol "
                   f"{reference.CLEMENTE_TABLE1_PROTOCOL[column]} (ours: no-op starts); held when our CI's lower "
                   f"bound >= paper - {margin:.3g}")
@@ -199,9 +200,10 @@ def claim_row(claim: str, runs: list[dict]) -> tuple[dict, pd.DataFrame]:
         lo = hi = np.nan
         over = "curve: ours (training games, mean over seeds) at the paper's last point reached"
         verdict, detail = curve_claim(points, margin)
+        judged = len(points) > 0
     finished = all(r["done"] is not None for r in runs)
     if not finished:
-        detail = f"so far {verdict}; " + detail
+        detail = (f"so far {verdict}; " if judged else "nothing to judge yet; ") + detail
         verdict = "running"
     elif frames < MIN_FRAMES[claim]:
         detail = f"{frames / 1e6:.3g}M frames, below the {MIN_FRAMES[claim] / 1e6:.0f}M a verdict needs; " + detail
@@ -230,8 +232,10 @@ def claims_table(runs: list[dict]) -> tuple[pd.DataFrame, pd.DataFrame]:
             row, pts = claim_row(claim, group)
             rows.append(row)
             points.append(pts)
-    curves = pd.concat([p for p in points if len(p)], ignore_index=True) if any(len(p) for p in points) else \
-        pd.DataFrame()
+    # every claim's frame has the key columns, so the result has them even before any paper point is reached
+    nonempty = [p for p in points if len(p)]
+    curves = pd.concat(nonempty or points, ignore_index=True) if points else \
+        pd.DataFrame(columns=["claim", "group", "game", "workers"])
     return pd.DataFrame(rows, columns=CLAIM_COLUMNS), curves
 
 

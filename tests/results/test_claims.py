@@ -73,7 +73,7 @@ def _run_dir(root, seed, evals, done, hyper=None, frames=None, games=()):
         "algo": "a2c", "algorithm": "a2c", "game": "pong", "workers": 32, "seed": seed, "total_frames": 80_000_000,
         "hyper": hyper, "host": {"cpu": "test cpu", "cores": 2}}))
     rows = [f"{f},noop30_18000f_sampled,{i},{s},1000" for f, scores in evals.items() for i, s in enumerate(scores)]
-    (d / "eval.csv").write_text("frames,protocol,episode,episode_return,episode_length\n" + "\n".join(rows) + "\n")
+    (d / "eval.csv").write_text("frames,protocol,episode,episode_return,episode_length\n" + "".join(r + "\n" for r in rows))
     last = frames or max(evals)
     games = [*games, (last, -20)]
     (d / "episodes.csv").write_text("frames,agent_steps,wall_time_s,worker,episode_return,episode_length\n" + "".join(
@@ -112,6 +112,16 @@ def test_a_run_still_training_is_running_with_its_verdict_so_far(tmp_path):
     assert t1["verdict"] == "running" and t1["detail"].startswith("so far not held")
     assert t1["frames"] == 4_000_000 and t1["seeds"] == 2 and t1["ci_over"] == "2 seeds"
     assert t1["ours"] == pytest.approx((-20.5 - 19.0) / 2)
+
+
+def test_a_run_before_its_first_evaluation_and_paper_point_has_no_verdict_so_far(tmp_path):
+    # 1M frames: no evaluation yet, and Figure 3's first n_e = 32 point lies further on
+    runs = [_run_dir(tmp_path, 0, {}, done=False, frames=1_000_000)]
+    table, points = claims_table([read_live_run(p) for p in runs])
+    assert points[points["claim"] == "clemente2017_fig3"].empty
+    for claim in ("clemente2017_table1", "clemente2017_fig3"):
+        row = table.set_index("claim").loc[claim]
+        assert row["verdict"] == "running" and row["detail"].startswith("nothing to judge yet; ")
 
 
 def test_a_finished_run_below_the_claims_frames_is_not_comparable(tmp_path):
