@@ -90,6 +90,7 @@ def train(run: TrainingRun, *, raise_at_update: int = 0) -> None:
                 if msg.diverged:
                     raise TrainingDiverged(f"{msg.message}; last good checkpoint kept in {run.dir}")
                 raise WorkerFailed(f"worker {msg.worker} failed: {msg.traceback.strip().splitlines()[-1]}")
+            run.periodic()  # every pass, not only when the queue is idle: busy workers never leave it idle
             if msg is not None:
                 continue  # drain the queue before checking the processes
             dead = [p for p in procs if p.exitcode not in (None, 0)]
@@ -97,7 +98,6 @@ def train(run: TrainingRun, *, raise_at_update: int = 0) -> None:
                 raise WorkerFailed(f"worker {procs.index(dead[0])} died with exit code {dead[0].exitcode}")
             if all(p.exitcode == 0 for p in procs):
                 break
-            run.periodic()
     finally:  # also on Ctrl-C/SIGTERM: stop every worker, then count what they did for the checkpoint
         stop.set()
         for p in procs:

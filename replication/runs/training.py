@@ -291,7 +291,8 @@ class TrainingRun:
         self.tb.scalars("train", self.frames, values)
 
     def periodic(self) -> None:
-        """After each update: a progress line when ~30 s have passed (``replication/runs/progress.py``); evaluate
+        """After each update (A3C's supervisor: after each message from its workers or each idle poll of their
+        queue; the SB3 peer: after each rollout): a progress line when ~30 s have passed (``replication/runs/progress.py``); evaluate
         the policy given to ``start`` when ``eval.every_frames`` has passed, then checkpoint every
         ``checkpoint_every_frames`` (after the evaluation, so the checkpoint knows about it and a resume
         neither repeats nor loses it)."""

@@ -110,9 +110,11 @@ def test_lstm_state_carried_detached_and_reset_at_episode_end():
     assert saw_carry and saw_reset
 
 
-def _config(tmp_path, algo="a3c_ff", total=200_000, workers=2):
-    cfg = {"games": ["pong"], "seeds": [0], "device": "cpu", "checkpoint_every_frames": 2000, "log_every_updates": 20,
-           "env": {"max_episode_frames": 400}, "eval": {"episodes": 2, "max_frames": 400},
+def _config(tmp_path, algo="a3c_ff", total=200_000, workers=2, log_every_updates=20, eval_every_frames=None):
+    every = {"every_frames": eval_every_frames} if eval_every_frames else {}
+    cfg = {"games": ["pong"], "seeds": [0], "device": "cpu", "checkpoint_every_frames": 2000,
+           "log_every_updates": log_every_updates, "env": {"max_episode_frames": 400},
+           "eval": {"episodes": 2, "max_frames": 400, **every},
            "algos": {algo: {"workers": [workers], "total_frames": total, "hyper": {"network": "nips"}}}}
     path = tmp_path / "cfg.yaml"
     path.write_text(yaml.safe_dump(cfg))
@@ -177,6 +179,18 @@ def test_sigterm_leaves_a_checkpoint_and_a_rerun_finishes(tmp_path):
     ep = pd.read_csv(out / "episodes.csv")
     assert ep["frames"].is_monotonic_increasing and set(ep["worker"]) == {0, 1}
     assert len(pd.read_csv(out / "eval.csv")) == 2
+
+
+def test_workers_that_never_leave_the_queue_idle_still_get_evaluated_and_checkpointed(tmp_path):
+    # a message every update (5 agent steps) keeps the supervisor's queue busy: the mid-run evaluations and
+    # checkpoints must not wait for it to go quiet
+    out = tmp_path / "run"
+    cmd = [sys.executable, "-m", "replication.train", *_config(tmp_path, total=24_000, log_every_updates=1,
+                                                                eval_every_frames=8_000), "--out", str(out)]
+    r = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    evaluated_at = sorted(set(pd.read_csv(out / "eval.csv")["frames"]))
+    assert len(evaluated_at) >= 3 and evaluated_at[0] < 16_000, evaluated_at
 
 
 def test_a_worker_that_raises_fails_the_run_with_its_error(tmp_path, monkeypatch, capsys):
