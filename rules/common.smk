@@ -16,7 +16,7 @@ from replication.runs.rundir import run_dir
 
 
 try:
-    validate_config(config)  # replication/data/config_schema.yaml via snakemake.utils.validate, then games/algos/keys
+    validate_config(config)  # replication/data/config_schema.yaml via snakemake.utils.validate, then games/groups/keys
 except UserError as e:
     sys.stderr.write(f"error: {e}\n")
     sys.exit(2)
@@ -35,12 +35,12 @@ def run_path(group, game, workers, seed):
 
 
 def algorithm(group):
-    return group_algorithm(group, config["algos"][group])
+    return group_algorithm(group, config["groups"][group])
 
 
 def needs_gpu(group):
     # the device as written; it is resolved (auto -> cuda/cpu) only by the job, on the host it runs on
-    return int(requests_gpu(config["algos"][group].get("device", config["device"]), workflow.local_exec))
+    return int(requests_gpu(config["groups"][group].get("device", config["device"]), workflow.local_exec))
 
 
 def train_threads(group, workers):

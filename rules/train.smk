@@ -2,7 +2,7 @@
 
 
 rule train:
-    """One run of run group {group} (a key of the config's `algos`) on {game}: python -m replication.train."""
+    """One run of run group {group} (a key of the config's `groups`) on {game}: python -m replication.train."""
     output:
         f"{run_path('{group}', '{game}', '{workers}', '{seed}')}/done.json",
     log:

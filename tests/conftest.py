@@ -22,9 +22,9 @@ def run_cli(*args: str, cwd: Path | None = None, timeout: int = 600) -> subproce
                           timeout=timeout)
 
 
-def start_train(cfg: Path, out: Path, workers: int, algo: str = "a2c") -> subprocess.Popen:
+def start_train(cfg: Path, out: Path, workers: int, group: str = "a2c") -> subprocess.Popen:
     """Start ``python -m replication.train`` on Pong seed 0 with one thread, not waited for (text pipes)."""
-    return subprocess.Popen([sys.executable, "-m", "replication.train", "--configfile", str(cfg), "--algo", algo,
+    return subprocess.Popen([sys.executable, "-m", "replication.train", "--configfile", str(cfg), "--group", group,
                              "--game", "pong", "--workers", str(workers), "--seed", "0", "--out", str(out),
                              "--threads", "1"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 

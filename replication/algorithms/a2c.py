@@ -38,7 +38,7 @@ from replication.runs.training import TrainingRun
 
 @dataclass(frozen=True)
 class A2CConfig:
-    """A2C/PAAC hyperparameters; each is a key under ``algos: a2c:`` in the workflow config.
+    """A2C/PAAC hyperparameters; each is a key under ``groups: a2c: hyper:`` in the workflow config.
 
     Sources: reference ``hyperparameters.md`` §3 (Alfredvc/paac ``train.py`` defaults and README).
     ``num_envs`` is not a field: it is the run's ``workers`` (PAAC's n_e, default 32 in the authors' code).

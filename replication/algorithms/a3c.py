@@ -37,7 +37,7 @@ from replication.envs.atari import AtariBatch, AtariConfig, EpisodeTracker
 
 @dataclass(frozen=True)
 class A3CConfig:
-    """A3C hyperparameters; each is a key under ``algos: a3c_ff|a3c_lstm: hyper:``.
+    """A3C hyperparameters; each is a key under ``groups: a3c_ff|a3c_lstm: hyper:``.
 
     Sources: ``replication/data/hyperparameters.md`` §1 (Mnih et al. 2016 Supp. §7-8, muupan/async-rl wiki).
     Each field's type and range are declared on it (``replication.core.errors.check_fields``).

@@ -45,7 +45,7 @@ ENV_DEFAULTS = {"terminal_on_life_loss": True}
 
 @dataclass(frozen=True)
 class DQNConfig:
-    """Nature DQN hyperparameters; each is a key under ``algos: dqn:`` ``hyper:`` in the workflow config.
+    """Nature DQN hyperparameters; each is a key under ``groups: dqn:`` ``hyper:`` in the workflow config.
 
     Sources: ``replication/data/hyperparameters.md`` §2.2. All periods are in agent steps (4 frames each),
     as in the release code and Dopamine (§2.3). Each field's type and range are declared on it

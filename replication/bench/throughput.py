@@ -56,7 +56,7 @@ from replication.envs.atari import check_game
 from replication.runs.provenance import host_info
 from replication.runs.rundir import atomic_write_bytes
 
-ALGOS = ("a2c", "dqn", "a3c", "paac")
+BENCH_ALGORITHMS = ("a2c", "dqn", "a3c", "paac")
 PAAC_NUM_ENVS = (16, 32, 64, 128, 256)  # Clemente et al. 2017 Figure 2's n_e
 
 
@@ -65,7 +65,7 @@ class Line:
     """One benchmark line: who trains (``ours`` or ``sb3``), which algorithm, at which shape and precision."""
 
     who: str
-    algo: str
+    algorithm: str
     workers: int  # A2C num_envs / A3C actor-learners / 1 for DQN
     network: str
     precision: str = "fp32"
@@ -73,12 +73,12 @@ class Line:
 
     @property
     def shape(self) -> tuple[str, int, str, str]:
-        """What the limits depend on: ``(algo, workers, network, precision)``."""
-        return self.algo, self.workers, self.network, self.precision
+        """What the limits depend on: ``(algorithm, workers, network, precision)``."""
+        return self.algorithm, self.workers, self.network, self.precision
 
     @property
     def name(self) -> str:
-        return (f"{self.who} {self.algo}" + ("" if self.precision == "fp32" else f" {self.precision}")
+        return (f"{self.who} {self.algorithm}" + ("" if self.precision == "fp32" else f" {self.precision}")
                 + ("" if self.env_groups == 1 else f" {self.env_groups} env groups"))
 
 
@@ -95,10 +95,11 @@ LINES = {
 
 
 # -- training lines -------------------------------------------------------------------------------------------
-def bench_ours(game: str, algo: str, workers: int, hyper: dict, frames: int, threads: int,
+def bench_ours(game: str, algorithm: str, workers: int, hyper: dict, frames: int, threads: int,
                precision: str = "fp32", compile_optimizer: bool = True) -> float:
-    """Train our ``algo`` (a2c, dqn, a3c_ff, a3c_lstm) for ``frames`` frames on the CPU; returns training frames/s
-    (the clock excludes building the run, the compile of the optimizer step included: ``TrainingRun.start``).
+    """Train our ``algorithm`` (a2c, dqn, a3c_ff, a3c_lstm) for ``frames`` frames on the CPU, as a run group of that
+    name; returns training frames/s (the clock excludes building the run, the compile of the optimizer step
+    included: ``TrainingRun.start``).
 
     Raises:
         UserError: a bad algorithm, game or hyperparameter.
@@ -107,8 +108,8 @@ def bench_ours(game: str, algo: str, workers: int, hyper: dict, frames: int, thr
            "compile_optimizer": compile_optimizer,
            "checkpoint_every_frames": 10 ** 12, "log_every_updates": 100, "env": {},
            "eval": {"episodes": 1, "max_frames": 400},
-           "algos": {algo: {"workers": [workers], "total_frames": frames, "hyper": hyper}}}
-    resolved = resolve_run(cfg, algo, game, workers, 0)
+           "groups": {algorithm: {"workers": [workers], "total_frames": frames, "hyper": hyper}}}
+    resolved = resolve_run(cfg, algorithm, game, workers, 0)
     torch.set_num_threads(threads)
     with tempfile.TemporaryDirectory() as d:
         run, train_fn = make_run(resolved, Path(d) / "run")
@@ -131,41 +132,42 @@ def isa_line() -> str:
 def run_line(line: Line, game: str, frames: int, threads: int) -> float:
     """Training frames/s of one line."""
     if line.who == "sb3":
-        return (bench_sb3_a2c(game, line.workers, frames, threads) if line.algo == "a2c"
+        return (bench_sb3_a2c(game, line.workers, frames, threads) if line.algorithm == "a2c"
                 else bench_sb3_dqn(game, frames, threads))
-    hyper = dict(DQN_BENCH) if line.algo == "dqn" else {"network": line.network}
+    hyper = dict(DQN_BENCH) if line.algorithm == "dqn" else {"network": line.network}
     if line.env_groups != 1:
         hyper["env_groups"] = line.env_groups
-    return bench_ours(game, line.algo, line.workers, hyper, frames, threads, line.precision)
+    return bench_ours(game, line.algorithm, line.workers, hyper, frames, threads, line.precision)
 
 
 def limit_rows(line: Line, game: str, frames: int, threads: int) -> tuple[list[dict], float]:
     """The env-limit and network-limit rows at ``line``'s shape and the serial bound (frames/s)."""
     env_fps = bench_env_limit(game, line.workers, min(frames, 200_000), threads)
-    if line.algo == "dqn":
+    if line.algorithm == "dqn":
         net_fps = dqn_network_limit(frames, *dqn_network_times(line.network, threads, line.precision))
-    elif line.algo == "a2c":
+    elif line.algorithm == "a2c":
         net_fps = bench_network_limit(line.workers, line.network, 5, threads, precision=line.precision)
     else:  # A3C: one process per worker, each with one thread and its own batch-1 network
         env_fps = bench_env_limit(game, 1, min(frames, 100_000), 1) * line.workers
         net_fps = bench_network_limit(1, line.network, 5, 1, precision=line.precision) * line.workers
-    base = {"algo": line.algo, "game": game, "workers": line.workers, "precision": line.precision}
+    base = {"algorithm": line.algorithm, "game": game, "workers": line.workers, "precision": line.precision}
     rows = [{**base, "line": "env limit", "network": "-", "frames_per_s": round(env_fps, 1)},
             {**base, "line": "network limit", "network": line.network, "frames_per_s": round(net_fps, 1)}]
     return rows, 1.0 / (1.0 / env_fps + 1.0 / net_fps)
 
 
-def select_lines(algo: str, precisions: list[str], native_bf16: bool) -> list[Line]:
-    """``algo``'s lines at the given precisions; ``bf16`` lines only where the CPU has native bf16 (elsewhere a run
-    would fall back to fp32, ``replication.core.precision.effective_precision``, and the line would be mislabelled)."""
-    return [line for line in LINES[algo] if line.precision in precisions
+def select_lines(algorithm: str, precisions: list[str], native_bf16: bool) -> list[Line]:
+    """``algorithm``'s lines (a key of ``LINES``) at the given precisions; ``bf16`` lines only where the CPU has
+    native bf16 (elsewhere a run would fall back to fp32, ``replication.core.precision.effective_precision``, and
+    the line would be mislabelled)."""
+    return [line for line in LINES[algorithm] if line.precision in precisions
             and (line.precision != "bf16" or native_bf16)]
 
 
-def bench_table(algos: list[str], game: str, frames: int, dqn_frames: int, threads: int,
+def bench_table(algorithms: list[str], game: str, frames: int, dqn_frames: int, threads: int,
                 repeats: int = 1, precisions: tuple[str, ...] = ("fp32", "bf16"), out: str | Path | None = None,
                 host: str = "") -> pd.DataFrame:
-    """Run every line of ``algos`` and return the table (one row per limit and per training line).
+    """Run every line of ``algorithms`` and return the table (one row per limit and per training line).
 
     The limits come first, once per shape. Then each algorithm's lines train ``repeats`` times, round-robin
     (all lines once, then all again), so a slow spell on a shared host hits every line rather than one;
@@ -184,9 +186,9 @@ def bench_table(algos: list[str], game: str, frames: int, dqn_frames: int, threa
             atomic_write_bytes(out, df.assign(host=host).to_csv(index=False).encode())
         return df
 
-    for algo in algos:
-        n = dqn_frames if algo == "dqn" else frames
-        lines = select_lines(algo, list(precisions), bf16_ok)
+    for algorithm in algorithms:
+        n = dqn_frames if algorithm == "dqn" else frames
+        lines = select_lines(algorithm, list(precisions), bf16_ok)
         limits, bounds = {}, {}
         for line in lines:
             if line.who == "ours" and line.shape not in bounds:
@@ -214,8 +216,9 @@ def line_rows(lines: list[Line], rates: dict, limits: dict, bounds: dict, game: 
         fps = float(np.median(runs))
         bound = bounds[line.shape] if line.who == "ours" else None
         rows += limits.get(line, [])
-        rows.append({"algo": line.algo, "game": game, "workers": line.workers, "precision": line.precision,
-                     "line": line.name, "network": line.network, "frames": frames, "frames_per_s": round(fps, 1),
+        rows.append({"algorithm": line.algorithm, "game": game, "workers": line.workers,
+                     "precision": line.precision, "line": line.name, "network": line.network, "frames": frames,
+                     "frames_per_s": round(fps, 1),
                      "fraction_of_serial_bound": round(fps / bound, 2) if bound else float("nan"),
                      "repeats": len(runs), "frames_per_s_min": round(min(runs), 1),
                      "frames_per_s_max": round(max(runs), 1)})
@@ -223,19 +226,21 @@ def line_rows(lines: list[Line], rates: dict, limits: dict, bounds: dict, game: 
 
 
 def add_ratios(df: pd.DataFrame) -> pd.DataFrame:
-    """Add ``ratio_to_peer`` (ours / SB3 at the same algo, workers and network) and, for A3C, ``per_worker_vs_1``
-    (frames/s per worker / frames/s of the same line at 1 worker) to a bench table; NaN where there is none."""
+    """Add ``ratio_to_peer`` (ours / SB3 at the same algorithm, workers and network) and, for A3C,
+    ``per_worker_vs_1`` (frames/s per worker / frames/s of the same line at 1 worker) to a bench table; NaN where
+    there is none."""
     df = df.copy()
     df["ratio_to_peer"] = float("nan")
     df["per_worker_vs_1"] = float("nan")
     trained = df["line"].str.startswith(("ours", "sb3"))
     for i, r in df[trained & df["line"].str.startswith("ours")].iterrows():
-        peer = df[trained & df["line"].str.startswith("sb3") & (df["algo"] == r["algo"])
+        peer = df[trained & df["line"].str.startswith("sb3") & (df["algorithm"] == r["algorithm"])
                   & (df["workers"] == r["workers"]) & (df["network"] == r["network"])]
         if len(peer):
             df.loc[i, "ratio_to_peer"] = round(r["frames_per_s"] / peer["frames_per_s"].iloc[0], 2)
-        one = df[trained & (df["line"] == r["line"]) & (df["algo"] == r["algo"]) & (df["workers"] == 1)]
-        if r["algo"].startswith("a3c") and len(one):
+        one = df[trained & (df["line"] == r["line"]) & (df["algorithm"] == r["algorithm"])
+                 & (df["workers"] == 1)]
+        if r["algorithm"].startswith("a3c") and len(one):
             df.loc[i, "per_worker_vs_1"] = round(r["frames_per_s"] / r["workers"] / one["frames_per_s"].iloc[0], 2)
     return df
 
@@ -244,7 +249,9 @@ def add_ratios(df: pd.DataFrame) -> pd.DataFrame:
 def main(argv: list[str] | None = None) -> int:
     p = ArgumentParser(prog="python -m replication.bench", description=__doc__.split("\n")[0])
     p.add_argument("--game", default="pong")
-    p.add_argument("--algos", nargs="+", default=list(ALGOS), help=f"any of {', '.join(ALGOS)}")
+    p.add_argument("--algos", nargs="+", default=list(BENCH_ALGORITHMS), metavar="ALGORITHM",
+                   help=f"the algorithms whose lines to run (not run groups): any of {', '.join(BENCH_ALGORITHMS)} "
+                        "(a3c: A3C FF; paac: A2C at PAAC's n_e 16..256)")
     p.add_argument("--frames", type=int, default=200_000, help="training frames per A2C/A3C line")
     p.add_argument("--dqn-frames", type=int, default=100_000, help="training frames per DQN line")
     p.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="torch threads for every line")
@@ -256,9 +263,9 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     for precision in args.precisions:
         check_precision(precision)
-    bad = [a for a in args.algos if a not in ALGOS]
+    bad = [a for a in args.algos if a not in BENCH_ALGORITHMS]
     if bad:
-        raise UserError(f"unknown bench algorithm {bad[0]!r}; accepted: {', '.join(ALGOS)}")
+        raise UserError(f"unknown bench algorithm {bad[0]!r}; accepted: {', '.join(BENCH_ALGORITHMS)}")
     for key in ("frames", "dqn_frames", "threads", "repeats"):
         if getattr(args, key) < 1:
             raise UserError(f"--{key.replace('_', '-')} must be >= 1, got {getattr(args, key)}")

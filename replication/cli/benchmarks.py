@@ -9,7 +9,7 @@ Writes, small enough to commit (kilobytes, never run directories):
 * ``runs.csv``: one row per run: identity, frames, wall time, frames/s, host, the final evaluation's mean with
   its 95% bootstrap CI over evaluation games and protocol, the mean training score of the last 10% of frames,
   and the command that trained it (from its ``config.json``);
-* ``curves/{algo}/{game}_w{workers}_s{seed}.csv``: the training curve binned by frames (``aggregate.curve_rows``);
+* ``curves/{group}/{game}_w{workers}_s{seed}.csv``: the training curve binned by frames (``aggregate.curve_rows``);
 * ``{game}.png``: every run group's curve on that game (mean and 95% CI over seeds), the random score dashed;
 * when Stable-Baselines3 peer runs (``sb3_*``) are among them: ``parity.csv``, ``parity_curves.csv`` and
   ``parity.png`` (``python -m replication.parity table``).
@@ -48,7 +48,7 @@ def run_row(run: dict) -> dict:
     m, lo, hi = mean_ci(final["episode_return"].to_numpy(float)) if len(final) else (np.nan,) * 3
     window = final_window(run["episodes"], done["frames"])
     host = c.get("host", {})
-    return {"algo": c["algo"], "algorithm": algorithm_of(c), "game": c["game"],
+    return {"group": c["group"], "algorithm": algorithm_of(c), "game": c["game"],
             "workers": c["workers"], "seed": c["seed"], "frames": done["frames"],
             "wall_time_s": round(done["wall_time_s"], 1), "frames_per_s": round(done["frames_per_s"], 1),
             "host": f"{host.get('cpu', '?')} ({host.get('cores', '?')} cores)",
@@ -63,7 +63,7 @@ def game_figure(curves: pd.DataFrame, game: str):
     ``stats.grouped_mean_ci``), random dashed."""
     g = curves[curves["game"] == game].copy()
     g["frames (millions)"] = g["frames"] / 1e6
-    g["run group"] = [run_label(a, w) for a, w in zip(g["algo"], g["workers"])]
+    g["run group"] = [run_label(a, w) for a, w in zip(g["group"], g["workers"])]
     fig, ax = plt.subplots(figsize=(8, 5))
     plot_bands(ax, g, "run group", "frames (millions)")
     ref = reference.noop_reference(game)
@@ -90,14 +90,14 @@ def write_benchmarks(run_dirs: list[str | Path], out: str | Path) -> pd.DataFram
         raise UserError("no run directories given; accepted: one or more finished run directories")
     out = Path(out)
     runs = [read_run(p) for p in run_dirs]
-    table = pd.DataFrame([run_row(r) for r in runs]).sort_values(["game", "algo", "workers", "seed"])
+    table = pd.DataFrame([run_row(r) for r in runs]).sort_values(["game", "group", "workers", "seed"])
     atomic_write_bytes(out / "runs.csv", table.to_csv(index=False, float_format="%.4g").encode())
     curves = []
     for r in runs:
         c = curve_rows(r, CURVE_BINS)
         curves.append(c)
         i = r["config"]
-        name = f"curves/{i['algo']}/{i['game']}_w{i['workers']}_s{i['seed']}.csv"
+        name = f"curves/{i['group']}/{i['game']}_w{i['workers']}_s{i['seed']}.csv"
         atomic_write_bytes(out / name, c.to_csv(index=False, float_format="%.5g").encode())
     curves = pd.concat(curves, ignore_index=True)
     for game in sorted(curves["game"].unique()):
@@ -130,7 +130,7 @@ def folder_cli(argv: list[str] | None, prog: str, description: str, write, colum
 @cli_main
 def main(argv: list[str] | None = None) -> int:
     return folder_cli(argv, "python -m replication.benchmarks", __doc__.split("\n")[0], write_benchmarks,
-                      ["algo", "game", "workers", "seed", "frames", "wall_time_s", "eval_mean", "train_last10pct_mean"],
+                      ["group", "game", "workers", "seed", "frames", "wall_time_s", "eval_mean", "train_last10pct_mean"],
                       "finished run directories (each with done.json)")
 
 

@@ -40,9 +40,9 @@ def write_claims(run_dirs: list[str | Path], out: str | Path) -> pd.DataFrame:
     atomic_write_bytes(out / "claims_training_curves.csv",
                        published_curves(runs).to_csv(index=False, float_format="%.5g").encode())
     for row in table[table["claim"].isin(["clemente2017_fig3", "mnih2016_fig3"])].to_dict("records"):
-        group = [r for r in runs if (r["config"]["algo"], r["config"]["game"], int(r["config"]["workers"]))
-                 == (row["group"], row["game"], row["workers"])]
-        save_png(curve_figure(row["claim"], group, row), out / f"claims_{row['claim']}_{row['game']}_w{row['workers']}.png")
+        members = [r for r in runs if (r["config"]["group"], r["config"]["game"], int(r["config"]["workers"]))
+                   == (row["group"], row["game"], row["workers"])]
+        save_png(curve_figure(row["claim"], members, row), out / f"claims_{row['claim']}_{row['game']}_w{row['workers']}.png")
     return table
 
 

@@ -6,8 +6,8 @@ Usage::
 
     pip install -e '.[bench]'      # Stable-Baselines3, the peer
     # ours: the usual train job; the peer: the same resolved config, trained by SB3 into the same contract
-    python -m replication.train  --configfile configs/parity.yaml --algo a2c --game seaquest --workers 16 --seed 0
-    python -m replication.parity train --configfile configs/parity.yaml --algo a2c --game seaquest --workers 16 \\
+    python -m replication.train  --configfile configs/parity.yaml --group a2c --game seaquest --workers 16 --seed 0
+    python -m replication.parity train --configfile configs/parity.yaml --group a2c --game seaquest --workers 16 \\
         --seed 0                   # -> results/runs/sb3_a2c/seaquest/w16/s0
     python -m replication.parity table --out benchmarks/parity.csv RUN_DIR ...   # ours and sb3_* run dirs
     snakemake --cores 2 parity --configfile configs/parity.yaml                  # all of it, one after another
@@ -38,7 +38,7 @@ def _train(args) -> int:
     resolved, results = resolve_args(args)
     check_peer_algorithm(algorithm_of(resolved))
     peer = peer_run_config(resolved)
-    out = Path(args.out) if args.out else run_dir(results, peer["algo"], peer["game"], peer["workers"], peer["seed"])
+    out = Path(args.out) if args.out else run_dir(results, peer["group"], peer["game"], peer["workers"], peer["seed"])
     check_output(out, directory=True)
     check_run_dir(out, peer)  # another run's directory, or a damaged one: refused before anything is written
     if (out / "done.json").exists():
@@ -76,7 +76,7 @@ def _table(args) -> int:
 
     check_output(args.out, directory=False)
     table = write_parity_files([read_run(p) for p in args.runs], args.out)
-    cols = ["algo", "game", "seeds", "frames", "ours_mean", "peer_mean", "difference", "difference_low",
+    cols = ["group", "game", "seeds", "frames", "ours_mean", "peer_mean", "difference", "difference_low",
             "difference_high", "random", "verdict"]
     print(table[cols].to_string(index=False, float_format=lambda v: f"{v:.2f}"))
     print(f"written {args.out} and its _curves.csv and .png", file=sys.stderr)

@@ -2,7 +2,7 @@
 
 Usage::
 
-    python -m replication.train --configfile configs/default.yaml --algo a2c --game pong --workers 32 --seed 0
+    python -m replication.train --configfile configs/default.yaml --group a2c --game pong --workers 32 --seed 0
     python -m replication.train --run-config '<resolved JSON>' --out results/runs/a2c/pong/w32/s0
 
 A run directory holds one run (``rundir.IDENTITY_KEYS``: group, algorithm, game, workers, seed, env, eval, hyper):
@@ -92,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.total_frames < 1:
             raise UserError(f"--total-frames must be positive, got {args.total_frames}")
         resolved["total_frames"] = args.total_frames
-    out = Path(args.out) if args.out else run_dir(results, resolved["algo"], resolved["game"],
+    out = Path(args.out) if args.out else run_dir(results, resolved["group"], resolved["game"],
                                                    resolved["workers"], resolved["seed"])
     check_output(out, directory=True)
     check_run_dir(out, resolved)  # another run's directory, or a damaged one: refused before anything is written

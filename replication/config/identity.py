@@ -9,7 +9,7 @@ from pathlib import Path
 from replication.algorithms.registry import algorithms
 from replication.envs.atari import AtariConfig
 from replication.envs.evaluate import EvalConfig
-from replication.runs.rundir import (CONFIG_KEYS, CONFIG_REMEDY, algorithm_of, load_checkpoint, read_json_file,
+from replication.runs.rundir import (algorithm_of, load_checkpoint, normalise_config, read_config,
                                      refuse_other_run)
 
 
@@ -28,8 +28,9 @@ def check_run_dir(path: str | Path, requested: dict) -> dict | None:
     """Check, before anything in run directory ``path`` is written, that it holds the ``requested`` run (the same
     ``run_identity``) or none yet; returns its ``config.json`` (or checkpoint config), None for a new directory.
 
-    Reads ``config.json``; where there is none but a ``checkpoint.pt``, the checkpoint's config. A directory made
-    before fingerprints existed is compared key by key like any other.
+    Reads ``config.json``; where there is none but a ``checkpoint.pt``, the checkpoint's config, each as this code
+    names its keys (``rundir.normalise_config``: a directory written by older code, with a key since renamed, holds
+    the same run). A directory made before fingerprints existed is compared key by key like any other.
 
     Raises:
         UserError: the directory holds another run (``refuse_other_run``), or its ``config.json`` or
@@ -37,11 +38,11 @@ def check_run_dir(path: str | Path, requested: dict) -> dict | None:
     """
     path = Path(path)
     if (path / "config.json").exists():
-        held = read_json_file(path / "config.json", CONFIG_KEYS, CONFIG_REMEDY)
+        held = read_config(path)
         refuse_other_run(path, held, requested, "config.json", section_defaults(requested))
         return held
     if (path / "checkpoint.pt").exists():
-        held = load_checkpoint(path / "checkpoint.pt").get("config") or {}
+        held = normalise_config(load_checkpoint(path / "checkpoint.pt").get("config") or {})
         if held:
             refuse_other_run(path, held, requested, "checkpoint.pt", section_defaults(requested))
         return held

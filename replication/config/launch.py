@@ -12,7 +12,6 @@ import torch
 
 from replication.algorithms.registry import algorithms
 from replication.config.load import load_config
-from replication.config.plan import check_algo
 from replication.config.resolve import COMPILE_OPTIMIZER_DEFAULT, check_resolved_run, resolve_device, resolve_run
 from replication.core.errors import UserError
 from replication.envs.atari import AtariConfig
@@ -30,7 +29,7 @@ def make_run(resolved: dict, out: Path, run_class: type = TrainingRun) -> tuple[
     cls, train_fn = algorithms()[algorithm_of(resolved)]
     device = torch.device(resolve_device(resolved["device"]))
     run = run_class(
-        dir=out, algo=resolved["algo"], game=resolved["game"], workers=resolved["workers"], seed=resolved["seed"],
+        dir=out, group=resolved["group"], game=resolved["game"], workers=resolved["workers"], seed=resolved["seed"],
         total_frames=resolved["total_frames"], device=device, env=AtariConfig(**resolved["env"]),
         eval=EvalConfig(**resolved["eval"]), hyper=cls(**resolved["hyper"]),
         checkpoint_every_frames=resolved["checkpoint_every_frames"],
@@ -41,16 +40,16 @@ def make_run(resolved: dict, out: Path, run_class: type = TrainingRun) -> tuple[
 
 
 def add_run_arguments(p: argparse.ArgumentParser, group_help: str) -> None:
-    """The arguments that name one run: ``--configfile`` with ``--algo --game --workers --seed``, or
+    """The arguments that name one run: ``--configfile`` with ``--group --game --workers --seed``, or
     ``--run-config``; plus ``--out`` and ``--threads`` (shared by ``python -m replication.train`` and
     ``python -m replication.parity``)."""
     p.add_argument("--configfile", help="workflow YAML config (validated against the schema)")
     p.add_argument("--run-config", help="resolved run config as JSON (what the Snakefile passes)")
-    p.add_argument("--algo", help=group_help)
+    p.add_argument("--group", help=group_help)
     p.add_argument("--game")
     p.add_argument("--workers", type=int)
     p.add_argument("--seed", type=int)
-    p.add_argument("--out", help="run directory (default: {results_dir}/runs/{algo}/{game}/w{workers}/s{seed})")
+    p.add_argument("--out", help="run directory (default: {results_dir}/runs/{group}/{game}/w{workers}/s{seed})")
     p.add_argument("--threads", type=int, default=None,
                    help="torch threads, and emulator threads unless env.num_threads is set (default: all cores)")
 
@@ -74,17 +73,16 @@ def resolve_args(args: argparse.Namespace) -> tuple[dict, str]:
             raise UserError(f"--run-config is not valid JSON: {e}") from None
         return check_resolved_run(resolved), RESULTS_DIR  # --out names the directory when a workflow runs it
     if not args.configfile:
-        raise UserError("give --configfile (with --algo --game --workers --seed) or --run-config")
-    missing = [k for k in ("algo", "game", "workers", "seed") if getattr(args, k) is None]
+        raise UserError("give --configfile (with --group --game --workers --seed) or --run-config")
+    missing = [k for k in ("group", "game", "workers", "seed") if getattr(args, k) is None]
     if missing:
         raise UserError(f"--configfile needs --{' --'.join(missing)}")
     cfg = load_config(args.configfile)
-    if args.algo not in cfg["algos"]:
-        check_algo(args.algo)
-        raise UserError(f"algorithm {args.algo!r} is not configured in {args.configfile}; "
-                        f"configured run groups: {', '.join(cfg['algos'])}")
-    games = cfg["algos"][args.algo].get("games") or cfg["games"]
+    if args.group not in cfg["groups"]:
+        raise UserError(f"run group {args.group!r} is not configured in {args.configfile}; accepted: "
+                        f"{', '.join(cfg['groups'])} (its run groups)")
+    games = cfg["groups"][args.group].get("games") or cfg["games"]
     if args.game not in games:
-        raise UserError(f"--game {args.game!r} is not a game of run group {args.algo!r} in {args.configfile}; "
+        raise UserError(f"--game {args.game!r} is not a game of run group {args.group!r} in {args.configfile}; "
                         f"accepted: {', '.join(games)}")
-    return resolve_run(cfg, args.algo, args.game, args.workers, args.seed), cfg["results_dir"]
+    return resolve_run(cfg, args.group, args.game, args.workers, args.seed), cfg["results_dir"]

@@ -43,7 +43,7 @@ def load_config(path: str | Path) -> dict:
 
 def validate_config(cfg: dict) -> dict:
     """Validate ``cfg`` in place against ``schema.yaml`` (defaults filled), then check games (each named once,
-    ``check_no_repeats``), algos and keys.
+    ``check_no_repeats``), run groups and keys. A key renamed since (``check_renamed_keys``) is named first.
 
     Raises:
         UserError: one line naming the first bad value and what is accepted.
@@ -53,7 +53,8 @@ def validate_config(cfg: dict) -> dict:
 
     if not isinstance(cfg, dict):
         raise UserError(f"invalid config at (top level): {cfg!r} is not a mapping; accepted: a mapping with games "
-                        "and algos (replication/data/config_schema.yaml)")
+                        "and groups (replication/data/config_schema.yaml)")
+    check_renamed_keys(cfg)
     try:
         validate(cfg, str(SCHEMA), set_default=True)
     except WorkflowError as e:
@@ -64,16 +65,16 @@ def validate_config(cfg: dict) -> dict:
     check_device(cfg["device"])
     build_dataclass(AtariConfig, cfg.get("env"), "env")
     build_dataclass(EvalConfig, cfg.get("eval"), "eval")
-    for label, section in cfg["algos"].items():
+    for label, section in cfg["groups"].items():
         check_device(section.get("device", cfg["device"]))
-        env = build_dataclass(AtariConfig, group_env(cfg, label), f"algos.{label}.env")  # the top level's is valid
+        env = build_dataclass(AtariConfig, group_env(cfg, label), f"groups.{label}.env")  # the top level's is valid
         cls, _ = algorithms()[group_algorithm(label, section)]
-        hyper = build_dataclass(cls, section.get("hyper"), f"algos.{label}.hyper")
+        hyper = build_dataclass(cls, section.get("hyper"), f"groups.{label}.hyper")
         if hasattr(hyper, "check_workers"):  # e.g. A2C's env_groups must divide each num_envs
             for workers in section["workers"]:
                 hyper.check_workers(workers)
         if getattr(hyper, "replay_capacity", env.frame_stack) < env.frame_stack:  # DQN: a transition needs its stack
-            raise UserError(f"config key algos.{label}.hyper.replay_capacity = {hyper.replay_capacity}; accepted: "
+            raise UserError(f"config key groups.{label}.hyper.replay_capacity = {hyper.replay_capacity}; accepted: "
                             f">= the env frame_stack ({env.frame_stack})")
         for game in section.get("games") or []:
             check_game(game)
@@ -81,11 +82,33 @@ def validate_config(cfg: dict) -> dict:
             try:
                 check_peer_algorithm(group_algorithm(label, section))
             except UserError as e:
-                raise UserError(f"algos.{label}.peer: {e}") from None
-            if peer_label(label) in cfg["algos"]:
-                raise UserError(f"algos.{label}.peer: its peer's label {peer_label(label)!r} is also a run group; "
+                raise UserError(f"groups.{label}.peer: {e}") from None
+            if peer_label(label) in cfg["groups"]:
+                raise UserError(f"groups.{label}.peer: its peer's label {peer_label(label)!r} is also a run group; "
                                 "rename that group")
     return cfg
+
+
+def check_renamed_keys(cfg: dict) -> None:
+    """Refuse a config that still names a key as it was named before it was renamed: the top-level ``algos:`` (now
+    ``groups:``) and a run group's ``algo:`` (now ``algorithm:``). The message gives the new name, where the schema
+    would only call the key unexpected.
+
+    Raises:
+        UserError: one line, e.g. ``config key algos was renamed groups; accepted: groups (rename algos: to groups:
+            in the config file)``.
+    """
+    if "algos" in cfg:
+        sections = cfg["algos"] if isinstance(cfg["algos"], dict) else {}
+        also = (", and each group's algo: to algorithm:"
+                if any(isinstance(s, dict) and "algo" in s for s in sections.values()) else "")
+        raise UserError(f"config key algos was renamed groups; accepted: groups (rename algos: to groups:{also} in "
+                        "the config file)")
+    groups = cfg.get("groups")
+    for label, section in groups.items() if isinstance(groups, dict) else ():
+        if isinstance(section, dict) and "algo" in section:
+            raise UserError(f"config key groups.{label}.algo was renamed algorithm; accepted: "
+                            f"groups.{label}.algorithm (rename algo: to algorithm: in the config file)")
 
 
 # The lists of a config whose entries each name one run dimension: key -> what an entry is (for the message).
@@ -100,7 +123,7 @@ def check_no_repeats(cfg: dict) -> None:
     Raises:
         UserError: ``config key games = ['pong', 'pong'] repeats 'pong'; accepted: each game once``.
     """
-    sections = [("", cfg)] + [(f"algos.{label}.", section) for label, section in cfg["algos"].items()]
+    sections = [("", cfg)] + [(f"groups.{label}.", section) for label, section in cfg["groups"].items()]
     for where, section in sections:
         for key, entry in UNIQUE_LISTS.items():
             values = section.get(key) or []

@@ -15,31 +15,31 @@ def group_env(cfg: dict, label: str) -> dict:
     """The environment overrides of run group ``label``: its algorithm's paper protocol
     (``registry.AlgorithmSpec.env_defaults``, life-loss terminals for Nature DQN), then the config's top-level ``env:``, then the group's own ``env:``
     (later wins); unset keys keep ``AtariConfig``'s defaults."""
-    section = cfg["algos"][label]
+    section = cfg["groups"][label]
     spec = ALGORITHMS.get(group_algorithm(label, section))
     paper = spec.env_defaults if spec else {}  # A2C/A3C: AtariConfig's own
     return {**paper, **(cfg.get("env") or {}), **(section.get("env") or {})}
 
 
-def check_algo(algo: str) -> str:
-    """Return ``algo`` if known, else raise ``UserError`` listing the accepted names."""
+def check_algorithm(algorithm: str) -> str:
+    """Return ``algorithm`` if it is a known algorithm, else raise ``UserError`` listing the accepted names."""
     known = algorithms()
-    if algo not in known:
-        raise UserError(f"unknown algorithm {algo!r}; accepted: {', '.join(sorted(known))}")
-    return algo
+    if algorithm not in known:
+        raise UserError(f"unknown algorithm {algorithm!r}; accepted: {', '.join(sorted(known))}")
+    return algorithm
 
 
 def group_algorithm(label: str, section: dict) -> str:
-    """The algorithm of run group ``label``: its ``algo:`` key, else the label itself.
+    """The algorithm of run group ``label``: its ``algorithm:`` key, else the label itself.
 
     Raises:
         UserError: neither names a known algorithm.
     """
-    algo = section.get("algo", label)
+    algorithm = section.get("algorithm", label)
     try:
-        return check_algo(algo)
+        return check_algorithm(algorithm)
     except UserError as e:
-        hint = "" if "algo" in section else f" (or set algo: under algos.{label})"
+        hint = "" if "algorithm" in section else f" (or set algorithm: under groups.{label})"
         raise UserError(f"{e}{hint}") from None
 
 
@@ -83,7 +83,7 @@ def group_learning_rate(section: dict, seed: int) -> float | None:
 def run_plan(cfg: dict) -> list[tuple[str, str, int, int]]:
     """Every (label, game, workers, seed) run the config asks for, in a stable order, without duplicates."""
     plan = []
-    for label, section in cfg["algos"].items():
+    for label, section in cfg["groups"].items():
         for game in section.get("games") or cfg["games"]:
             for workers in section["workers"]:
                 for seed in group_seeds(cfg, section):
@@ -97,7 +97,7 @@ def peer_plan(cfg: dict) -> list[tuple[str, str, int, int]]:
     """Every (peer label, game, workers, seed) Stable-Baselines3 run of the groups with ``peer: true``; the peer of
     group ``L``'s run is ``sb3_L`` at the same game, workers and seed (``replication/peers/sb3.py``)."""
     return [(peer_label(label), game, workers, seed) for label, game, workers, seed in run_plan(cfg)
-            if cfg["algos"][label].get("peer")]
+            if cfg["groups"][label].get("peer")]
 
 
 def check_workers_fit_cores(cfg: dict, cores: int | None, runs=None) -> None:
@@ -116,7 +116,7 @@ def check_workers_fit_cores(cfg: dict, cores: int | None, runs=None) -> None:
         return
     runs = [(label, workers) for label, _, workers, _ in run_plan(cfg)] if runs is None else runs
     for label, workers in runs:
-        if group_algorithm(label, cfg["algos"][label]).startswith("a3c") and workers > cores:
-            raise UserError(f"algos.{label}.workers = {workers} but snakemake was given --cores {cores}; accepted: "
+        if group_algorithm(label, cfg["groups"][label]).startswith("a3c") and workers > cores:
+            raise UserError(f"groups.{label}.workers = {workers} but snakemake was given --cores {cores}; accepted: "
                             f"workers <= {cores} (one core per A3C actor-learner): pass --cores {workers} on a "
                             f"host with that many cores, or lower workers")

@@ -1,9 +1,9 @@
 """Workflow config -> one resolved config per run.
 
 The workflow config (``configs/*.yaml``, checked against the package's ``replication/data/config_schema.yaml``) names games, seeds and,
-under ``algos:``, run groups. A group's key is its label, which names its run directories
-(``results/runs/{label}/...``); its algorithm is ``algo:`` or, when absent, the label itself. So
-``a3c_ff: {...}`` is plain A3C FF, while ``a3c_ff_speedup: {algo: a3c_ff, ...}`` is a second group of A3C FF runs
+under ``groups:``, run groups. A group's key is its label, which names its run directories
+(``results/runs/{label}/...``); its algorithm is ``algorithm:`` or, when absent, the label itself. So
+``a3c_ff: {...}`` is plain A3C FF, while ``a3c_ff_speedup: {algorithm: a3c_ff, ...}`` is a second group of A3C FF runs
 (other games, worker counts or hyperparameters). A group may sweep learning rates: ``lr_samples: N`` draws
 one initial learning rate per seed 0..N-1 from LogUniform(1e-4, 1e-2) (Mnih et al. 2016 Supp. §8), or
 ``learning_rates: [...]`` gives them (seed i gets the i-th).
@@ -19,12 +19,12 @@ import dataclasses
 import torch
 
 from replication.algorithms.registry import algorithms
-from replication.config.plan import check_algo, group_algorithm, group_env, group_learning_rate
+from replication.config.plan import check_algorithm, group_algorithm, group_env, group_learning_rate
 from replication.core.errors import ConfigValueError, UserError
 from replication.core.precision import check_precision
 from replication.envs.atari import AtariConfig, check_game
 from replication.envs.evaluate import EvalConfig
-from replication.runs.rundir import algorithm_of
+from replication.runs.rundir import algorithm_of, normalise_config
 
 
 DEVICES = ("auto", "cpu", "cuda")
@@ -65,31 +65,31 @@ def requests_gpu(name: str, local: bool) -> bool:
 def resolve_run(cfg: dict, label: str, game: str, workers: int, seed: int) -> dict:
     """The fully resolved config of one run (JSON-serialisable), as written to its ``config.json``.
 
-    ``algo`` is the group label (it names the run directory), ``algorithm`` the algorithm it runs, and
+    ``group`` is the group label (it names the run directory), ``algorithm`` the algorithm it runs, and
     ``learning_rate`` the run's initial learning rate (swept or default).
 
     Raises:
         UserError: unknown label, algorithm or game, bad key or type, ``workers < 1``.
     """
-    if label not in cfg["algos"]:
-        raise UserError(f"no run group {label!r} in the config; configured: {', '.join(cfg['algos'])}")
+    if label not in cfg["groups"]:
+        raise UserError(f"no run group {label!r} in the config; configured: {', '.join(cfg['groups'])}")
     check_game(game)
     if workers < 1:
         raise UserError(f"workers must be >= 1, got {workers}")
-    section = cfg["algos"][label]
-    algo = group_algorithm(label, section)
-    cls, _ = algorithms()[algo]
+    section = cfg["groups"][label]
+    algorithm = group_algorithm(label, section)
+    cls, _ = algorithms()[algorithm]
     overrides = dict(section.get("hyper") or {})
     lr = group_learning_rate(section, seed)
     if lr is not None:
-        if algo == "a2c":  # PAAC's learning rate is per environment (initial lr = per-env lr * num_envs)
+        if algorithm == "a2c":  # PAAC's learning rate is per environment (initial lr = per-env lr * num_envs)
             overrides["learning_rate_per_env"] = lr / workers
         else:
             overrides["learning_rate"] = lr
-    hyper = build_dataclass(cls, overrides, f"algos.{label}.hyper")
-    initial_lr = hyper.learning_rate(workers) if algo == "a2c" else hyper.learning_rate
+    hyper = build_dataclass(cls, overrides, f"groups.{label}.hyper")
+    initial_lr = hyper.learning_rate(workers) if algorithm == "a2c" else hyper.learning_rate
     return {
-        "algo": label, "algorithm": algo, "game": game, "workers": int(workers), "seed": int(seed),
+        "group": label, "algorithm": algorithm, "game": game, "workers": int(workers), "seed": int(seed),
         "learning_rate": float(initial_lr),
         "total_frames": int(section["total_frames"]),
         "device": section.get("device", cfg.get("device", "auto")),
@@ -99,7 +99,7 @@ def resolve_run(cfg: dict, label: str, game: str, workers: int, seed: int) -> di
         "checkpoint_every_frames": int(cfg["checkpoint_every_frames"]),
         "log_every_updates": int(cfg["log_every_updates"]),
         "tensorboard": bool(cfg.get("tensorboard", False)),
-        "env": dataclasses.asdict(build_dataclass(AtariConfig, group_env(cfg, label), f"algos.{label}.env")),
+        "env": dataclasses.asdict(build_dataclass(AtariConfig, group_env(cfg, label), f"groups.{label}.env")),
         "eval": dataclasses.asdict(build_dataclass(EvalConfig, cfg.get("eval"), "eval")),
         "hyper": dataclasses.asdict(hyper),
     }
@@ -108,7 +108,7 @@ def resolve_run(cfg: dict, label: str, game: str, workers: int, seed: int) -> di
 COMPILE_OPTIMIZER_DEFAULT = True  # the schema's default (data/config_schema.yaml), also for a run config without it
 
 # What ``resolve_run`` writes and ``python -m replication.train --run-config`` needs: key -> JSON type, lowest value
-RUN_KEYS = {"algo": (str, None), "game": (str, None), "workers": (int, 1), "seed": (int, 0),
+RUN_KEYS = {"group": (str, None), "game": (str, None), "workers": (int, 1), "seed": (int, 0),
             "total_frames": (int, 1), "device": (str, None), "checkpoint_every_frames": (int, 1),
             "log_every_updates": (int, 1), "env": (dict, None), "eval": (dict, None), "hyper": (dict, None)}
 OPTIONAL_BOOL_KEYS = ("tensorboard", "compile_optimizer")  # what resolve_run writes beside RUN_KEYS as booleans
@@ -119,7 +119,9 @@ _JSON_TYPES = {dict: "object", list: "array", str: "string", int: "integer", flo
 def check_resolved_run(resolved) -> dict:
     """Check a resolved run config given by hand (``--run-config``) as ``validate_config`` checks a workflow config:
     a JSON object with every key of ``RUN_KEYS`` (others, such as ``algorithm`` and ``precision``, optional), known
-    algorithm, game and device, counts in range, and ``env``/``eval``/``hyper`` sections that build. Returns it.
+    algorithm, game and device, counts in range, and ``env``/``eval``/``hyper`` sections that build. Returns it with
+    its keys as this code names them (``rundir.normalise_config``: a ``config.json`` written by older code, with a
+    key since renamed, is accepted too, and ``algorithm`` defaults to ``group``).
 
     Raises:
         UserError: one line naming the first missing or bad key, its value and what is accepted.
@@ -127,6 +129,7 @@ def check_resolved_run(resolved) -> dict:
     accepted = f"a JSON object with keys {', '.join(RUN_KEYS)} (what the Snakefile passes)"
     if not isinstance(resolved, dict):
         raise UserError(f"--run-config is a JSON {_JSON_TYPES.get(type(resolved), '?')}; accepted: {accepted}")
+    resolved = normalise_config(resolved)
     missing = [key for key in RUN_KEYS if key not in resolved]
     if missing:
         raise UserError(f"--run-config lacks {', '.join(missing)}; accepted: {accepted}")
@@ -142,14 +145,14 @@ def check_resolved_run(resolved) -> dict:
             raise UserError(f"--run-config key {key} = {resolved[key]!r} is a JSON "
                             f"{_JSON_TYPES.get(type(resolved[key]), '?')}; accepted: a JSON boolean")
     try:
-        algo = check_algo(algorithm_of(resolved))
+        algorithm = check_algorithm(algorithm_of(resolved))
         check_game(resolved["game"])
         check_device(resolved["device"])
         if "precision" in resolved:
             check_precision(resolved["precision"])
         build_dataclass(AtariConfig, resolved["env"], "env")
         build_dataclass(EvalConfig, resolved["eval"], "eval")
-        hyper = build_dataclass(algorithms()[algo][0], resolved["hyper"], "hyper")
+        hyper = build_dataclass(algorithms()[algorithm][0], resolved["hyper"], "hyper")
         if hasattr(hyper, "check_workers"):
             hyper.check_workers(resolved["workers"])
     except UserError as e:
@@ -158,13 +161,13 @@ def check_resolved_run(resolved) -> dict:
 
 
 def build_dataclass(cls, overrides: dict | None, where: str):
-    """Instantiate dataclass ``cls`` from ``overrides`` (the config section at ``where``, e.g. ``algos.a2c.hyper``).
+    """Instantiate dataclass ``cls`` from ``overrides`` (the config section at ``where``, e.g. ``groups.a2c.hyper``).
 
     Each value is checked against the type and range declared on its field (``replication.core.errors.check_fields``).
 
     Raises:
         UserError: a section that is not a mapping, an unknown key, or a value of the wrong type or out of range,
-            as one line naming the key, the value and what is accepted, e.g. ``config key algos.a2c.hyper.gamma =
+            as one line naming the key, the value and what is accepted, e.g. ``config key groups.a2c.hyper.gamma =
             1.5; accepted: 0 <= value <= 1``.
     """
     if overrides is not None and not isinstance(overrides, dict):

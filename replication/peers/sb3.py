@@ -61,14 +61,14 @@ def peer_run_config(resolved: dict) -> dict:
     """Our resolved run config as its peer's run: labelled ``sb3_<label>``, its ``algorithm`` named explicitly.
     What ``train_peer`` records in ``config.json`` (before its ``peer`` and ``device`` entries), so also what a peer
     run directory is checked against (``config.identity.check_run_dir``)."""
-    return {**resolved, "algo": peer_label(resolved["algo"]), "algorithm": algorithm_of(resolved)}
+    return {**resolved, "group": peer_label(resolved["group"]), "algorithm": algorithm_of(resolved)}
 
 
-def check_peer_algorithm(algo: str) -> str:
-    """Return ``algo`` if SB3 has a peer for it, else raise ``UserError`` naming the accepted ones."""
-    if algo not in ALGORITHMS:
-        raise UserError(f"no SB3 peer for algorithm {algo!r}; accepted: {', '.join(ALGORITHMS)}")
-    return algo
+def check_peer_algorithm(algorithm: str) -> str:
+    """Return ``algorithm`` if SB3 has a peer for it, else raise ``UserError`` naming the accepted ones."""
+    if algorithm not in ALGORITHMS:
+        raise UserError(f"no SB3 peer for algorithm {algorithm!r}; accepted: {', '.join(ALGORITHMS)}")
+    return algorithm
 
 
 def _require_sb3():
@@ -174,15 +174,15 @@ def dqn_kwargs(hp, total_agent_steps: int) -> dict:
                                                    "centered": True}}}
 
 
-def _policy_fn(algo: str, model):
+def _policy_fn(algorithm: str, model):
     """uint8 ``(B, 4, 84, 84)`` -> float ``(B, A)``: SB3's action logits (A2C) or Q-values (DQN), for our
     evaluator (which samples from logits, or acts epsilon-greedily on Q-values for DQN)."""
-    if algo == "a2c":
+    if algorithm == "a2c":
         return lambda obs: model.policy.get_distribution(obs).distribution.logits
     return lambda obs: model.policy.q_net(obs)
 
 
-def _callback(run: TrainingRun, model, algo: str, frame_skip: int):
+def _callback(run: TrainingRun, model, algorithm: str, frame_skip: int):
     """An SB3 callback that keeps ``run``'s counters and logs: one episode row per finished game, one update row
     per ``run.log_every_updates`` updates, and checkpoints (``run.periodic``) only between updates, where the
     policy and optimizer are consistent with the counters."""
@@ -218,7 +218,7 @@ def _callback(run: TrainingRun, model, algo: str, frame_skip: int):
                                     "loss_value": float(v.get("train/value_loss", float("nan"))),
                                     "entropy": float(entropy),
                                     "learning_rate": float(v.get("train/learning_rate", float("nan")))})
-            if algo == "a2c" or run.updates > self.mark[2]:
+            if algorithm == "a2c" or run.updates > self.mark[2]:
                 run.periodic()
             self.mark = (run.frames, run.agent_steps, run.updates)
 
@@ -228,7 +228,7 @@ def _callback(run: TrainingRun, model, algo: str, frame_skip: int):
 def train_peer(resolved: dict, out: Path, threads: int) -> int:
     """Train SB3's ``resolved["algorithm"]`` (a2c or dqn) at the resolved settings into run directory ``out``.
 
-    ``resolved`` is our run config (``replication.config.resolve.resolve_run``); its ``algo`` label becomes
+    ``resolved`` is our run config (``replication.config.resolve.resolve_run``); its ``group`` label becomes
     ``sb3_<label>`` and it gains a ``peer`` entry (SB3's version and the keyword arguments used). A run
     with a checkpoint resumes from it (A2C fully; DQN with an empty replay buffer, recorded in ``config.json``).
     Returns the frames trained.
@@ -237,30 +237,30 @@ def train_peer(resolved: dict, out: Path, threads: int) -> int:
         UserError: SB3 missing, an algorithm other than a2c/dqn, or a setting SB3 cannot express.
     """
     sb3 = _require_sb3()
-    algo = algorithm_of(resolved)
-    check_peer_algorithm(algo)
-    env_cfg, hp = AtariConfig(**resolved["env"]), (A2CConfig if algo == "a2c" else DQNConfig)(**resolved["hyper"])
+    algorithm = algorithm_of(resolved)
+    check_peer_algorithm(algorithm)
+    env_cfg, hp = AtariConfig(**resolved["env"]), (A2CConfig if algorithm == "a2c" else DQNConfig)(**resolved["hyper"])
     total_agent_steps = resolved["total_frames"] // env_cfg.frame_skip
-    kwargs = a2c_kwargs(hp, resolved["workers"], resolved["total_frames"]) if algo == "a2c" else dqn_kwargs(hp, total_agent_steps)
+    kwargs = a2c_kwargs(hp, resolved["workers"], resolved["total_frames"]) if algorithm == "a2c" else dqn_kwargs(hp, total_agent_steps)
     resolved = {**peer_run_config(resolved), "device": "cpu",
                 "peer": {"library": PEER, "version": sb3.__version__, "kwargs": repr(kwargs),
-                         "protocol_gaps": list(PROTOCOL_GAPS + (DQN_GAPS if algo == "dqn" else ()))}}
+                         "protocol_gaps": list(PROTOCOL_GAPS + (DQN_GAPS if algorithm == "dqn" else ()))}}
     torch.set_num_threads(threads)
-    run = TrainingRun(dir=out, algo=resolved["algo"], game=resolved["game"], workers=resolved["workers"],
+    run = TrainingRun(dir=out, group=resolved["group"], game=resolved["game"], workers=resolved["workers"],
                       seed=resolved["seed"], total_frames=resolved["total_frames"], device=torch.device("cpu"),
                       env=env_cfg, eval=EvalConfig(**resolved["eval"]), hyper=hp,
                       checkpoint_every_frames=resolved["checkpoint_every_frames"],
                       log_every_updates=resolved["log_every_updates"], resolved=resolved)
     env = make_sb3_env(run.game, run.workers, env_cfg, run.env_seed())
-    if algo == "a2c":
-        from stable_baselines3 import A2C as Algo
+    if algorithm == "a2c":
+        from stable_baselines3 import A2C as SB3Model
     else:
-        from stable_baselines3 import DQN as Algo
-    model = Algo("CnnPolicy", env, seed=run.seed, device="cpu", verbose=0, **kwargs)
-    run.start(model.policy, model.policy.optimizer, _policy_fn(algo, model))  # restores a checkpoint's policy, optimizer and counters
+        from stable_baselines3 import DQN as SB3Model
+    model = SB3Model("CnnPolicy", env, seed=run.seed, device="cpu", verbose=0, **kwargs)
+    run.start(model.policy, model.policy.optimizer, _policy_fn(algorithm, model))  # restores a checkpoint's policy, optimizer and counters
     model.num_timesteps = run.agent_steps
     model._n_updates = 0
-    callback = _callback(run, model, algo, env_cfg.frame_skip)
+    callback = _callback(run, model, algorithm, env_cfg.frame_skip)
     callback.mark = (run.frames, run.agent_steps, run.updates)
     try:
         remaining = max(0, resolved["total_frames"] - run.frames) // env_cfg.frame_skip

@@ -23,14 +23,17 @@ def build_bench_report(csv: str | Path, out: str | Path) -> list[str]:
     """Write the benchmark table (``python -m replication.bench``'s CSV) as a one-page PDF; returns page titles.
 
     Raises:
-        UserError: the CSV is missing.
+        UserError: the CSV is missing, or was written by an older version (no ``algorithm`` column).
     """
     csv = Path(csv)
     if not csv.exists():
         raise UserError(f"no benchmark table at {csv}; run: python -m replication.bench --out {csv}")
     df = pd.read_csv(csv)
+    if "algorithm" not in df:  # written by an older version (the column had another name)
+        raise UserError(f"benchmark table {str(csv)!r} has no algorithm column (written by an older version); "
+                        f"accepted: a table of this version (rerun python -m replication.bench --out {csv})")
     host = df["host"].iloc[0] if "host" in df and len(df) else "unknown host"
-    cols = ["algo", "line", "workers", "network", "precision", "frames", "frames_per_s", "frames_per_s_min",
+    cols = ["algorithm", "line", "workers", "network", "precision", "frames", "frames_per_s", "frames_per_s_min",
             "frames_per_s_max", "ratio_to_peer", "fraction_of_serial_bound", "per_worker_vs_1"]
     doc = Document("Training throughput beside Stable-Baselines3", contents=False)
     doc.table(df[[c for c in cols if c in df]], "Training throughput beside Stable-Baselines3 (frames/s)",
@@ -42,11 +45,11 @@ def build_bench_report(csv: str | Path, out: str | Path) -> list[str]:
                         "('none': no peer line). Reproduce: python -m replication.bench (or snakemake --cores all "
                         "bench).", *BENCH_TARGETS]))
     lines = df["line"].astype(str)
-    trained = df[lines.str.startswith("ours") & (df["algo"] == "a2c") & (df["precision"] == "fp32")
+    trained = df[lines.str.startswith("ours") & (df["algorithm"] == "a2c") & (df["precision"] == "fp32")
                  & ~lines.str.contains("env groups")]
     if trained["workers"].nunique() >= 2:  # Clemente 2017 Figure 2 on this host (python -m replication.bench --algos paac)
-        a2c = trained.assign(algo="bench, " + trained["network"].astype(str))
-        doc.figure(lambda fig, rect: draw_paper_throughput(fig, rect, a2c, dict(zip(a2c["algo"], a2c["network"]))),
+        a2c = trained.assign(group="bench, " + trained["network"].astype(str))  # one line per network
+        doc.figure(lambda fig, rect: draw_paper_throughput(fig, rect, a2c, dict(zip(a2c["group"], a2c["network"]))),
                    "Figure 2 on this host (bench)", f"Host: {host}. Ours: the bench's A2C lines (median frames/s) per "
                    "n_e and network; the paper's: Clemente et al. 2017 Figure 2, digitized, its PAAC global steps/s x 4 frames.")
     with report_pdf(out) as pdf:

@@ -63,9 +63,12 @@ def _read_tables(tables: Path) -> dict:
         out = {n: pd.read_csv(tables / f"{n}.csv") for n in ("scores", "curves", "throughput", "normalized")}
     except FileNotFoundError as e:
         raise UserError(f"missing table {e.filename}; run python -m replication.aggregate first") from None
-    for name in ("scores", "curves", "throughput"):  # tables aggregated before the algorithm column existed
-        if "algorithm" not in out[name] and "algo" in out[name]:
-            out[name]["algorithm"] = out[name]["algo"]  # as rundir.algorithm_of reads such a run's config.json
+    for name in ("scores", "curves", "throughput"):
+        lacking = [c for c in ("group", "algorithm") if c not in out[name]]
+        if lacking:  # aggregated by an older version (its run group column had another name)
+            raise UserError(f"table {str(tables / f'{name}.csv')!r} has no {' or '.join(lacking)} column (aggregated "
+                            "by an older version); accepted: tables of this version (rerun python -m "
+                            "replication.aggregate on the run directories: it reads old ones too)")
     out["runs"] = json.loads((tables / "runs.json").read_text()) if (tables / "runs.json").exists() else []
     m = tables / "missing.csv"
     out["missing"] = pd.read_csv(m) if m.exists() and m.stat().st_size > 1 else pd.DataFrame(columns=["run_dir"])
@@ -85,7 +88,7 @@ def build_report(tables: str | Path, out: str | Path, title: str = "Replication 
             beside a run at the same settings on the Clemente pages.
 
     Raises:
-        UserError: a table is missing.
+        UserError: a table is missing, or was aggregated by an older version (no ``group`` column).
         AssertionError: ``check_layout`` found text outside a page, below 7 pt or a nan/None (listed in the
             message); then no PDF is written.
     """

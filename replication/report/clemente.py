@@ -44,7 +44,7 @@ TABLE1_SOURCE = ("Clemente et al. 2017 Table 1 (read from a vector copy, SOURCES
 def group_networks(runs: list[dict]) -> dict[str, str]:
     """Run group label -> network (``hyper.network`` of its runs' configs in ``runs.json``; ``nips`` if unrecorded,
     A2C's default)."""
-    return {r["config"]["algo"]: r["config"].get("hyper", {}).get("network", "nips") for r in runs if "config" in r}
+    return {r["config"]["group"]: r["config"].get("hyper", {}).get("network", "nips") for r in runs if "config" in r}
 
 
 def table1_verdicts(scores: pd.DataFrame, networks: dict[str, str]) -> pd.DataFrame:
@@ -54,7 +54,7 @@ def table1_verdicts(scores: pd.DataFrame, networks: dict[str, str]) -> pd.DataFr
     a2c = scores[(scores["algorithm"] == "a2c") & scores["game"].isin(PAAC_GAMES)]
     table1 = reference.clemente_table1().set_index("game")
     rows = []
-    for (group, game, workers), g in a2c.groupby(["algo", "game", "workers"]):
+    for (group, game, workers), g in a2c.groupby(["group", "game", "workers"]):
         network = networks.get(group, "nips")
         column = f"paac_{network}"
         one = (g["eval_ci_low"].iloc[0], g["eval_ci_high"].iloc[0]) if "eval_ci_low" in g and len(g) == 1 else None
@@ -85,7 +85,7 @@ def curve_verdicts(curves: pd.DataFrame, claim: str = "clemente2017_fig3") -> pd
     (``claims.curve_claim``; ``not comparable`` below ``claims.MIN_FRAMES``)."""
     ours = curves[curves["algorithm"] == CURVE_CLAIMS[claim][0]]
     rows = []
-    for (group, game, workers), g in ours.groupby(["algo", "game", "workers"]):
+    for (group, game, workers), g in ours.groupby(["group", "game", "workers"]):
         band = paper_band(claim, game, int(workers))
         if band is None:
             continue
@@ -139,8 +139,7 @@ def _table1_shown(table: pd.DataFrame) -> pd.DataFrame:
 
 def group_settings(runs: list[dict]) -> dict[str, str]:
     """Run group label -> its settings as ``claims.settings_of`` says them (``paper`` or the changed keys)."""
-    return {r["config"]["algo"]: settings_of({**r["config"], "algorithm": r["config"].get("algorithm", "a2c")})
-            for r in runs if "config" in r and "hyper" in r["config"]}
+    return {r["config"]["group"]: settings_of(r["config"]) for r in runs if "config" in r and "hyper" in r["config"]}
 
 
 def draw_band_panels(fig, rect, curves: pd.DataFrame, verdicts: pd.DataFrame, x: str,
@@ -157,7 +156,7 @@ def draw_band_panels(fig, rect, curves: pd.DataFrame, verdicts: pd.DataFrame, x:
     colours = run_colours(verdicts["group"])
     for i, v in enumerate(verdicts.itertuples()):
         ax = fig.add_subplot(gs[i // cols, i % cols])
-        g = curves[(curves["algo"] == v.group) & (curves["game"] == v.game) & (curves["workers"] == v.workers)]
+        g = curves[(curves["group"] == v.group) & (curves["game"] == v.game) & (curves["workers"] == v.workers)]
         band = paper_band(claim, v.game, int(v.workers), x)
         scale = reference.FRAMES_PER_EPOCH if x == "frames" else 1.0
         ours = grouped_mean_ci(g, ["frames"], "episode_return")  # per frame bin over seeds, at the bins' mean hours
@@ -218,8 +217,8 @@ def draw_paper_throughput(fig, rect, a2c: pd.DataFrame, networks: dict[str, str]
     for (arch, device), g in paper.groupby(["architecture", "device"]):
         ax.plot(g["n_e"], g["frames_per_s"], ls="--" if device == "CPU" else "-", marker="^", lw=1,
                 color="#e69f00" if arch == "arch_nips" else "#cc79a7", label=f"Clemente 2017 Figure 2: {arch}, {device}")
-    colours = run_colours(a2c["algo"])
-    for group, g in a2c.groupby("algo"):
+    colours = run_colours(a2c["group"])
+    for group, g in a2c.groupby("group"):
         m = g.groupby("workers", as_index=False)["frames_per_s"].mean()
         ax.plot(m["workers"], m["frames_per_s"], marker="o", color=colours[group],
                 label=f"ours: {group} ({networks.get(group, 'nips')} network), this host")

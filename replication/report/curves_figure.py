@@ -37,9 +37,9 @@ def frames_scale(curves: pd.DataFrame) -> tuple[float, str]:
     return 1e6, "emulator frames (millions)"
 
 
-def run_label(algo: str, workers) -> str:
+def run_label(group: str, workers) -> str:
     """The legend name of a run group at one worker count, e.g. ``a3c_ff (workers 16)``."""
-    return f"{algo} (workers {workers})"
+    return f"{group} (workers {workers})"
 
 
 def run_colours(labels) -> dict[str, tuple]:
@@ -79,7 +79,7 @@ def curve_bands(curves: pd.DataFrame) -> pd.DataFrame:
     (each seed has its own clock).
 
     Args:
-        curves: ``curves.csv`` rows (algo, algorithm, game, workers, seed, frames, hours, episode_return).
+        curves: ``curves.csv`` rows (group, algorithm, game, workers, seed, frames, hours, episode_return).
 
     Returns:
         Columns ``run, algorithm, game, frames, hours, mean, ci_low, ci_high, seeds``, sorted by run, game, frames.
@@ -87,7 +87,7 @@ def curve_bands(curves: pd.DataFrame) -> pd.DataFrame:
     cols = ["run", "algorithm", "game", "frames", "hours", "mean", "ci_low", "ci_high", "seeds"]
     if curves.empty:
         return pd.DataFrame(columns=cols)
-    c = curves.assign(run=[run_label(a, w) for a, w in zip(curves["algo"], curves["workers"])])
+    c = curves.assign(run=[run_label(a, w) for a, w in zip(curves["group"], curves["workers"])])
     by = ["run", "algorithm", "game", "frames"]
     out = c.groupby(by, sort=True).agg(hours=("hours", "mean"), seeds=("seed", "nunique")).reset_index()
     return out.merge(grouped_mean_ci(c, by, "episode_return"), on=by)[cols]
@@ -230,7 +230,7 @@ def _legend(fig, handles: dict[str, Line2D], left: float, right: float, top: flo
 
 def curves_caption(curves: pd.DataFrame, x: str = "frames") -> str:
     """The caption of the curves figure: what is drawn, the seeds per run group, and the reference lines' sources."""
-    seeds = curves.groupby(["algo", "workers"])["seed"].nunique()
+    seeds = curves.groupby(["group", "workers"])["seed"].nunique()
     per = "; ".join(f"{run_label(a, w)}: {n} seed{'s' if n > 1 else ''}" + ("" if n > 1 else " (1 seed: no CI band)")
                     for (a, w), n in seeds.items()) or "none"
     xs = ("x: emulator frames (frame skip included) at the end of each of the run's frame bins" if x == "frames" else
@@ -262,7 +262,7 @@ def curve_figure(claim: str, runs: list[dict], row: dict):
     if len(curves):
         ours = grouped_mean_ci(curves, ["frames"], "score")
         plot_band(ax, ours["frames"] / 1e6, ours, "#0072b2",
-                  label=f"ours ({c0['algo']}, {len(runs)} seed(s)): training games per {CURVE_BIN_FRAMES / 1e6:g}M frames")
+                  label=f"ours ({c0['group']}, {len(runs)} seed(s)): training games per {CURVE_BIN_FRAMES / 1e6:g}M frames")
     evals = pd.concat([r["eval"] for r in runs], ignore_index=True)
     if len(evals):
         means = evals.groupby(["frames"], as_index=False)["episode_return"].mean()
@@ -279,7 +279,7 @@ def curve_figure(claim: str, runs: list[dict], row: dict):
     top.set_xlabel("epochs (1M global steps = 4M frames)")
     ax.set_xlabel("emulator frames (millions)")
     ax.set_ylabel("score (unclipped)")
-    fig.suptitle(f"{game}, {c0['algo']} w{workers}: {row['verdict']} at {row['frames'] / 1e6:.1f}M frames", fontsize=9)
+    fig.suptitle(f"{game}, {c0['group']} w{workers}: {row['verdict']} at {row['frames'] / 1e6:.1f}M frames", fontsize=9)
     ax.legend(fontsize=8, loc="upper left")  # the band rises from lower left to upper right
     ax.grid(alpha=0.3)
     fig.tight_layout()

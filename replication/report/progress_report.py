@@ -27,7 +27,7 @@ from replication.report.layout import Document
 from replication.report.page import fit_grid
 from replication.report.pdf_pages import report_pdf
 from replication.runs.read import PROGRESS_REMEDY, curve_rows, read_live_log, training_now
-from replication.runs.rundir import CONFIG_KEYS, algorithm_of, read_json_file
+from replication.runs.rundir import CONFIG_KEYS, algorithm_of, read_config, read_json_file
 
 
 def run_progress(path: str | Path) -> dict | None:
@@ -44,7 +44,7 @@ def run_progress(path: str | Path) -> dict | None:
     path = Path(path)
     if not (path / "config.json").exists():
         return None
-    cfg = read_json_file(path / "config.json", (*CONFIG_KEYS, "total_frames"), PROGRESS_REMEDY)
+    cfg = read_config(path, (*CONFIG_KEYS, "total_frames"), PROGRESS_REMEDY)
     episodes = read_live_log(path / "episodes.csv")
     updates = read_live_log(path / "updates.csv")
     done = read_json_file(path / "done.json", ("frames",), PROGRESS_REMEDY) if (path / "done.json").exists() else None
@@ -53,7 +53,7 @@ def run_progress(path: str | Path) -> dict | None:
     total = int(cfg["total_frames"])
     state = "finished" if done else "training" if training_now(path) else "stopped"
     last = episodes["episode_return"].tail(100) if len(episodes) else pd.Series(dtype=float)
-    return {"group": cfg["algo"], "algorithm": algorithm_of(cfg), "game": cfg["game"],
+    return {"group": cfg["group"], "algorithm": algorithm_of(cfg), "game": cfg["game"],
             "workers": int(cfg["workers"]), "seed": int(cfg["seed"]), "frames": frames, "total_frames": total,
             "done_pct": 100.0 * frames / total, "state": state,
             "frames_per_s": float(updates["frames_per_s"].iloc[-1]) if len(updates) else float("nan"),
@@ -120,7 +120,7 @@ def build_progress_report(runs_root: str | Path, out: str | Path) -> list[str]:
         gs = fig.add_gridspec(1, 1)
         ax = fig.add_subplot(gs[0, 0])
         g = curves[curves["game"] == game] if len(curves) else curves
-        for (group, workers, seed), run in g.groupby(["algo", "workers", "seed"]):
+        for (group, workers, seed), run in g.groupby(["group", "workers", "seed"]):
             colour = palette[groups.index(group) % len(palette)]
             unfinished = run["state"].iloc[0] != "finished"
             label = f"{group} w{workers} s{seed}" + (f" ({run['state'].iloc[0]})" if unfinished else "")

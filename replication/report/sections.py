@@ -32,14 +32,14 @@ PER_RUN_ROWS = 60  # longer per-run tables stay in the CSVs (results/tables), no
 
 
 def s3_table(summary: pd.DataFrame) -> pd.DataFrame:
-    """Mnih et al. 2016 Table S3 analogue: per game, our scores (columns ``ours <algo> w<workers>``: unclipped mean
+    """Mnih et al. 2016 Table S3 analogue: per game, our scores (columns ``ours <group> w<workers>``: unclipped mean
     evaluation score, no-op starts) beside the paper's columns (``reference.TABLE_S3_COLUMNS``, human starts)."""
     s3 = reference.table_s3().set_index("game")
     out = []
     for game, g in summary.groupby("game"):
         row = {"game": game}
         for _, r in g.iterrows():
-            row[f"ours {r['algo']} w{r['workers']}"] = r["mean"]
+            row[f"ours {r['group']} w{r['workers']}"] = r["mean"]
         for col, header in reference.TABLE_S3_COLUMNS.items():
             row[header] = s3.loc[game, col] if game in s3.index else np.nan
         out.append(row)
@@ -72,7 +72,7 @@ def parity_section(doc: Document, tables: Path) -> bool:
         return [f"{m:.1f} [{lo:.1f}, {hi:.1f}]" if pd.notna(lo) else f"{m:.1f} ({NO_CI})"
                 for m, lo, hi in zip(table[mean], table[f"{prefix}_low"], table[f"{prefix}_high"])]
 
-    shown = pd.DataFrame({"group": table["algo"], "game": table["game"], "seeds": table["seeds"].astype(str),
+    shown = pd.DataFrame({"group": table["group"], "game": table["game"], "seeds": table["seeds"].astype(str),
                           "frames": [f"{f / 1e6:.2f}M" for f in table["frames"]],
                           "ours (95% CI)": ci("ours", "ours_mean"), "SB3 (95% CI)": ci("peer", "peer_mean"),
                           "ours - SB3 (95% CI)": ci("difference", "difference"), "random": table["random"],
@@ -125,7 +125,7 @@ def table1_section(doc: Document, normalized: pd.DataFrame) -> list[str]:
 def lr_section(doc: Document, scores: pd.DataFrame) -> list[str]:
     """Figure 2 analogue, for the run groups that swept learning rates (2+ values). Returns what is not drawn."""
     if "learning_rate" in scores:
-        swept = scores.groupby(["algo", "game"])["learning_rate"].nunique()
+        swept = scores.groupby(["group", "game"])["learning_rate"].nunique()
         swept = swept[swept >= 2]
         if not swept.empty:
             doc.figure(lambda fig, rect: draw_lr(fig, rect, scores, swept),
@@ -161,9 +161,9 @@ def throughput_summary(throughput: pd.DataFrame) -> pd.DataFrame:
     """Training speed per (run group, workers, device): runs, games, emulator frames per run, mean [min, max]
     training frames/s (emulator frames, frame skip included) and mean wall-clock hours per run."""
     rows = []
-    for (algo, workers, device), g in throughput.groupby(["algo", "workers", "device"], dropna=False):
+    for (group, workers, device), g in throughput.groupby(["group", "workers", "device"], dropna=False):
         fps = g["frames_per_s"]
-        rows.append({"group": algo, "workers": workers, "device": device if isinstance(device, str) else "none",
+        rows.append({"group": group, "workers": workers, "device": device if isinstance(device, str) else "none",
                      "runs": len(g), "games": g["game"].nunique(), "frames per run": fmt_frames(g["frames"].max()),
                      "frames/s (mean)": fps.mean(), "frames/s [min, max]": f"[{fps.min():,.0f}, {fps.max():,.0f}]",
                      "hours per run (mean)": g["wall_time_s"].mean() / 3600})
@@ -199,7 +199,7 @@ def provenance_lines(runs: list[dict]) -> list[str]:
     seen = {}
     for r in runs:
         c = r["config"]
-        seen.setdefault((c["algo"], algorithm_of(c)), c.get("hyper", {}))
+        seen.setdefault((c["group"], algorithm_of(c)), c.get("hyper", {}))
     for (group, algorithm), hyper in seen.items():
         source = ALGORITHM_SOURCES.get(algorithm, "replication/data/hyperparameters.md")
         lines.append(f"Hyperparameters of run group {group} (algorithm {algorithm}; defaults and their paper sources: "
@@ -214,11 +214,11 @@ def provenance_lines(runs: list[dict]) -> list[str]:
     lines.append("Host(s): " + " | ".join(sorted(hosts)))
     groups = {}
     for r in runs:
-        groups.setdefault((r["algo"], r["workers"]), {}).setdefault(r["game"], set()).add(r["seed"])
+        groups.setdefault((r["group"], r["workers"]), {}).setdefault(r["game"], set()).add(r["seed"])
     lines.append("Runs per (run group, workers): " + "; ".join(
-        f"{algo} w{w}: {sum(len(s) for s in games.values())} runs, {len(games)} game(s), seeds "
+        f"{group} w{w}: {sum(len(s) for s in games.values())} runs, {len(games)} game(s), seeds "
         f"{', '.join(str(s) for s in sorted(set().union(*games.values())))}"
-        for (algo, w), games in sorted(groups.items())))
+        for (group, w), games in sorted(groups.items())))
     return lines
 
 
@@ -228,14 +228,14 @@ def run_lines(scores: pd.DataFrame, throughput: pd.DataFrame, runs: list[dict], 
     hardware, total time, evaluation protocol, commit, unfinished runs and the verdict counts."""
     games = sorted(scores["game"].unique())
     lines = [f"Games ({len(games)}): {', '.join(games)}."]
-    for (algo, workers), g in scores.groupby(["algo", "workers"]):
+    for (group, workers), g in scores.groupby(["group", "workers"]):
         algorithm = g["algorithm"].iloc[0]
-        v = verdict[(verdict["algo"] == algo) & (verdict["workers"] == workers)]
+        v = verdict[(verdict["group"] == group) & (verdict["workers"] == workers)]
         budget = v["paper_frames"].iloc[0] if len(v) else np.nan
         frames = int(g["frames"].max())
         of = (f" = {pct(frames / budget)} of the paper's {budget / 1e6:,.0f}M ({v['paper_column'].iloc[0]})"
               if budget == budget else " (no paper budget)")
-        lines.append(f"Run group {algo}: algorithm {algorithm}, workers {workers}, seeds "
+        lines.append(f"Run group {group}: algorithm {algorithm}, workers {workers}, seeds "
                      f"{', '.join(str(s) for s in sorted(g['seed'].unique()))} on {g['game'].nunique()} game(s), "
                      f"{frames:,} frames per run{of}.")
     hosts = sorted({_host(t.cpu, t.cores, t.gpu, t.device) for t in throughput.itertuples()})
@@ -308,7 +308,7 @@ def paper_sections(doc: Document, t: dict, summary: pd.DataFrame, tables: Path,
     elif not len(normalized):
         skipped.append("human-normalized scores: no game with reference scores")
     if len(throughput) <= PER_RUN_ROWS:
-        tp = throughput[["algo", "game", "workers", "seed", "device", "frames", "wall_time_s", "frames_per_s"]]
+        tp = throughput[["group", "game", "workers", "seed", "device", "frames", "wall_time_s", "frames_per_s"]]
         doc.table(tp, "Training throughput per run", f"As the table above, one row per run. Host(s): {hosts}.",
                   size=7.5)
     else:

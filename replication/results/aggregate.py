@@ -66,11 +66,11 @@ def normalized_rows(scores: pd.DataFrame) -> pd.DataFrame:
         if ref is None:
             continue
         rnd, hum, src = ref
-        rows.append({**{k: s[k] for k in ("algo", "algorithm", "game", "workers", "seed", "protocol", "eval_mean")},
+        rows.append({**{k: s[k] for k in ("group", "algorithm", "game", "workers", "seed", "protocol", "eval_mean")},
                      "random": rnd, "human": hum,
                      "reference_columns": f"random_noop_{src},human_noop_{src}",
                      "human_normalized_pct": reference.human_normalized(s["eval_mean"], rnd, hum)})
-    cols = ["algo", "algorithm", "game", "workers", "seed", "protocol", "eval_mean", "random", "human",
+    cols = ["group", "algorithm", "game", "workers", "seed", "protocol", "eval_mean", "random", "human",
             "reference_columns", "human_normalized_pct"]
     return pd.DataFrame(rows, columns=cols)
 
@@ -100,7 +100,7 @@ def aggregate(run_dirs: list[str | Path], out: str | Path) -> dict[str, pd.DataF
         raise UserError(f"none of the {len(run_dirs)} run directories has finished (no done.json): {shown}; "
                         "accepted: at least one finished run (let its training finish, or rerun it to resume)")
     runs = [read_run(p) for p in finished]
-    order = ["algo", "game", "workers", "seed"]
+    order = ["group", "game", "workers", "seed"]
     scores = pd.DataFrame([score_row(r) for r in runs]).sort_values(order)
     tables = {
         "scores": scores,

@@ -42,7 +42,7 @@ from replication.results.stats import grouped_mean_ci, mean_ci
 from replication.results.verdict import (CURVE_MIN_SHARE, band_position, claim_ci, curve_claim_verdict, margin_points,
                                          score_claim_verdict)
 from replication.runs.read import curve_rows, read_live_log
-from replication.runs.rundir import algorithm_of
+from replication.runs.rundir import algorithm_of, normalise_config
 
 # The least frames behind a final verdict, per claim (issue 27: PAAC's Pong curve is past -20 by 5 epochs and
 # near its plateau by 10; Mnih 2016 Figure 3's 2-thread A3C curve has left random by 20 points at 8 epochs)
@@ -66,7 +66,7 @@ def read_live_run(path: str | Path) -> dict:
     path = Path(path)
     if not (path / "config.json").exists():
         raise UserError(f"{path} has no config.json; accepted: a run directory (finished or training)")
-    config = json.loads((path / "config.json").read_text())
+    config = normalise_config(json.loads((path / "config.json").read_text()))  # keys as this code names them
     done = json.loads((path / "done.json").read_text()) if (path / "done.json").exists() else None
     logs = {name: read_live_log(path / f"{name}.csv") for name in ("eval", "episodes", "updates")}
     live = [df for df in (logs["episodes"], logs["updates"]) if len(df)]
@@ -209,12 +209,12 @@ def claim_row(claim: str, runs: list[dict]) -> tuple[dict, pd.DataFrame]:
         detail = f"{frames / 1e6:.3g}M frames, below the {MIN_FRAMES[claim] / 1e6:.0f}M a verdict needs; " + detail
         verdict = "not comparable"
     host = c0.get("host", {})
-    row = {"claim": claim, "source": SOURCES[claim], "algorithm": algorithm, "group": c0["algo"], "game": game,
+    row = {"claim": claim, "source": SOURCES[claim], "algorithm": algorithm, "group": c0["group"], "game": game,
            "workers": workers, "settings": settings_of(c0), "frames": frames, "seeds": len(runs),
            "wall_time_h": round(max(r["wall_time_s"] for r in runs) / 3600, 2),
            "host": f"{host.get('cpu', '?')} ({host.get('cores', '?')} cores)", "ours": ours, "ci_low": lo,
            "ci_high": hi, "ci_over": over, "paper": paper, "margin": margin, "verdict": verdict, "detail": detail}
-    return row, points.assign(claim=claim, group=c0["algo"], game=game, workers=workers)
+    return row, points.assign(claim=claim, group=c0["group"], game=game, workers=workers)
 
 
 def claims_table(runs: list[dict]) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -224,12 +224,12 @@ def claims_table(runs: list[dict]) -> tuple[pd.DataFrame, pd.DataFrame]:
     groups: dict[tuple, list[dict]] = {}
     for r in runs:
         c = r["config"]
-        groups.setdefault((c["algo"], c["game"], int(c["workers"])), []).append(r)
+        groups.setdefault((c["group"], c["game"], int(c["workers"])), []).append(r)
     rows, points = [], []
-    for (_, game, workers), group in sorted(groups.items()):
-        c0 = group[0]["config"]
+    for (_, game, workers), members in sorted(groups.items()):
+        c0 = members[0]["config"]
         for claim in claims_of(algorithm_of(c0), game, workers):
-            row, pts = claim_row(claim, group)
+            row, pts = claim_row(claim, members)
             rows.append(row)
             points.append(pts)
     # every claim's frame has the key columns, so the result has them even before any paper point is reached
@@ -246,7 +246,7 @@ def published_curves(runs: list[dict]) -> pd.DataFrame:
     groups: dict[tuple, list[dict]] = {}
     for r in runs:
         c = r["config"]
-        groups.setdefault((c["algo"], c["game"], int(c["workers"])), []).append(r)
+        groups.setdefault((c["group"], c["game"], int(c["workers"])), []).append(r)
     for (group, game, workers), rs in sorted(groups.items()):
         curves = pd.concat([training_curve(r).assign(seed=r["config"]["seed"]) for r in rs], ignore_index=True)
         if curves.empty:

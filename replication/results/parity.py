@@ -26,9 +26,10 @@ from replication.peers.sb3 import PEER_PREFIX
 from replication.results import reference
 from replication.results.stats import stratified_difference_ci, stratified_mean_ci
 from replication.runs.read import curve_rows
+from replication.runs.rundir import algorithm_of
 
 FINAL_FRACTION = 0.1  # the last 10% of the frame budget (the parity issue's measure)
-COLUMNS = ["algo", "algorithm", "game", "seeds", "frames", "ours_mean", "ours_low", "ours_high", "peer_mean", "peer_low",
+COLUMNS = ["group", "algorithm", "game", "seeds", "frames", "ours_mean", "ours_low", "ours_high", "peer_mean", "peer_low",
            "peer_high", "difference", "difference_low", "difference_high", "random", "verdict", "ours_episodes",
            "peer_episodes", "ours_wall_time_s", "peer_wall_time_s", "ours_frames_per_s", "peer_frames_per_s"]
 
@@ -53,7 +54,7 @@ def verdict(difference_ci: tuple[float, float, float], peer_ci: tuple[float, flo
 
 def is_peer(run: dict) -> bool:
     """A peer (SB3) run: its label starts with ``sb3_``."""
-    return run["config"]["algo"].startswith(PEER_PREFIX)
+    return run["config"]["group"].startswith(PEER_PREFIX)
 
 
 def _row(label: str, game: str, ours: list[dict], peer: list[dict]) -> dict:
@@ -63,8 +64,8 @@ def _row(label: str, game: str, ours: list[dict], peer: list[dict]) -> dict:
     ref = reference.noop_reference(game)
     rnd = ref[0] if ref else float("nan")
     seeds = sorted({r["config"]["seed"] for r in ours + peer})
-    algorithm = ours[0]["config"].get("algorithm", label)
-    row = {"algo": label, "algorithm": algorithm, "game": game, "seeds": " ".join(map(str, seeds)), "frames": frames,
+    algorithm = algorithm_of(ours[0]["config"])
+    row = {"group": label, "algorithm": algorithm, "game": game, "seeds": " ".join(map(str, seeds)), "frames": frames,
            "random": rnd, "ours_episodes": sum(map(len, ow)), "peer_episodes": sum(map(len, pw)),
            "ours_wall_time_s": sum(r["done"]["wall_time_s"] for r in ours),
            "peer_wall_time_s": sum(r["done"]["wall_time_s"] for r in peer),
@@ -91,7 +92,7 @@ def parity_table(runs: list[dict], require: bool = True) -> pd.DataFrame:
     """
     def key(r):
         c = r["config"]
-        return c["algo"], c["game"], c["workers"]
+        return c["group"], c["game"], c["workers"]
 
     by_key = {}
     for r in runs:
@@ -114,16 +115,16 @@ def parity_table(runs: list[dict], require: bool = True) -> pd.DataFrame:
 
 def paired_runs(runs: list[dict]) -> list[dict]:
     """The runs of groups that have a peer among ``runs``: ours ``L`` with some ``sb3_L`` run, and those peers."""
-    labels = {r["config"]["algo"] for r in runs}
+    labels = {r["config"]["group"] for r in runs}
     paired = {lab for lab in labels if PEER_PREFIX + lab in labels}
     paired |= {PEER_PREFIX + lab for lab in paired}
-    return [r for r in runs if r["config"]["algo"] in paired]
+    return [r for r in runs if r["config"]["group"] in paired]
 
 
 def parity_curves(runs: list[dict], bins: int = 20) -> pd.DataFrame:
     """Training returns binned by frames (``replication.runs.read.curve_rows``) for every run, with ``side``
     (``ours`` / ``sb3``) and ``algorithm`` columns: the curves of the parity page."""
-    parts = [pd.DataFrame(columns=["side", "algo", "algorithm", "game", "workers", "seed", "frames", "hours",
+    parts = [pd.DataFrame(columns=["side", "group", "algorithm", "game", "workers", "seed", "frames", "hours",
                                    "episode_return", "episodes"])]
     for r in runs:
         c = curve_rows(r, bins)  # its ids include the algorithm

@@ -35,10 +35,10 @@ def protocol_frame_cap(protocol: str) -> int | None:
 
 # Mnih 2016 Table S3 caption: "human starts", 30 minutes of emulator time at 60 Hz = 108,000 frames per episode
 TABLE_S3_FRAME_CAP = 108_000
-PAPER_COLUMN_FOR_ALGO = {"a2c": "a3c_ff_1_day", "a3c_ff": "a3c_ff", "a3c_lstm": "a3c_lstm", "dqn": "dqn"}
+PAPER_COLUMN_FOR_ALGORITHM = {"a2c": "a3c_ff_1_day", "a3c_ff": "a3c_ff", "a3c_lstm": "a3c_lstm", "dqn": "dqn"}
 # A3C FF has two Table S3 columns, "A3C FF, 1 day" (320M frames) and "A3C FF" (4 days, 1B frames): a run is set
 # beside the one whose budget is nearest its frames (configs/mnih2016.yaml trains A3C FF at the 1-day budget).
-PAPER_COLUMNS_FOR_ALGO = {"a3c_ff": ("a3c_ff_1_day", "a3c_ff")}
+PAPER_COLUMNS_FOR_ALGORITHM = {"a3c_ff": ("a3c_ff_1_day", "a3c_ff")}
 # Training frames behind a Table S3 column (emulator frames, frame skip included). The paper gives days, not frames;
 # A3C: 320M frames for "1 day", 1B for "4 days" (muupan/async-rl wiki, hyperparameters.md section 1.12; "A3C FF"
 # read as the 4-day run, SOURCES.md section 1 note 5); DQN: 50M agent steps = 200M frames (hyperparameters.md 2.2).
@@ -51,11 +51,11 @@ TABLE_S3_PROTOCOL = "human starts, 30 min"  # how Table S3's scores were evaluat
 
 def paper_column(algorithm: str, frames: float | None = None) -> str | None:
     """The Table S3 column (a ``TABLE_S3_COLUMNS`` key) a run of ``algorithm`` with ``frames`` emulator frames is
-    compared with: ``PAPER_COLUMN_FOR_ALGO``, or of the algorithm's columns in ``PAPER_COLUMNS_FOR_ALGO`` the one
-    whose ``PAPER_FRAME_BUDGET`` is nearest ``frames`` (by ratio). None for an algorithm without a column."""
-    columns = PAPER_COLUMNS_FOR_ALGO.get(algorithm)
+    compared with: ``PAPER_COLUMN_FOR_ALGORITHM``, or of the algorithm's columns in ``PAPER_COLUMNS_FOR_ALGORITHM``
+    the one whose ``PAPER_FRAME_BUDGET`` is nearest ``frames`` (by ratio). None for an algorithm without a column."""
+    columns = PAPER_COLUMNS_FOR_ALGORITHM.get(algorithm)
     if not columns or not frames or frames <= 0:
-        return PAPER_COLUMN_FOR_ALGO.get(algorithm)
+        return PAPER_COLUMN_FOR_ALGORITHM.get(algorithm)
     return min(columns, key=lambda c: abs(math.log(frames / PAPER_FRAME_BUDGET[c])))
 
 

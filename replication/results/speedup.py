@@ -1,6 +1,6 @@
 """Speed-up of training with more workers (Mnih et al. 2016 Table 2 and Figure 3 analogues).
 
-Two measures, both relative to the smallest worker count run for the same (algo, game):
+Two measures, both relative to the smallest worker count run for the same (group, game):
 
 * throughput speed-up: ``frames_per_s(w) / frames_per_s(w_min)``;
 * time-to-score speed-up (what Table 2 reports): ``t(w_min) / t(w)`` where ``t`` is the wall-clock time at which
@@ -27,22 +27,22 @@ def time_to_score(curve: pd.DataFrame, score: float) -> float:
 
 
 def speedup_rows(throughput: pd.DataFrame, curves: pd.DataFrame) -> pd.DataFrame:
-    """Per (algo, game, workers): mean frames/s, time to the reference score and both speed-ups.
+    """Per (group, game, workers): mean frames/s, time to the reference score and both speed-ups.
 
-    Only (algo, game) pairs with at least two worker counts are included. Columns: ``algo, game, workers,
+    Only (group, game) pairs with at least two worker counts are included. Columns: ``group, game, workers,
     seeds, frames_per_s, reference_score, hours_to_score, speedup_frames_per_s, speedup_time_to_score``.
     """
     rows = []
-    for (algo, game), tp in throughput.groupby(["algo", "game"]):
+    for (group, game), tp in throughput.groupby(["group", "game"]):
         if tp["workers"].nunique() < 2:
             continue
-        cv = curves[(curves["algo"] == algo) & (curves["game"] == game)]
+        cv = curves[(curves["group"] == group) & (curves["game"] == game)]
         best = cv.groupby(["workers", "seed"])["episode_return"].max()
         ref = float(best.min()) if len(best) else float("nan")
         per = []
         for workers, g in tp.groupby("workers"):
             hours = [time_to_score(cv[(cv["workers"] == workers) & (cv["seed"] == s)], ref) for s in g["seed"]]
-            per.append({"algo": algo, "game": game, "workers": int(workers), "seeds": len(g),
+            per.append({"group": group, "game": game, "workers": int(workers), "seeds": len(g),
                         "frames_per_s": float(g["frames_per_s"].mean()), "reference_score": ref,
                         "hours_to_score": float(np.nanmean(hours)) if not np.all(np.isnan(hours)) else np.nan})
         per = pd.DataFrame(per).sort_values("workers")
@@ -50,23 +50,23 @@ def speedup_rows(throughput: pd.DataFrame, curves: pd.DataFrame) -> pd.DataFrame
         per["speedup_frames_per_s"] = per["frames_per_s"] / base["frames_per_s"]
         per["speedup_time_to_score"] = base["hours_to_score"] / per["hours_to_score"]
         rows.append(per)
-    cols = ["algo", "game", "workers", "seeds", "frames_per_s", "reference_score", "hours_to_score",
+    cols = ["group", "game", "workers", "seeds", "frames_per_s", "reference_score", "hours_to_score",
             "speedup_frames_per_s", "speedup_time_to_score"]
     return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=cols)
 
 
 def speedup_summary(rows: pd.DataFrame) -> pd.DataFrame:
-    """Table 2 analogue: per (algo, workers) the speed-ups averaged over games, beside the paper's A3C row.
+    """Table 2 analogue: per (group, workers) the speed-ups averaged over games, beside the paper's A3C row.
 
-    Columns: ``algo, workers, games, speedup_frames_per_s, speedup_time_to_score, paper_a3c``
+    Columns: ``group, workers, games, speedup_frames_per_s, speedup_time_to_score, paper_a3c``
     (Mnih 2016 Table 2, A3C, averaged over seven games; NaN where the paper has no such thread count).
     """
     paper = reference.table2_speedup().set_index("method").loc["A3C"]
     out = []
-    for (algo, workers), g in rows.groupby(["algo", "workers"]):
-        out.append({"algo": algo, "workers": int(workers), "games": g["game"].nunique(),
+    for (group, workers), g in rows.groupby(["group", "workers"]):
+        out.append({"group": group, "workers": int(workers), "games": g["game"].nunique(),
                     "speedup_frames_per_s": float(g["speedup_frames_per_s"].mean()),
                     "speedup_time_to_score": float(g["speedup_time_to_score"].mean()),
                     "paper_a3c": float(paper.get(f"threads_{int(workers)}", np.nan))})
-    return pd.DataFrame(out, columns=["algo", "workers", "games", "speedup_frames_per_s", "speedup_time_to_score",
+    return pd.DataFrame(out, columns=["group", "workers", "games", "speedup_frames_per_s", "speedup_time_to_score",
                                       "paper_a3c"])

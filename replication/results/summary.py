@@ -78,15 +78,15 @@ def summarize(per_game: dict[str, np.ndarray], confidence: float = 0.95, n_resam
 
 
 def summarize_normalized(normalized: pd.DataFrame) -> pd.DataFrame:
-    """``summarize`` per (algo, workers) of a ``normalized.csv`` table; adds ``algo`` and ``workers`` columns."""
+    """``summarize`` per (group, workers) of a ``normalized.csv`` table; adds ``group`` and ``workers`` columns."""
     out = []
-    for (algo, workers), g in normalized.groupby(["algo", "workers"]):
+    for (group, workers), g in normalized.groupby(["group", "workers"]):
         per_game = {game: gg["human_normalized_pct"].to_numpy(dtype=float) for game, gg in g.groupby("game")}
         s = summarize(per_game)
         s.insert(0, "workers", workers)
-        s.insert(0, "algo", algo)
+        s.insert(0, "group", group)
         out.append(s)
-    cols = ["algo", "workers", "metric", "value", "ci_low", "ci_high", "games", "runs"]
+    cols = ["group", "workers", "metric", "value", "ci_low", "ci_high", "games", "runs"]
     return pd.concat(out, ignore_index=True) if out else pd.DataFrame(columns=cols)
 
 

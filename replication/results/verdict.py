@@ -24,23 +24,23 @@ NO_CI = "1 seed: no CI"
 
 
 def per_game_summary(scores: pd.DataFrame) -> pd.DataFrame:
-    """Mean final evaluation score per (algo, game, workers) over seeds, with a 95% bootstrap CI (NaN bounds with
+    """Mean final evaluation score per (group, game, workers) over seeds, with a 95% bootstrap CI (NaN bounds with
     one seed): the "ours" side of Mnih et al. 2016 Table S3. Scores are unclipped game scores under the run's
     evaluation protocol (no-op starts); ``frames`` is emulator frames (frame skip included), the most of any seed.
 
     Args:
-        scores: ``scores.csv`` rows with ``algo, algorithm, game, workers, eval_mean, frames, protocol``.
+        scores: ``scores.csv`` rows with ``group, algorithm, game, workers, eval_mean, frames, protocol``.
 
     Returns:
-        columns ``algo, algorithm, game, workers, seeds, frames, mean, ci_low, ci_high, protocol``.
+        columns ``group, algorithm, game, workers, seeds, frames, mean, ci_low, ci_high, protocol``.
 
     Raises:
         KeyError: a required column is missing.
     """
     rows = []
-    for (algo, game, workers), g in scores.groupby(["algo", "game", "workers"]):
+    for (group, game, workers), g in scores.groupby(["group", "game", "workers"]):
         m, lo, hi = mean_ci(g["eval_mean"].to_numpy(dtype=float))
-        rows.append({"algo": algo, "algorithm": g["algorithm"].iloc[0], "game": game, "workers": workers,
+        rows.append({"group": group, "algorithm": g["algorithm"].iloc[0], "game": game, "workers": workers,
                      "seeds": len(g), "frames": int(g["frames"].max()),
                      "mean": m, "ci_low": lo, "ci_high": hi, "protocol": g["protocol"].iloc[0]})
     return pd.DataFrame(rows)
@@ -64,7 +64,7 @@ def verdict_table(summary: pd.DataFrame) -> pd.DataFrame:
     report, not a reason here: no human-start states are available).
 
     Returns:
-        One row per summary row: ``algo, algorithm, game, workers, seeds, frames, paper_frames,
+        One row per summary row: ``group, algorithm, game, workers, seeds, frames, paper_frames,
         budget_fraction`` (frames / paper_frames), ``mean, ci_low, ci_high, paper_column`` (Table S3's header),
         ``paper, ratio`` (mean / paper), ``protocol, verdict, reason`` (empty unless not comparable).
     """
@@ -98,12 +98,12 @@ def verdict_table(summary: pd.DataFrame) -> pd.DataFrame:
             verdict = "reproduced"
         else:
             verdict = "below paper" if r["ci_high"] < paper else "above paper"
-        rows.append({"algo": r["algo"], "algorithm": r["algorithm"], "game": r["game"], "workers": r["workers"],
+        rows.append({"group": r["group"], "algorithm": r["algorithm"], "game": r["game"], "workers": r["workers"],
                      "seeds": r["seeds"], "frames": r["frames"], "paper_frames": budget, "budget_fraction": fraction,
                      "mean": r["mean"], "ci_low": r["ci_low"], "ci_high": r["ci_high"], "paper_column": header,
                      "paper": paper, "ratio": r["mean"] / paper if paper and not np.isnan(paper) else np.nan,
                      "protocol": r["protocol"], "verdict": verdict, "reason": "; ".join(reasons)})
-    cols = ["algo", "algorithm", "game", "workers", "seeds", "frames", "paper_frames", "budget_fraction", "mean",
+    cols = ["group", "algorithm", "game", "workers", "seeds", "frames", "paper_frames", "budget_fraction", "mean",
             "ci_low", "ci_high", "paper_column", "paper", "ratio", "protocol", "verdict", "reason"]
     return pd.DataFrame(rows, columns=cols)
 
@@ -118,7 +118,7 @@ def fmt_frames(f: float) -> str:
 def verdict_shown(v: pd.DataFrame) -> pd.DataFrame:
     """``verdict_table`` as printed, one column per question, missing values said in words."""
     return pd.DataFrame({
-        "run group": [f"{a} w{w}" for a, w in zip(v["algo"], v["workers"])], "game": v["game"], "seeds": v["seeds"],
+        "run group": [f"{a} w{w}" for a, w in zip(v["group"], v["workers"])], "game": v["game"], "seeds": v["seeds"],
         "frames (of paper's)": [f"{fmt_frames(f)} ({pct(q)})" if pd.notna(q) else f"{fmt_frames(f)} (no paper budget)"
                                 for f, q in zip(v["frames"], v["budget_fraction"])],
         "ours: mean [95% CI]": [f"{num(m)} [{NO_CI}]" if pd.isna(lo) else f"{num(m)} [{num(lo)}, {num(hi)}]"

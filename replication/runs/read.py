@@ -13,7 +13,7 @@ import pandas as pd
 from replication.core.errors import UserError
 from replication.runs.logs import (EPISODE_COLUMNS, EVAL_COLUMNS, LOG_COLUMNS, TEXT_COLUMNS, UPDATE_COLUMNS,
                                    read_log_rows)
-from replication.runs.rundir import CONFIG_KEYS, CONFIG_REMEDY, algorithm_of, read_done, read_json_file
+from replication.runs.rundir import algorithm_of, read_config, read_done
 
 
 CURVE_BINS = 40
@@ -45,7 +45,8 @@ def read_log(path: str | Path, columns: list[str], *, live: bool = False, remedy
 
 
 def read_run(path: str | Path) -> dict:
-    """Read one finished run directory into a dict of its config, done.json and the three CSV logs (``read_log``).
+    """Read one finished run directory into a dict of its config (``rundir.read_config``: keys as this code names
+    them), done.json and the three CSV logs (``read_log``).
 
     Raises:
         UserError: the directory is not a finished run (no ``done.json``), or one of its files is damaged.
@@ -54,16 +55,16 @@ def read_run(path: str | Path) -> dict:
     done = read_done(path)
     if done is None:
         raise UserError(f"{path} is not a finished run directory (no done.json)")
-    cfg = read_json_file(path / "config.json", CONFIG_KEYS, CONFIG_REMEDY)
+    cfg = read_config(path)
     return {"path": path, "config": cfg, "done": done,
             **{name: read_log(path / f"{name}.csv", columns) for name, columns in LOGS.items()}}
 
 
 def run_ids(run: dict) -> dict:
-    """A run's identity columns: ``algo`` (the run group's label, which names its directory), ``algorithm`` (what
+    """A run's identity columns: ``group`` (the run group's label, which names its directory), ``algorithm`` (what
     the group ran: a2c, a3c_ff, a3c_lstm or dqn; a peer's is SB3's), ``game``, ``workers``, ``seed``."""
     c = run["config"]
-    return {"algo": c["algo"], "algorithm": algorithm_of(c), "game": c["game"],
+    return {"group": c["group"], "algorithm": algorithm_of(c), "game": c["game"],
             "workers": c["workers"], "seed": c["seed"]}
 
 

@@ -1,6 +1,6 @@
 """The run directory: the contract between training and reporting (docs/design.md, "Run directory").
 
-``results/runs/{algo}/{game}/w{workers}/s{seed}/`` holds ``config.json``, ``episodes.csv``, ``updates.csv``,
+``results/runs/{group}/{game}/w{workers}/s{seed}/`` holds ``config.json``, ``episodes.csv``, ``updates.csv``,
 ``eval.csv``, ``checkpoint.pt`` and, written last, ``done.json``. Every whole-file write is atomic
 (temporary file + ``os.replace``); CSV logs are appended row by row and, on resume, cut back to the
 frames of the checkpoint so no row is duplicated or lost. Every reader of the logs reads them with
@@ -26,7 +26,7 @@ from replication.core.errors import UserError
 # out of ``env``, and ``learning_rate`` follows from ``hyper`` and ``workers``. The other keys (``SETTING_KEYS``) say
 # how far and on what a run goes; they may change between the sessions of one run, and each change is recorded in
 # ``config.json``'s ``changes``.
-IDENTITY_KEYS = ("algo", "algorithm", "game", "workers", "seed", "env", "eval", "hyper")
+IDENTITY_KEYS = ("group", "algorithm", "game", "workers", "seed", "env", "eval", "hyper")
 SETTING_KEYS = ("total_frames", "checkpoint_every_frames", "log_every_updates", "tensorboard", "device", "precision",
                 "compile_optimizer")
 _SPEED_ONLY = {"env": ("num_threads",)}
@@ -35,10 +35,10 @@ _ABSENT = "(absent)"
 RESULTS_DIR = "results"  # the schema's default results_dir (replication/data/config_schema.yaml), for a run given without a config
 
 
-def run_dir(root: str | Path, algo: str, game: str, workers: int | str, seed: int | str) -> Path:
-    """``root/runs/{algo}/{game}/w{workers}/s{seed}`` as a Path: the one definition of a run directory's place,
-    used by ``python -m replication.train`` and by the Snakefile (which passes wildcards such as ``"{algo}"``)."""
-    return Path(root) / "runs" / algo / game / f"w{workers}" / f"s{seed}"
+def run_dir(root: str | Path, group: str, game: str, workers: int | str, seed: int | str) -> Path:
+    """``root/runs/{group}/{game}/w{workers}/s{seed}`` as a Path: the one definition of a run directory's place,
+    used by ``python -m replication.train`` and by the Snakefile (which passes wildcards such as ``"{group}"``)."""
+    return Path(root) / "runs" / group / game / f"w{workers}" / f"s{seed}"
 
 
 def lock_run_dir(path: str | Path):
@@ -91,18 +91,42 @@ def atomic_write_json(path: str | Path, obj) -> None:
     atomic_write_bytes(path, (json.dumps(obj, indent=2, sort_keys=True) + "\n").encode())
 
 
+# Keys of a run config that older code wrote under another name: old name -> name now (``normalise_config``).
+# ``algo`` was the run group's label, renamed ``group`` (the run directory's first part).
+RENAMED_KEYS = {"algo": "group"}
+
+
+def normalise_config(config: dict) -> dict:
+    """A run config (a ``config.json``, a checkpoint's config, a resolved run given by hand) with its keys as this
+    code names them: the one place where a run directory written by older code is read as new. A key written
+    under its old name (``RENAMED_KEYS``: ``algo``) is read under its new one (``group``), and a config without
+    ``algorithm`` (written before it existed, or given by hand without it) gets its group's label, as
+    ``config.resolve_run`` defaults it. Returns a new dict; ``config`` is left as it is (returned as it is when it
+    is not a dict)."""
+    if not isinstance(config, dict):
+        return config
+    out = dict(config)
+    for old, new in RENAMED_KEYS.items():
+        if old in out:
+            value = out.pop(old)
+            out.setdefault(new, value)
+    if "algorithm" not in out and "group" in out:
+        out["algorithm"] = out["group"]
+    return out
+
+
 def algorithm_of(config: dict) -> str | None:
-    """The algorithm a resolved run config or a ``config.json`` trains (``a2c``, ``a3c``, ``dqn``, ...): its
-    ``algorithm``, else its ``algo`` (the run group, named after its algorithm) for configs written before
-    ``algorithm`` existed or given by hand without it (as ``config.resolve_run`` defaults it); None without both."""
-    return config.get("algorithm", config.get("algo"))
+    """The algorithm a resolved run config or a ``config.json`` trains (``a2c``, ``a3c_ff``, ``dqn``, ...): its
+    ``algorithm``, else its run group's label (``normalise_config``); None without both."""
+    return normalise_config(config).get("algorithm")
 
 
 def run_identity(resolved: dict) -> dict:
-    """The identity-defining part (``IDENTITY_KEYS``) of a resolved run config or a ``config.json``: ``algorithm``
-    defaults to ``algo`` (as in ``config.resolve_run``) and speed-only keys are left out."""
+    """The identity-defining part (``IDENTITY_KEYS``) of a resolved run config or a ``config.json``, its keys as
+    this code names them (``normalise_config``: ``algorithm`` defaults to ``group``); speed-only keys are left
+    out."""
+    resolved = normalise_config(resolved)
     ident = {k: resolved.get(k) for k in IDENTITY_KEYS}
-    ident["algorithm"] = algorithm_of(resolved)
     for section, keys in _SPEED_ONLY.items():
         if isinstance(ident[section], dict):
             ident[section] = {k: v for k, v in ident[section].items() if k not in keys}
@@ -110,8 +134,14 @@ def run_identity(resolved: dict) -> dict:
 
 
 def fingerprint(resolved: dict) -> str:
-    """A short hash (16 hex digits) of ``run_identity(resolved)``, stored in ``config.json`` and ``checkpoint.pt``."""
-    text = json.dumps(run_identity(resolved), sort_keys=True, separators=(",", ":"))
+    """A short hash (16 hex digits) of ``run_identity(resolved)``, stored in ``config.json`` and ``checkpoint.pt``.
+
+    Hashed with each renamed key under its old name (``RENAMED_KEYS``), so a run keeps the fingerprint that code
+    written before the rename gave it."""
+    ident = run_identity(resolved)
+    for old, new in RENAMED_KEYS.items():
+        ident[old] = ident.pop(new)
+    text = json.dumps(ident, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -156,8 +186,9 @@ def damaged(path: str | Path, problem: str, accepted: str, remedy: str):
     return UserError(f"{path} is damaged ({problem}); accepted: {accepted} ({remedy})")
 
 
-def read_json_file(path: str | Path, required: tuple[str, ...], remedy: str) -> dict:
-    """Read ``config.json`` or ``done.json`` of a run directory: a JSON object with the keys ``required``.
+def read_json_file(path: str | Path, required: tuple[str, ...], remedy: str, normalise=None) -> dict:
+    """Read ``config.json`` or ``done.json`` of a run directory: a JSON object with the keys ``required``, after
+    ``normalise`` (a function of the object, e.g. ``normalise_config``) where given.
 
     Raises:
         UserError: the file is not such an object (``damaged``, ending with ``remedy``).
@@ -169,6 +200,8 @@ def read_json_file(path: str | Path, required: tuple[str, ...], remedy: str) -> 
         obj = json.loads(path.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise damaged(path, f"not valid JSON: {e}", f"a JSON object with keys {', '.join(required)}", remedy) from None
+    if normalise is not None and isinstance(obj, dict):
+        obj = normalise(obj)
     missing = [k for k in required if k not in obj] if isinstance(obj, dict) else list(required)
     if missing:
         raise damaged(path, f"no {', '.join(missing)}", f"a JSON object with keys {', '.join(required)}", remedy)
@@ -177,8 +210,18 @@ def read_json_file(path: str | Path, required: tuple[str, ...], remedy: str) -> 
 
 DONE_KEYS = ("frames", "wall_time_s", "frames_per_s")
 DONE_REMEDY = "move it away and rerun the training: it resumes from checkpoint.pt and writes done.json again"
-CONFIG_KEYS = ("algo", "game", "workers", "seed")
+CONFIG_KEYS = ("group", "game", "workers", "seed")
 CONFIG_REMEDY = "move the run directory away and rerun it"
+
+
+def read_config(path: str | Path, required: tuple[str, ...] = CONFIG_KEYS, remedy: str = CONFIG_REMEDY) -> dict:
+    """``config.json`` of run directory ``path``, its keys as this code names them (``normalise_config``: one
+    written by older code reads the same), with the keys ``required``.
+
+    Raises:
+        UserError: a missing or damaged ``config.json``, or one without a ``required`` key (``read_json_file``).
+    """
+    return read_json_file(Path(path) / "config.json", required, remedy, normalise_config)
 
 
 def read_done(path: str | Path) -> dict | None:

@@ -39,8 +39,9 @@ class TrainingRun:
     """One training run and its directory.
 
     Attributes:
-        dir: the run directory ``results/runs/{algo}/{game}/w{workers}/s{seed}``.
-        algo, game, workers, seed: the run's identity (``workers`` = A3C processes / PAAC n_e / 1 for DQN).
+        dir: the run directory ``results/runs/{group}/{game}/w{workers}/s{seed}``.
+        group, game, workers, seed: the run's identity (``group``: its run group's label; ``workers`` = A3C
+            processes / PAAC n_e / 1 for DQN).
         total_frames: frame budget (emulator frames, frame skip included).
         device: torch device for the learner.
         env, eval, hyper: environment protocol, evaluation settings, algorithm hyperparameters.
@@ -61,7 +62,7 @@ class TrainingRun:
     """
 
     dir: Path
-    algo: str
+    group: str
     game: str
     workers: int
     seed: int

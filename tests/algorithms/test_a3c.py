@@ -110,15 +110,15 @@ def test_lstm_state_carried_detached_and_reset_at_episode_end():
     assert saw_carry and saw_reset
 
 
-def _config(tmp_path, algo="a3c_ff", total=200_000, workers=2, log_every_updates=20, eval_every_frames=None):
+def _config(tmp_path, group="a3c_ff", total=200_000, workers=2, log_every_updates=20, eval_every_frames=None):
     every = {"every_frames": eval_every_frames} if eval_every_frames else {}
     cfg = {"games": ["pong"], "seeds": [0], "device": "cpu", "checkpoint_every_frames": 2000,
            "log_every_updates": log_every_updates, "env": {"max_episode_frames": 400},
            "eval": {"episodes": 2, "max_frames": 400, **every},
-           "algos": {algo: {"workers": [workers], "total_frames": total, "hyper": {"network": "nips"}}}}
+           "groups": {group: {"workers": [workers], "total_frames": total, "hyper": {"network": "nips"}}}}
     path = tmp_path / "cfg.yaml"
     path.write_text(yaml.safe_dump(cfg))
-    return ["--configfile", str(path), "--algo", algo, "--game", "pong", "--workers", str(workers), "--seed", "0",
+    return ["--configfile", str(path), "--group", group, "--game", "pong", "--workers", str(workers), "--seed", "0",
             "--threads", "1"]
 
 
@@ -162,7 +162,7 @@ def test_a_dead_worker_fails_the_run_promptly_without_orphans(tmp_path):
 
 def test_sigterm_leaves_a_checkpoint_and_a_rerun_finishes(tmp_path):
     out = tmp_path / "run"
-    cmd, proc = _start(tmp_path, out, algo="a3c_lstm", total=12_000)
+    cmd, proc = _start(tmp_path, out, group="a3c_lstm", total=12_000)
     _wait_for(out / "checkpoint.pt")
     kids = _workers(proc.pid)
     proc.send_signal(signal.SIGTERM)

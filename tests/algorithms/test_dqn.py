@@ -128,10 +128,10 @@ HYPER = DQNConfig(replay_capacity=2000, replay_start_agent_steps=200, target_upd
 def make_run(out, total_frames=TOTAL_FRAMES):
     """A ``TrainingRun`` built as ``replication.config.launch.make_run`` builds one from a resolved config."""
     env, ev = AtariConfig(max_episode_frames=400, num_threads=1), EvalConfig(episodes=2, max_frames=400)
-    resolved = {"algo": "dqn", "game": "pong", "workers": 1, "seed": 0, "total_frames": total_frames,
+    resolved = {"group": "dqn", "game": "pong", "workers": 1, "seed": 0, "total_frames": total_frames,
                 "device": "cpu", "checkpoint_every_frames": 10**9, "log_every_updates": 25,
                 "env": dataclasses.asdict(env), "eval": dataclasses.asdict(ev), "hyper": dataclasses.asdict(HYPER)}
-    return TrainingRun(dir=out, algo="dqn", game="pong", workers=1, seed=0, total_frames=total_frames,
+    return TrainingRun(dir=out, group="dqn", game="pong", workers=1, seed=0, total_frames=total_frames,
                        device=torch.device("cpu"), env=env, eval=ev, hyper=HYPER, checkpoint_every_frames=10**9,
                        log_every_updates=25, resolved=resolved)
 

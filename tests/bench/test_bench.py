@@ -6,6 +6,7 @@ import math
 import pandas as pd
 import pytest
 
+from conftest import ROOT
 from replication.bench.limits import bench_env_limit, bench_network_limit, dqn_network_limit, dqn_network_times
 from replication.bench.throughput import add_ratios, bench_ours, main
 from replication.core.errors import UserError
@@ -33,12 +34,12 @@ def test_dqn_network_limit_counts_greedy_actions_and_updates():
 
 def test_ratios_compare_same_shape_only():
     df = pd.DataFrame([
-        {"algo": "a2c", "workers": 16, "network": "nature", "line": "ours a2c", "frames_per_s": 600.0},
-        {"algo": "a2c", "workers": 32, "network": "nips", "line": "ours a2c", "frames_per_s": 900.0},
-        {"algo": "a2c", "workers": 16, "network": "nature", "line": "sb3 a2c", "frames_per_s": 400.0},
-        {"algo": "a2c", "workers": 16, "network": "nature", "line": "env limit", "frames_per_s": 5000.0},
-        {"algo": "a3c_ff", "workers": 1, "network": "nips", "line": "ours a3c_ff", "frames_per_s": 100.0},
-        {"algo": "a3c_ff", "workers": 2, "network": "nips", "line": "ours a3c_ff", "frames_per_s": 180.0}])
+        {"algorithm": "a2c", "workers": 16, "network": "nature", "line": "ours a2c", "frames_per_s": 600.0},
+        {"algorithm": "a2c", "workers": 32, "network": "nips", "line": "ours a2c", "frames_per_s": 900.0},
+        {"algorithm": "a2c", "workers": 16, "network": "nature", "line": "sb3 a2c", "frames_per_s": 400.0},
+        {"algorithm": "a2c", "workers": 16, "network": "nature", "line": "env limit", "frames_per_s": 5000.0},
+        {"algorithm": "a3c_ff", "workers": 1, "network": "nips", "line": "ours a3c_ff", "frames_per_s": 100.0},
+        {"algorithm": "a3c_ff", "workers": 2, "network": "nips", "line": "ours a3c_ff", "frames_per_s": 180.0}])
     out = add_ratios(df)
     assert out["ratio_to_peer"].iloc[0] == 1.5
     assert math.isnan(out["ratio_to_peer"].iloc[1]) and math.isnan(out["ratio_to_peer"].iloc[3])
@@ -58,7 +59,7 @@ def test_bench_report_is_a_one_page_pdf(tmp_path):
     from replication.report.bench_report import build_bench_report
 
     csv = tmp_path / "bench.csv"
-    pd.DataFrame([{"algo": "a2c", "line": "ours a2c", "workers": 16, "network": "nature", "precision": "fp32",
+    pd.DataFrame([{"algorithm": "a2c", "line": "ours a2c", "workers": 16, "network": "nature", "precision": "fp32",
                    "frames": 1000, "frames_per_s": 600.0, "ratio_to_peer": 1.5, "fraction_of_serial_bound": 0.8,
                    "per_worker_vs_1": float("nan"), "host": "test host"}]).to_csv(csv, index=False)
     pages = build_bench_report(csv, tmp_path / "bench.pdf")
@@ -66,6 +67,17 @@ def test_bench_report_is_a_one_page_pdf(tmp_path):
     assert (tmp_path / "bench.pdf").read_bytes().startswith(b"%PDF")
     with pytest.raises(UserError, match="no benchmark table at"):
         build_bench_report(tmp_path / "missing.csv", tmp_path / "x.pdf")
+    pd.read_csv(csv).rename(columns={"algorithm": "algo"}).to_csv(tmp_path / "old.csv", index=False)
+    with pytest.raises(UserError, match="old.csv' has no algorithm column \\(written by an older version\\)"):
+        build_bench_report(tmp_path / "old.csv", tmp_path / "x.pdf")  # as the bench wrote it before the rename
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in (ROOT / "benchmarks" / "speed").glob("*.csv")))
+def test_the_committed_bench_tables_still_make_their_report(name, tmp_path):
+    from replication.report.bench_report import build_bench_report
+
+    pages = build_bench_report(ROOT / "benchmarks" / "speed" / name, tmp_path / "bench.pdf")
+    assert pages[0] == "Training throughput beside Stable-Baselines3 (frames/s)"
 
 
 def test_repeats_run_round_robin_and_report_the_median(monkeypatch):
@@ -79,7 +91,7 @@ def test_repeats_run_round_robin_and_report_the_median(monkeypatch):
         return rates[line.name][sum(c == line.name for c in calls) - 1]
 
     def fake_limits(line, game, frames, threads):
-        base = {"algo": line.algo, "game": game, "workers": line.workers, "precision": line.precision}
+        base = {"algorithm": line.algorithm, "game": game, "workers": line.workers, "precision": line.precision}
         return [{**base, "line": "env limit", "network": "-", "frames_per_s": 2000.0}], 1000.0
 
     monkeypatch.setattr(bench, "LINES", {"a2c": [bench.Line("ours", "a2c", 16, "nature"),
@@ -102,7 +114,7 @@ def test_bench_keeps_finished_algorithms_and_skips_lines_by_precision(monkeypatc
     from replication.bench import throughput as bench
 
     def fake_run_line(line, game, frames, threads):
-        if line.algo == "dqn":
+        if line.algorithm == "dqn":
             raise KeyboardInterrupt  # stopped while the DQN lines run
         return 100.0
 
@@ -167,9 +179,9 @@ def test_paac_lines_sweep_figure_2s_environments_and_the_report_draws_them(tmp_p
     paac = LINES["paac"]
     assert [(line.workers, line.network) for line in paac] == [(n, net) for net in ("nips", "nature")
                                                                for n in (16, 32, 64, 128, 256)]
-    assert PAAC_NUM_ENVS == (16, 32, 64, 128, 256) and all(line.algo == "a2c" for line in paac)
+    assert PAAC_NUM_ENVS == (16, 32, 64, 128, 256) and all(line.algorithm == "a2c" for line in paac)
     csv = tmp_path / "bench.csv"
-    pd.DataFrame([{"algo": "a2c", "line": "ours a2c", "workers": n, "network": net, "precision": "fp32",
+    pd.DataFrame([{"algorithm": "a2c", "line": "ours a2c", "workers": n, "network": net, "precision": "fp32",
                    "frames": 1000, "frames_per_s": 100.0 * n, "ratio_to_peer": float("nan"),
                    "fraction_of_serial_bound": 0.8, "per_worker_vs_1": float("nan"), "host": "test host"}
                   for net in ("nips", "nature") for n in (16, 32)]).to_csv(csv, index=False)

@@ -38,39 +38,39 @@ CONFIG_CASES = [
     ("env", {"clip_rewards": "yes"}, "env.clip_rewards = 'yes' has type str; accepted: true or false"),
     ("env", {"num_threads": -1}, "config key env.num_threads = -1; accepted: >= 0"),
     ("env", {"frame_skp": 4}, "unknown config key env.frame_skp; accepted: clip_rewards"),
-    ("a2c.env", {"frame_stack": 0}, "config key algos.a2c.env.frame_stack = 0; accepted: >= 1"),
+    ("a2c.env", {"frame_stack": 0}, "config key groups.a2c.env.frame_stack = 0; accepted: >= 1"),
     ("eval", {"episodes": 0}, "config key eval.episodes = 0; accepted: >= 1"),  # segfaults ale-py
     ("eval", {"max_frames": 0}, "config key eval.max_frames = 0; accepted: >= 1"),
     ("eval", {"every_frames": -1}, "config key eval.every_frames = -1; accepted: >= 0"),
     ("eval", {"noop_max": -5}, "config key eval.noop_max = -5; accepted: >= 0"),
     ("eval", {"greedy": 1}, "config key eval.greedy = 1 has type int; accepted: true or false"),
-    ("a2c.hyper", {"gamma": 1.5}, "config key algos.a2c.hyper.gamma = 1.5; accepted: 0 <= value <= 1"),
-    ("a2c.hyper", {"learning_rate_per_env": 0}, "algos.a2c.hyper.learning_rate_per_env = 0; accepted: > 0"),
-    ("a2c.hyper", {"rollout_length": 0}, "config key algos.a2c.hyper.rollout_length = 0; accepted: >= 1"),
-    ("a2c.hyper", {"max_grad_norm": 0.0}, "config key algos.a2c.hyper.max_grad_norm = 0.0; accepted: > 0"),
-    ("a2c.hyper", {"rmsprop_alpha": 1.0}, "config key algos.a2c.hyper.rmsprop_alpha = 1.0; accepted: 0 < value < 1"),
-    ("a2c.hyper", {"rmsprop_eps": 0}, "config key algos.a2c.hyper.rmsprop_eps = 0; accepted: > 0"),
-    ("a2c.hyper", {"network": "resnet"}, "config key algos.a2c.hyper.network = 'resnet'; accepted: nips, nature"),
-    ("a2c.hyper", {"init": "xavier"}, "config key algos.a2c.hyper.init = 'xavier'; accepted: torch, orthogonal"),
-    ("a2c.hyper", {"lr_schedule": "cosine"}, "algos.a2c.hyper.lr_schedule = 'cosine'; accepted: linear, constant"),
+    ("a2c.hyper", {"gamma": 1.5}, "config key groups.a2c.hyper.gamma = 1.5; accepted: 0 <= value <= 1"),
+    ("a2c.hyper", {"learning_rate_per_env": 0}, "groups.a2c.hyper.learning_rate_per_env = 0; accepted: > 0"),
+    ("a2c.hyper", {"rollout_length": 0}, "config key groups.a2c.hyper.rollout_length = 0; accepted: >= 1"),
+    ("a2c.hyper", {"max_grad_norm": 0.0}, "config key groups.a2c.hyper.max_grad_norm = 0.0; accepted: > 0"),
+    ("a2c.hyper", {"rmsprop_alpha": 1.0}, "config key groups.a2c.hyper.rmsprop_alpha = 1.0; accepted: 0 < value < 1"),
+    ("a2c.hyper", {"rmsprop_eps": 0}, "config key groups.a2c.hyper.rmsprop_eps = 0; accepted: > 0"),
+    ("a2c.hyper", {"network": "resnet"}, "config key groups.a2c.hyper.network = 'resnet'; accepted: nips, nature"),
+    ("a2c.hyper", {"init": "xavier"}, "config key groups.a2c.hyper.init = 'xavier'; accepted: torch, orthogonal"),
+    ("a2c.hyper", {"lr_schedule": "cosine"}, "groups.a2c.hyper.lr_schedule = 'cosine'; accepted: linear, constant"),
     ("a2c.hyper", {"env_groups": 3}, "env_groups = 3 does not divide workers = 4; accepted: a divisor of 4"),
-    ("a2c.hyper", {"entropy_beta": -0.01}, "config key algos.a2c.hyper.entropy_beta = -0.01; accepted: >= 0"),
-    ("a3c_ff.hyper", {"learning_rate": -1e-3}, "config key algos.a3c_ff.hyper.learning_rate = -0.001; accepted: > 0"),
-    ("a3c_ff.hyper", {"gamma": -0.5}, "config key algos.a3c_ff.hyper.gamma = -0.5; accepted: 0 <= value <= 1"),
-    ("a3c_ff.hyper", {"rollout_length": 2.5}, "algos.a3c_ff.hyper.rollout_length = 2.5 has type float; accepted: an"),
-    ("a3c_lstm.hyper", {"max_grad_norm": float("inf")}, "algos.a3c_lstm.hyper.max_grad_norm = inf; accepted: a fin"),
-    ("a3c_lstm.hyper", {"network": None}, "algos.a3c_lstm.hyper.network = None; accepted: nips, nature"),
-    ("dqn.hyper", {"replay_capacity": 0}, "config key algos.dqn.hyper.replay_capacity = 0; accepted: >= 1"),
+    ("a2c.hyper", {"entropy_beta": -0.01}, "config key groups.a2c.hyper.entropy_beta = -0.01; accepted: >= 0"),
+    ("a3c_ff.hyper", {"learning_rate": -1e-3}, "config key groups.a3c_ff.hyper.learning_rate = -0.001; accepted: > 0"),
+    ("a3c_ff.hyper", {"gamma": -0.5}, "config key groups.a3c_ff.hyper.gamma = -0.5; accepted: 0 <= value <= 1"),
+    ("a3c_ff.hyper", {"rollout_length": 2.5}, "groups.a3c_ff.hyper.rollout_length = 2.5 has type float; accepted: an"),
+    ("a3c_lstm.hyper", {"max_grad_norm": float("inf")}, "groups.a3c_lstm.hyper.max_grad_norm = inf; accepted: a fin"),
+    ("a3c_lstm.hyper", {"network": None}, "groups.a3c_lstm.hyper.network = None; accepted: nips, nature"),
+    ("dqn.hyper", {"replay_capacity": 0}, "config key groups.dqn.hyper.replay_capacity = 0; accepted: >= 1"),
     ("dqn.hyper", {"replay_capacity": 100, "replay_start_agent_steps": 100},
-     "algos.dqn.hyper.replay_start_agent_steps = 100; accepted: < replay_capacity (100)"),
+     "groups.dqn.hyper.replay_start_agent_steps = 100; accepted: < replay_capacity (100)"),
     ("dqn.hyper", {"replay_capacity": 2, "replay_start_agent_steps": 0},
-     "algos.dqn.hyper.replay_capacity = 2; accepted: >= the env frame_stack (4)"),
-    ("dqn.hyper", {"batch_size": 0}, "config key algos.dqn.hyper.batch_size = 0; accepted: >= 1"),
-    ("dqn.hyper", {"epsilon_end": 1.5}, "config key algos.dqn.hyper.epsilon_end = 1.5; accepted: 0 <= value <= 1"),
-    ("dqn.hyper", {"rmsprop_decay": 1.0}, "config key algos.dqn.hyper.rmsprop_decay = 1.0; accepted: 0 <= value < 1"),
-    ("dqn.hyper", {"target_update_agent_steps": 0}, "algos.dqn.hyper.target_update_agent_steps = 0; accepted: >= 1"),
-    ("dqn.hyper", {"epsilon_decay_agent_steps": -1}, "algos.dqn.hyper.epsilon_decay_agent_steps = -1; accepted: >="),
-    ("dqn.hyper", {"td_error_clip": 0}, "config key algos.dqn.hyper.td_error_clip = 0; accepted: > 0"),
+     "groups.dqn.hyper.replay_capacity = 2; accepted: >= the env frame_stack (4)"),
+    ("dqn.hyper", {"batch_size": 0}, "config key groups.dqn.hyper.batch_size = 0; accepted: >= 1"),
+    ("dqn.hyper", {"epsilon_end": 1.5}, "config key groups.dqn.hyper.epsilon_end = 1.5; accepted: 0 <= value <= 1"),
+    ("dqn.hyper", {"rmsprop_decay": 1.0}, "config key groups.dqn.hyper.rmsprop_decay = 1.0; accepted: 0 <= value < 1"),
+    ("dqn.hyper", {"target_update_agent_steps": 0}, "groups.dqn.hyper.target_update_agent_steps = 0; accepted: >= 1"),
+    ("dqn.hyper", {"epsilon_decay_agent_steps": -1}, "groups.dqn.hyper.epsilon_decay_agent_steps = -1; accepted: >="),
+    ("dqn.hyper", {"td_error_clip": 0}, "config key groups.dqn.hyper.td_error_clip = 0; accepted: > 0"),
 ]
 
 
@@ -78,11 +78,11 @@ def config_with(where: str, overrides: dict) -> tuple[dict, str]:
     """A workflow config with ``overrides`` at ``where``, and the run group label to train from it."""
     label, _, section = where.rpartition(".")
     label = label or "a2c"
-    cfg = {"games": ["pong"], "device": "cpu", "algos": {label: dict(GROUPS[label])}}
+    cfg = {"games": ["pong"], "device": "cpu", "groups": {label: dict(GROUPS[label])}}
     if where in ("env", "eval"):
         cfg[where] = overrides
     else:
-        cfg["algos"][label][section] = overrides
+        cfg["groups"][label][section] = overrides
     return cfg, label
 
 
@@ -105,7 +105,7 @@ def exits_2(main, argv: list[str], capsys) -> str:
 
 def train_argv(configfile, label: str, out, *extra: str) -> list[str]:
     workers = str(GROUPS[label]["workers"][0])
-    return ["--configfile", str(configfile), "--algo", label, "--game", "pong", "--workers", workers, "--seed", "0",
+    return ["--configfile", str(configfile), "--group", label, "--game", "pong", "--workers", workers, "--seed", "0",
             "--out", str(out), *extra]
 
 
@@ -148,7 +148,7 @@ def run_config_with(changes: dict) -> str:
     from replication.config.resolve import resolve_run
     from replication.config.load import validate_config
 
-    cfg = validate_config({"games": ["pong"], "device": "cpu", "algos": {"a2c": dict(GROUPS["a2c"])}})
+    cfg = validate_config({"games": ["pong"], "device": "cpu", "groups": {"a2c": dict(GROUPS["a2c"])}})
     resolved = json.loads(json.dumps(resolve_run(cfg, "a2c", "pong", 4, 0)))
     for key, value in changes.items():
         section, _, name = key.rpartition(".")
@@ -182,8 +182,8 @@ TRAIN_CASES = [
 # (the JSON text, or changes to a valid one; what the message must contain)
 RUN_CONFIG_CASES = [
     ("{bad", "--run-config is not valid JSON: Expecting property name"),
-    ("[1, 2]", "--run-config is a JSON array; accepted: a JSON object with keys algo, game"),
-    ('{"algo": "a2c"}', "--run-config lacks game, workers, seed"),
+    ("[1, 2]", "--run-config is a JSON array; accepted: a JSON object with keys group, game"),
+    ('{"group": "a2c"}', "--run-config lacks game, workers, seed"),
     ({"workers": "4"}, "--run-config key workers = '4' is a JSON string; accepted: a JSON integer"),
     ({"seed": -2}, "--run-config key seed = -2; accepted: >= 0"),
     ({"game": "pongg"}, "unknown game id 'pongg'"),
@@ -200,7 +200,7 @@ RUN_CONFIG_CASES = [
 @pytest.fixture
 def good_config(tmp_path):
     path = tmp_path / "good.yaml"
-    path.write_text(yaml.safe_dump({"games": ["pong"], "device": "cpu", "algos": {"a2c": dict(GROUPS["a2c"])}}))
+    path.write_text(yaml.safe_dump({"games": ["pong"], "device": "cpu", "groups": {"a2c": dict(GROUPS["a2c"])}}))
     (tmp_path / "afile").write_text("not a folder")
     return path
 
@@ -224,17 +224,17 @@ REPEAT_CASES = [
     ({"games": ["pong", "pong"]}, "config key games = ['pong', 'pong'] repeats 'pong'; accepted: each game once"),
     ({"seeds": [0, 1, 0]}, "config key seeds = [0, 1, 0] repeats 0; accepted: each seed once"),
     ({"a2c.games": ["pong", "breakout", "breakout"]},
-     "config key algos.a2c.games = ['pong', 'breakout', 'breakout'] repeats 'breakout'; accepted: each game once"),
-    ({"a2c.workers": [4, 4]}, "config key algos.a2c.workers = [4, 4] repeats 4; accepted: each value once"),
-    ({"a2c.seeds": [2, 2]}, "config key algos.a2c.seeds = [2, 2] repeats 2; accepted: each seed once"),
+     "config key groups.a2c.games = ['pong', 'breakout', 'breakout'] repeats 'breakout'; accepted: each game once"),
+    ({"a2c.workers": [4, 4]}, "config key groups.a2c.workers = [4, 4] repeats 4; accepted: each value once"),
+    ({"a2c.seeds": [2, 2]}, "config key groups.a2c.seeds = [2, 2] repeats 2; accepted: each seed once"),
 ]
 
 
 def config_changed(changes: dict) -> dict:
-    cfg = {"games": ["pong"], "device": "cpu", "algos": {"a2c": dict(GROUPS["a2c"])}}
+    cfg = {"games": ["pong"], "device": "cpu", "groups": {"a2c": dict(GROUPS["a2c"])}}
     for key, value in changes.items():
         label, _, name = key.rpartition(".")
-        (cfg["algos"][label] if label else cfg)[name] = value
+        (cfg["groups"][label] if label else cfg)[name] = value
     return cfg
 
 
@@ -245,6 +245,34 @@ def test_a_repeated_list_entry_is_one_line(changes, expected, tmp_path, capsys):
     path = tmp_path / "repeated.yaml"
     path.write_text(yaml.safe_dump(config_changed(changes)))
     assert expected in exits_2(main, train_argv(path, "a2c", tmp_path / "run"), capsys)
+    assert not (tmp_path / "run").exists()
+
+
+# A config that still names a key as it was named before the rename (run groups were `algos:`, a group's algorithm
+# `algo:`): one line naming the new name, before the schema would only call the key unexpected.
+RENAMED_CASES = [
+    ({"algos": {"a2c": dict(GROUPS["a2c"])}},
+     "error: config key algos was renamed groups; accepted: groups (rename algos: to groups: in the config file)"),
+    ({"algos": {"a2c": {**GROUPS["a2c"], "algo": "a2c"}}},
+     "error: config key algos was renamed groups; accepted: groups (rename algos: to groups:, and each group's algo: "
+     "to algorithm: in the config file)"),
+    ({"groups": {"paac": {**GROUPS["a2c"], "algo": "a2c"}}},
+     "error: config key groups.paac.algo was renamed algorithm; accepted: groups.paac.algorithm (rename algo: to "
+     "algorithm: in the config file)"),
+]
+RENAMED_IDS = ["algos", "algos with algo", "groups.paac.algo"]
+
+
+@pytest.mark.parametrize("groups,expected", RENAMED_CASES, ids=RENAMED_IDS)
+def test_a_renamed_config_key_is_one_line_from_train(groups, expected, tmp_path, capsys):
+    from replication.cli.train import main
+
+    path = tmp_path / "old.yaml"
+    path.write_text(yaml.safe_dump({"games": ["pong"], "device": "cpu", **groups}))
+    label = next(iter(next(iter(groups.values()))))
+    argv = ["--configfile", str(path), "--group", label, "--game", "pong", "--workers", "4", "--seed", "0", "--out",
+            str(tmp_path / "run")]
+    assert exits_2(main, argv, capsys) == expected
     assert not (tmp_path / "run").exists()
 
 
@@ -270,7 +298,7 @@ def test_bad_configfile_is_one_line(configfile, expected, tmp_path, capsys):
     from replication.cli.train import main
 
     (tmp_path / "empty.yaml").write_text("")
-    (tmp_path / "broken.yaml").write_text("games: [pong\nalgos: {a2c: {workers: [4]}}\n")
+    (tmp_path / "broken.yaml").write_text("games: [pong\ngroups: {a2c: {workers: [4]}}\n")
     (tmp_path / "list.yaml").write_text("- pong\n")
     path = configfile.replace("{tmp}", str(tmp_path))
     assert expected in exits_2(main, train_argv(path, "a2c", tmp_path / "run"), capsys)
@@ -318,13 +346,22 @@ def run(*argv: str, timeout: int = 120) -> subprocess.CompletedProcess:
 @pytest.mark.parametrize("where,overrides,expected", [
     ("env", {"frame_stack": 0}, "error: config key env.frame_stack = 0; accepted: >= 1"),
     ("eval", {"episodes": 0}, "error: config key eval.episodes = 0; accepted: >= 1"),
-    ("a2c.hyper", {"gamma": 1.5}, "error: config key algos.a2c.hyper.gamma = 1.5; accepted: 0 <= value <= 1"),
+    ("a2c.hyper", {"gamma": 1.5}, "error: config key groups.a2c.hyper.gamma = 1.5; accepted: 0 <= value <= 1"),
 ], ids=["env.frame_stack=0", "eval.episodes=0", "a2c.hyper.gamma=1.5"])
 def test_snakemake_dry_run_refuses_a_bad_value_in_one_line(where, overrides, expected, tmp_path):
     cfg, _ = config_with(where, overrides)
     (tmp_path / "bad.yaml").write_text(yaml.safe_dump(cfg))
     r = run("snakemake", "-n", "-s", str(ROOT / "Snakefile"), "-d", str(tmp_path), "--configfile",
             str(tmp_path / "bad.yaml"))
+    assert r.returncode == 2, r.stderr[-2000:]
+    assert one_line_error(r.stderr) == expected
+
+
+@pytest.mark.parametrize("groups,expected", RENAMED_CASES[::2], ids=RENAMED_IDS[::2])
+def test_snakemake_dry_run_refuses_a_renamed_config_key_in_one_line(groups, expected, tmp_path):
+    (tmp_path / "old.yaml").write_text(yaml.safe_dump({"games": ["pong"], "device": "cpu", **groups}))
+    r = run("snakemake", "-n", "-s", str(ROOT / "Snakefile"), "-d", str(tmp_path), "--configfile",
+            str(tmp_path / "old.yaml"))
     assert r.returncode == 2, r.stderr[-2000:]
     assert one_line_error(r.stderr) == expected
 
@@ -342,7 +379,7 @@ def test_train_cli_refuses_a_bad_value_in_one_line(tmp_path):
     (tmp_path / "bad.yaml").write_text(yaml.safe_dump(cfg))
     r = run("replication.train", *train_argv(tmp_path / "bad.yaml", "dqn", tmp_path / "run"))
     assert r.returncode == 2
-    assert one_line_error(r.stderr) == "error: config key algos.dqn.hyper.batch_size = 0; accepted: >= 1"
+    assert one_line_error(r.stderr) == "error: config key groups.dqn.hyper.batch_size = 0; accepted: >= 1"
 
 
 def test_train_cli_refuses_a_run_config_that_is_not_an_object(tmp_path):
@@ -357,7 +394,7 @@ def test_sigterm_while_ale_py_builds_its_environments_stops_the_job_at_once(tmp_
     default action and ends the process at once, which a shell and Snakemake's job script report as status 143."""
     cfg = tmp_path / "cfg.yaml"
     cfg.write_text(yaml.safe_dump({"games": ["pong"], "device": "cpu",
-                                   "algos": {"a2c": {"workers": [64], "total_frames": 100_000}}}))
+                                   "groups": {"a2c": {"workers": [64], "total_frames": 100_000}}}))
     out = tmp_path / "run"
     proc = start_train(cfg, out, workers=64)
     try:

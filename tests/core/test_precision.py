@@ -68,7 +68,7 @@ def test_unknown_precision_is_a_user_error():
 
     with pytest.raises(UserError, match="fp16"):
         validate_config({"games": ["pong"], "precision": "fp16",
-                         "algos": {"a2c": {"workers": [2], "total_frames": 100}}})
+                         "groups": {"a2c": {"workers": [2], "total_frames": 100}}})
 
 
 def test_a_bf16_run_records_what_it_trained_at(tmp_path):
@@ -83,8 +83,8 @@ def test_a_bf16_run_records_what_it_trained_at(tmp_path):
 
     cfg = tmp_path / "cfg.yaml"
     cfg.write_text("games: [pong]\nseeds: [0]\ndevice: cpu\nprecision: bf16\nenv: {max_episode_frames: 400}\n"
-                   "eval: {episodes: 1, max_frames: 200}\nalgos: {a2c: {workers: [2], total_frames: 400}}\n")
-    r = subprocess.run([sys.executable, "-m", "replication.train", "--configfile", str(cfg), "--algo", "a2c", "--game",
+                   "eval: {episodes: 1, max_frames: 200}\ngroups: {a2c: {workers: [2], total_frames: 400}}\n")
+    r = subprocess.run([sys.executable, "-m", "replication.train", "--configfile", str(cfg), "--group", "a2c", "--game",
                         "pong", "--workers", "2", "--seed", "0", "--out", str(tmp_path / "run"), "--threads", "1"],
                        capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert r.returncode == 0, r.stderr[-2000:]

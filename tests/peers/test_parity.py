@@ -27,7 +27,7 @@ TINY = {
     "games": ["breakout"], "seeds": [0], "device": "cpu", "checkpoint_every_frames": 1600, "log_every_updates": 2,
     "env": {"terminal_on_life_loss": True, "fire_reset": True, "max_episode_frames": 2000},
     "eval": {"episodes": 2, "max_frames": 400},
-    "algos": {"a2c": {"peer": True, "workers": [4], "total_frames": 4800, "hyper": ZOO}},
+    "groups": {"a2c": {"peer": True, "workers": [4], "total_frames": 4800, "hyper": ZOO}},
 }
 
 
@@ -110,8 +110,8 @@ def test_peer_only_for_a2c_and_dqn():
     from replication.config.load import validate_config
 
     cfg = json.loads(json.dumps(TINY))
-    cfg["algos"] = {"a3c_ff": {"peer": True, "workers": [1], "total_frames": 100}}
-    with pytest.raises(UserError, match="algos.a3c_ff.peer: no SB3 peer for algorithm 'a3c_ff'"):
+    cfg["groups"] = {"a3c_ff": {"peer": True, "workers": [1], "total_frames": 100}}
+    with pytest.raises(UserError, match="groups.a3c_ff.peer: no SB3 peer for algorithm 'a3c_ff'"):
         validate_config(cfg)
 
 
@@ -126,7 +126,7 @@ def both_sides(tmp_path_factory):
     d = tmp_path_factory.mktemp("parity")
     cfg = d / "cfg.yaml"
     cfg.write_text(yaml.safe_dump(TINY))
-    ids = ["--algo", "a2c", "--game", "breakout", "--workers", "4", "--seed", "0", "--threads", "1"]
+    ids = ["--group", "a2c", "--game", "breakout", "--workers", "4", "--seed", "0", "--threads", "1"]
     r = _cli("replication.train", "--configfile", str(cfg), *ids, "--out", str(d / "a2c"))
     assert r.returncode == 0, r.stderr[-2000:]
     from replication.config.resolve import resolve_run
@@ -148,7 +148,7 @@ def both_sides(tmp_path_factory):
 def test_peer_writes_the_run_directory_contract(both_sides):
     run = both_sides / "sb3"
     cfg = json.loads((run / "config.json").read_text())
-    assert (cfg["algo"], cfg["algorithm"], cfg["resumes"]) == ("sb3_a2c", "a2c", 1)
+    assert (cfg["group"], cfg["algorithm"], cfg["resumes"]) == ("sb3_a2c", "a2c", 1)
     assert cfg["peer"]["library"] == "stable-baselines3" and cfg["peer"]["protocol_gaps"]
     done = json.loads((run / "done.json").read_text())
     assert done["frames"] >= 4800 and done["frames"] == 4 * done["agent_steps"]
@@ -194,7 +194,7 @@ def test_parity_table_and_report_page(both_sides, tmp_path):
 
     runs = [read_run(both_sides / "a2c"), read_run(both_sides / "sb3")]
     table = parity_table(runs)
-    assert table[["algo", "algorithm", "game", "seeds"]].values.tolist() == [["a2c", "a2c", "breakout", "0"]]
+    assert table[["group", "algorithm", "game", "seeds"]].values.tolist() == [["a2c", "a2c", "breakout", "0"]]
     assert table["random"].iloc[0] == pytest.approx(1.7)
     with pytest.raises(UserError, match="no \\(ours, sb3_\\*\\) pair"):
         parity_table(runs[:1])
@@ -205,7 +205,7 @@ def test_parity_table_and_report_page(both_sides, tmp_path):
     curves = pd.read_csv(tmp_path / "parity_curves.csv")
     assert set(curves["side"]) == {"ours", "sb3"}
     tables = aggregate([both_sides / "a2c", both_sides / "sb3"], tmp_path / "tables")
-    assert len(tables["parity"]) == 1 and set(tables["scores"]["algo"]) == {"a2c", "sb3_a2c"}
+    assert len(tables["parity"]) == 1 and set(tables["scores"]["group"]) == {"a2c", "sb3_a2c"}
     from replication.report.build import build_report
 
     pages = build_report(tmp_path / "tables", tmp_path / "r.pdf")
@@ -232,7 +232,7 @@ def test_benchmarks_folder_is_regenerated_from_run_directories(both_sides, tmp_p
 
     out = tmp_path / "benchmarks"
     table = write_benchmarks([both_sides / "a2c", both_sides / "sb3"], out)
-    assert table["algo"].tolist() == ["a2c", "sb3_a2c"]
+    assert table["group"].tolist() == ["a2c", "sb3_a2c"]
     assert table["eval_games"].tolist() == [2, 2] and table["eval_protocol"].eq("noop30_400f_sampled").all()
     assert "replication.train" in table["command"].iloc[0] and "replication.parity" in table["command"].iloc[1]
     assert (out / "curves" / "a2c" / "breakout_w4_s0.csv").exists()

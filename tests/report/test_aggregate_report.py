@@ -15,8 +15,8 @@ from replication.results.verdict import per_game_summary, verdict_table
 from replication.runs.logs import EPISODE_COLUMNS, EVAL_COLUMNS, UPDATE_COLUMNS
 
 
-def fake_run(root, algo, game, workers, seed, eval_returns, episode_returns, frames=1_000_000, wall=100.0):
-    d = root / algo / game / f"w{workers}" / f"s{seed}"
+def fake_run(root, group, game, workers, seed, eval_returns, episode_returns, frames=1_000_000, wall=100.0):
+    d = root / group / game / f"w{workers}" / f"s{seed}"
     d.mkdir(parents=True)
     n = len(episode_returns)
     ep_frames = np.linspace(frames / n, frames, n).astype(int)
@@ -27,7 +27,7 @@ def fake_run(root, algo, game, workers, seed, eval_returns, episode_returns, fra
     pd.DataFrame({"frames": frames, "protocol": "noop30_18000f_sampled", "episode": range(len(eval_returns)),
                   "episode_return": eval_returns, "episode_length": 100},
                  columns=EVAL_COLUMNS).to_csv(d / "eval.csv", index=False)
-    (d / "config.json").write_text(json.dumps({"algo": algo, "game": game, "workers": workers, "seed": seed,
+    (d / "config.json").write_text(json.dumps({"group": group, "game": game, "workers": workers, "seed": seed,
                                                "device": "cpu", "env": {"frame_skip": 4}, "eval": {"episodes": 3},
                                                "hyper": {"gamma": 0.99}, "host": {"cpu": "test", "cores": 2}}))
     (d / "done.json").write_text(json.dumps({"frames": frames, "wall_time_s": wall, "frames_per_s": frames / wall}))
@@ -134,7 +134,7 @@ def test_report_is_a_real_pdf_with_the_expected_sections(tmp_path, runs):
 @pytest.mark.slow
 def test_report_with_every_algorithm_and_sweeps(tmp_path, monkeypatch):
     r = tmp_path / "runs"
-    dirs = [fake_run(r, algo, game, w, 0, [1, 2], [-5, 5]) for algo, w in (("a2c", 16), ("a3c_lstm", 16), ("dqn", 1))
+    dirs = [fake_run(r, group, game, w, 0, [1, 2], [-5, 5]) for group, w in (("a2c", 16), ("a3c_lstm", 16), ("dqn", 1))
             for game in ("pong", "breakout", "seaquest")]
     dirs += [fake_run(r, "a3c_ff", "pong", w, 0, [0], [-20, 10], frames=1_000_000, wall=100.0 * 16 / w)
              for w in (1, 2, 16)]
@@ -249,8 +249,42 @@ def test_tables_carry_the_algorithm_beside_the_group_and_the_report_filters_by_i
         dirs.append(d)
     t = aggregate(dirs, tmp_path / "tables")
     for name in ("scores", "curves", "throughput", "normalized"):
-        assert set(t[name]["algorithm"]) == {"a2c"} and set(t[name]["algo"]) == {"a2c_baselines"}, name
+        assert set(t[name]["algorithm"]) == {"a2c"} and set(t[name]["group"]) == {"a2c_baselines"}, name
     pages = build_report(tmp_path / "tables", tmp_path / "r.pdf")
     assert "Figure 2 on this host" in pages and "Figure 3 with ours: score vs epochs" in pages  # Pong, n_e 16 and 32
     lines = provenance_lines(json.loads((tmp_path / "tables" / "runs.json").read_text()))
     assert any("run group a2c_baselines (algorithm a2c" in s and "replication/algorithms/a2c.py (A2CConfig)" in s for s in lines)
+
+
+def test_run_directories_written_before_the_rename_read_as_their_group(tmp_path):
+    """config.json written by older code names the run group ``algo`` (and, older still, has no ``algorithm``): every
+    reader (aggregate, benchmarks, the report, progress, claims) reads it as ``group``
+    (``rundir.normalise_config``); tables aggregated by older code are refused in one line, naming the remedy."""
+    from replication.cli.benchmarks import write_benchmarks
+    from replication.core.errors import UserError
+    from replication.report.progress_report import run_progress
+    from replication.results.claims import read_live_run
+
+    r = tmp_path / "runs"
+    dirs = [fake_run(r, "a2c", "pong", 16, 0, [1, 2], [-5, 5]),  # before algorithm existed: the label was it
+            fake_run(r, "a2c_baselines", "pong", 16, 0, [1, 2], [-5, 5])]
+    for d, extra in zip(dirs, ({}, {"algorithm": "a2c"})):
+        cfg = json.loads((d / "config.json").read_text())
+        (d / "config.json").write_text(json.dumps({"algo": cfg.pop("group"), **cfg, **extra, "total_frames": 10**6}))
+    t = aggregate(dirs, tmp_path / "tables")
+    for name in ("scores", "curves", "throughput", "normalized"):
+        assert set(zip(t[name]["group"], t[name]["algorithm"])) == {("a2c", "a2c"), ("a2c_baselines", "a2c")}, name
+    runs_json = json.loads((tmp_path / "tables" / "runs.json").read_text())
+    assert all("algo" not in run["config"] and "group" in run["config"] for run in runs_json)
+    assert build_report(tmp_path / "tables", tmp_path / "r.pdf")
+    assert any("run group a2c_baselines (algorithm a2c" in line for line in provenance_lines(runs_json))
+    table = write_benchmarks(dirs, tmp_path / "benchmarks")
+    assert table["group"].tolist() == ["a2c", "a2c_baselines"] and (tmp_path / "benchmarks/curves/a2c").is_dir()
+    assert [run_progress(d)["group"] for d in dirs] == ["a2c", "a2c_baselines"]
+    assert [read_live_run(d)["config"]["group"] for d in dirs] == ["a2c", "a2c_baselines"]
+
+    scores = pd.read_csv(tmp_path / "tables" / "scores.csv").rename(columns={"group": "algo"})
+    scores.to_csv(tmp_path / "tables" / "scores.csv", index=False)  # as an older aggregate wrote it
+    with pytest.raises(UserError, match=r"scores.csv' has no group column \(aggregated by an older version\); "
+                                        r"accepted: .*rerun python -m replication.aggregate"):
+        build_report(tmp_path / "tables", tmp_path / "r.pdf")

@@ -15,7 +15,7 @@ def fake_run(root, group, seed, frames, total, done=False, torn_row=False):
     """A run directory as training leaves it: config.json, logs with one row per 1,000 frames, done.json last."""
     d = root / group / "pong" / "w4" / f"s{seed}"
     d.mkdir(parents=True)
-    (d / "config.json").write_text(json.dumps({"algo": group, "algorithm": "a2c", "game": "pong", "workers": 4,
+    (d / "config.json").write_text(json.dumps({"group": group, "algorithm": "a2c", "game": "pong", "workers": 4,
                                                "seed": seed, "total_frames": total}))
     rows = range(1000, frames + 1, 1000)
     ep = [",".join(map(str, [f, f // 4, f / 1000, 0, -21 + f / 10000, 800])) for f in rows]
@@ -66,3 +66,12 @@ def test_no_started_run_is_one_clear_line(tmp_path):
                         "--out", str(tmp_path / "p.pdf")], capture_output=True, text=True)
     assert r.returncode == 2 and "Traceback" not in r.stderr
     assert r.stderr.strip().count("\n") == 0 and "no run has started" in r.stderr
+
+
+def test_a_run_written_before_the_rename_reads_as_its_group(tmp_path):
+    """config.json written by older code names the run group ``algo``: the progress table reads it as ``group``."""
+    d = fake_run(tmp_path, "a2c", 0, 3000, 10000)
+    cfg = json.loads((d / "config.json").read_text())
+    (d / "config.json").write_text(json.dumps({"algo": cfg.pop("group"), **cfg}))
+    table = progress_table(find_runs(tmp_path))
+    assert table[["group", "algorithm", "frames"]].values.tolist() == [["a2c", "a2c", 3000]]

@@ -24,8 +24,8 @@ BUDGET = {"a3c_ff": 1_000_000_000, "a3c_lstm": 1_000_000_000, "dqn": 200_000_000
 
 
 def summary_row(game="pong", algorithm="a3c_ff", seeds=3, frames=1_000_000_000, mean=5.6, lo=4.0, hi=7.0,
-                protocol="noop30_108000f_sampled", algo=None):
-    return {"algo": algo or algorithm, "algorithm": algorithm, "game": game, "workers": 16, "seeds": seeds,
+                protocol="noop30_108000f_sampled", group=None):
+    return {"group": group or algorithm, "algorithm": algorithm, "game": game, "workers": 16, "seeds": seeds,
             "frames": frames, "mean": mean, "ci_low": lo, "ci_high": hi, "protocol": protocol}
 
 
@@ -44,7 +44,7 @@ def test_verdict_rules_on_hand_made_cases():
         "one_seed": summary_row(seeds=1, lo=np.nan, hi=np.nan),
         "not_in_s3": summary_row(game="tetris"),
         "blank_cell": summary_row(game="berzerk", algorithm="dqn", frames=200_000_000),
-        "no_column": summary_row(algorithm="sb3", algo="sb3_a2c"),
+        "no_column": summary_row(algorithm="sb3", group="sb3_a2c"),
         "everything": summary_row(seeds=1, lo=np.nan, hi=np.nan, frames=4000, protocol="noop30_2000f_sampled"),
     }
     v = verdict_table(pd.DataFrame(list(cases.values()))).set_axis(list(cases))
@@ -164,27 +164,27 @@ def synthetic_tables(folder, games, groups=(("a3c_ff", 16), ("a3c_lstm", 16), ("
     rng = np.random.default_rng(0)
     scores, curves, throughput, runs = [], [], [], []
     for gi, game in enumerate(games):
-        for algo, workers in groups:
-            col = reference.paper_column(algo, BUDGET[algo])
+        for group, workers in groups:
+            col = reference.paper_column(group, BUDGET[group])
             paper = S3.loc[game, col] if game in S3.index and pd.notna(S3.loc[game, col]) else 100.0
             target = paper * (0.5, 1.0, 1.5)[gi % 3] + 1.0
-            frames = BUDGET[algo]
+            frames = BUDGET[group]
             for seed in seeds:
                 score = target + rng.normal(0, abs(target) * 0.02 + 0.1)
                 wall = 86400.0 * (1 + 0.1 * seed)
-                scores.append({"algo": algo, "algorithm": algo, "game": game, "workers": workers, "seed": seed,
+                scores.append({"group": group, "algorithm": group, "game": game, "workers": workers, "seed": seed,
                                "learning_rate": 7e-4, "frames": frames, "wall_time_s": wall,
                                "protocol": "noop30_108000f_sampled", "eval_mean": score, "eval_std": 1.0,
                                "eval_episodes": 30, "train_episodes": 1000})
                 for b in range(1, bins + 1):
-                    curves.append({"algo": algo, "algorithm": algo, "game": game, "workers": workers, "seed": seed,
+                    curves.append({"group": group, "algorithm": group, "game": game, "workers": workers, "seed": seed,
                                    "frames": frames * b / bins, "hours": wall * b / bins / 3600,
                                    "episode_return": score * b / bins + rng.normal(0, 1), "episodes": 10})
-                throughput.append({"algo": algo, "algorithm": algo, "game": game, "workers": workers, "seed": seed,
+                throughput.append({"group": group, "algorithm": group, "game": game, "workers": workers, "seed": seed,
                                    "frames": frames, "wall_time_s": wall, "frames_per_s": frames / wall,
                                    "device": "cuda", "cpu": "AMD EPYC 9654", "cores": 16, "gpu": "NVIDIA H200"})
-                runs.append({"algo": algo, "algorithm": algo, "game": game, "workers": workers, "seed": seed,
-                             "config": {"algo": algo, "algorithm": algo, "game": game, "env": {"frame_skip": 4},
+                runs.append({"group": group, "algorithm": group, "game": game, "workers": workers, "seed": seed,
+                             "config": {"group": group, "algorithm": group, "game": game, "env": {"frame_skip": 4},
                                         "eval": {"max_frames": 108000}, "hyper": {"gamma": 0.99},
                                         "versions": {"torch": "2.13.0"}, "git_commit": None,
                                         "host": {"cpu": "AMD EPYC 9654", "cores": 16, "gpu": "NVIDIA H200"}}})

@@ -70,7 +70,7 @@ def _run_dir(root, seed, evals, done, hyper=None, frames=None, games=()):
     d.mkdir()
     hyper = {"network": "nips", "entropy_beta": 0.02, "max_grad_norm": 3.0, **(hyper or {})}
     (d / "config.json").write_text(json.dumps({
-        "algo": "a2c", "algorithm": "a2c", "game": "pong", "workers": 32, "seed": seed, "total_frames": 80_000_000,
+        "group": "a2c", "algorithm": "a2c", "game": "pong", "workers": 32, "seed": seed, "total_frames": 80_000_000,
         "hyper": hyper, "host": {"cpu": "test cpu", "cores": 2}}))
     rows = [f"{f},noop30_18000f_sampled,{i},{s},1000" for f, scores in evals.items() for i, s in enumerate(scores)]
     (d / "eval.csv").write_text("frames,protocol,episode,episode_return,episode_length\n" + "".join(r + "\n" for r in rows))
@@ -167,7 +167,7 @@ def test_the_published_curve_is_drawn_beside_a_rerun_at_the_same_settings(tmp_pa
     folder.mkdir()
     pub.to_csv(folder / "claims_training_curves.csv", index=False)
     published = _published(folder)
-    rerun = pd.DataFrame({"algo": "a2c", "algorithm": "a2c", "game": "pong", "workers": 32, "seed": 0,
+    rerun = pd.DataFrame({"group": "a2c", "algorithm": "a2c", "game": "pong", "workers": 32, "seed": 0,
                           "frames": [4e6, 8e6], "hours": [0.1, 0.2], "episode_return": [-21.0, -20.0]})
     verdicts = curve_verdicts(rerun)
 
@@ -187,7 +187,7 @@ def test_the_published_curve_is_drawn_beside_a_rerun_at_the_same_settings(tmp_pa
 def test_report_table1_verdict_takes_one_seeds_ci_from_its_evaluation_games():
     from replication.report.clemente import table1_verdicts
 
-    row = {"algo": "a2c", "algorithm": "a2c", "game": "pong", "workers": 32, "frames": 80_000_000,
+    row = {"group": "a2c", "algorithm": "a2c", "game": "pong", "workers": 32, "frames": 80_000_000,
            "wall_time_s": 9000.0}
     one = pd.DataFrame([{**row, "seed": 0, "eval_mean": 19.0, "eval_ci_low": 18.0, "eval_ci_high": 20.0}])
     t = table1_verdicts(one, {"a2c": "nips"}).iloc[0]

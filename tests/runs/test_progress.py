@@ -37,9 +37,9 @@ def test_progress_reports_once_per_period_and_keeps_the_last_100_games():
 def test_a_train_job_logs_progress_lines(tmp_path):
     cfg = tmp_path / "cfg.yaml"
     cfg.write_text("games: [pong]\nseeds: [0]\ndevice: cpu\nenv: {max_episode_frames: 400}\n"
-                   "eval: {episodes: 1, max_frames: 200}\nalgos: {a2c: {workers: [4], total_frames: 24000}}\n")
+                   "eval: {episodes: 1, max_frames: 200}\ngroups: {a2c: {workers: [4], total_frames: 24000}}\n")
     env = {**os.environ, "REPLICATION_PROGRESS_EVERY_S": "0.5"}
-    r = subprocess.run([sys.executable, "-m", "replication.train", "--configfile", str(cfg), "--algo", "a2c", "--game",
+    r = subprocess.run([sys.executable, "-m", "replication.train", "--configfile", str(cfg), "--group", "a2c", "--game",
                         "pong", "--workers", "4", "--seed", "0", "--out", str(tmp_path / "run"), "--threads", "1"],
                        capture_output=True, text=True, cwd=ROOT, env=env, timeout=300)
     assert r.returncode == 0, r.stderr[-2000:]

@@ -27,13 +27,13 @@ CONFIG = {
     "games": ["pong"], "seeds": [0], "device": "cpu", "checkpoint_every_frames": 800, "log_every_updates": 2,
     "env": {"max_episode_frames": 400},
     "eval": {"episodes": 2, "max_frames": 400},
-    "algos": {"a2c": {"workers": [4], "total_frames": 3200}, "dqn": {"workers": [1], "total_frames": 3200}},
+    "groups": {"a2c": {"workers": [4], "total_frames": 3200}, "dqn": {"workers": [1], "total_frames": 3200}},
 }
 
 
-def run_args(cfg, out, algo="a2c", workers=4, seed=0, total_frames=None):
+def run_args(cfg, out, group="a2c", workers=4, seed=0, total_frames=None):
     extra = [] if total_frames is None else ["--total-frames", str(total_frames)]
-    return ["--configfile", str(cfg), "--algo", algo, "--game", "pong", "--workers", str(workers), "--seed",
+    return ["--configfile", str(cfg), "--group", group, "--game", "pong", "--workers", str(workers), "--seed",
             str(seed), "--out", str(out), "--threads", "1", *extra]
 
 
@@ -54,7 +54,7 @@ def smoke(tmp_path_factory):
     cfg = root / "cfg.yaml"
     cfg.write_text(yaml.safe_dump(CONFIG))
     cfg_hyper = root / "cfg_hyper.yaml"  # the same run group with another entropy bonus
-    cfg_hyper.write_text(yaml.safe_dump({**CONFIG, "algos": {"a2c": {**CONFIG["algos"]["a2c"],
+    cfg_hyper.write_text(yaml.safe_dump({**CONFIG, "groups": {"a2c": {**CONFIG["groups"]["a2c"],
                                                                      "hyper": {"entropy_beta": 0.02}}}}))
     r = python("replication.train", *run_args(cfg, root / "run"))
     assert r.returncode == 0, r.stderr
@@ -151,8 +151,8 @@ def garble_checkpoint(d):
 TRAIN_CASES = [
     ("workers_finished", None, {"workers": 8}, "holds another run (config.json): workers = 4 there, 8 requested"),
     ("workers_unfinished", unfinished, {"workers": 8}, "workers = 4 there, 8 requested"),
-    ("dqn_finished", None, {"algo": "dqn"}, "algo = 'a2c' there, 'dqn' requested, algorithm = 'a2c' there"),
-    ("dqn_unfinished", unfinished, {"algo": "dqn", "workers": 1}, "algo = 'a2c' there, 'dqn' requested"),
+    ("dqn_finished", None, {"group": "dqn"}, "group = 'a2c' there, 'dqn' requested, algorithm = 'a2c' there"),
+    ("dqn_unfinished", unfinished, {"group": "dqn", "workers": 1}, "group = 'a2c' there, 'dqn' requested"),
     ("seed", None, {"seed": 1}, "seed = 0 there, 1 requested"),
     ("hyper", unfinished, "hyper", "hyper.entropy_beta = 0.01 there, 0.02 requested"),
     ("no_fingerprint", edit_json("config.json", fingerprint=None), {"workers": 8}, "workers = 4 there, 8 requested"),
@@ -168,7 +168,7 @@ TRAIN_CASES = [
     ("done_no_frames", write("done.json", '{"wall_time_s": 1.0}'), {},
      "done.json is damaged (no frames, frames_per_s)"),
     ("done_bad_frames", edit_json("done.json", frames="3200"), {}, "done.json is damaged (frames = '3200')"),
-    ("config_not_json", write("config.json", '{"algo": "a2c", '), {}, "config.json is damaged (not valid JSON"),
+    ("config_not_json", write("config.json", '{"group": "a2c", '), {}, "config.json is damaged (not valid JSON"),
     # a log damaged before the checkpoint: a resume would lose or misplace rows, so it is refused (issue 31)
     ("updates_middle_row_not_a_number", both(unfinished, set_field("updates.csv", 6, "loss_value", "0.3x")), {},
      "updates.csv is damaged (line 6: loss_value = '0.3x', not a number)"),
@@ -307,7 +307,7 @@ def test_the_cli_refuses_as_a_user_sees_it(smoke, tmp_path):
     d = tmp_path / "run"
     shutil.copytree(smoke["run"], d)
     before = snapshot(d)
-    r = python("replication.train", *run_args(smoke["cfg"], d, algo="dqn", workers=1))
+    r = python("replication.train", *run_args(smoke["cfg"], d, group="dqn", workers=1))
     assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1 and "Traceback" not in r.stderr, r.stderr
     assert "holds another run" in r.stderr and snapshot(d) == before
     cut_bytes("eval.csv", 2)(d)
@@ -374,7 +374,7 @@ def test_an_evaluation_cut_short_is_done_on_resume(tmp_path):
         torch.save({"model": {}, "optimizer": {}, "rng": {}, "counters": counters}, d / "checkpoint.pt")
         for name, columns in LOG_COLUMNS.items():
             (d / name).write_text(",".join(columns) + "\n")
-        run = TrainingRun(dir=d, algo="a2c", game="pong", workers=4, seed=0, total_frames=3200,
+        run = TrainingRun(dir=d, group="a2c", game="pong", workers=4, seed=0, total_frames=3200,
                           device=torch.device("cpu"), env=AtariConfig(), eval=EvalConfig(every_frames=800),
                           hyper=A2CConfig(), checkpoint_every_frames=800, log_every_updates=2, resolved={})
         return run._next_eval
@@ -397,6 +397,53 @@ def test_a_longer_total_frames_extends_the_run_and_is_recorded(smoke, tmp_path):
     old = json.loads((smoke["run"] / "config.json").read_text())
     assert config["fingerprint"] == old["fingerprint"] and len(old["fingerprint"]) == 16
     assert torch.load(d / "checkpoint.pt", weights_only=False)["fingerprint"] == old["fingerprint"]
+
+
+def legacy(config: dict) -> dict:
+    """``config`` as older code wrote it: the run group under ``algo``, and no ``algorithm`` (before it existed)."""
+    return {("algo" if k == "group" else k): v for k, v in config.items() if k != "algorithm"}
+
+
+def test_an_old_run_directory_is_the_same_run_and_resumes(smoke, tmp_path):
+    """A run directory written before ``algo`` was renamed ``group`` (its config.json and its checkpoint's config)
+    holds the same run: another group is refused naming the key by its new name, the same request resumes it without
+    an identity mismatch, and its config.json is rewritten with ``group`` and the fingerprint it had."""
+    d = tmp_path / "run"
+    shutil.copytree(smoke["run"], d)
+    old = json.loads((d / "config.json").read_text())
+    (d / "config.json").write_text(json.dumps(legacy(old)))
+    state = torch.load(d / "checkpoint.pt", weights_only=False)
+    torch.save({**state, "config": legacy(state["config"])}, d / "checkpoint.pt")
+    r = python("replication.train", *run_args(smoke["cfg"], d, group="dqn", workers=1))
+    assert r.returncode == 2 and "holds another run (config.json): group = 'a2c' there, 'dqn' requested" in r.stderr
+    r = python("replication.train", *run_args(smoke["cfg"], d), "--total-frames", 4000)
+    assert r.returncode == 0, r.stderr
+    assert "extending it to total_frames 4000" in r.stderr and "holds another run" not in r.stderr
+    config = json.loads((d / "config.json").read_text())
+    assert (config["group"], config["algorithm"], config["resumes"]) == ("a2c", "a2c", 1) and "algo" not in config
+    assert config["fingerprint"] == old["fingerprint"]
+    assert json.loads((d / "done.json").read_text())["frames"] == 4000
+
+
+def test_an_old_config_json_is_normalised_in_one_place(tmp_path):
+    """``rundir.normalise_config`` reads ``algo`` as ``group`` (``algorithm`` defaulting to it); the identity check
+    then finds no difference, and the fingerprint is the one the code before the rename gave (computed at commit
+    81b6f7f)."""
+    from replication.config.identity import check_run_dir
+    from replication.runs.rundir import (fingerprint, identity_differences, normalise_config, read_config,
+                                         run_identity)
+
+    new = {"group": "a2c", "algorithm": "a2c", "game": "pong", "workers": 4, "seed": 0,
+           "env": {"frame_skip": 4, "num_threads": 2}, "eval": {"episodes": 2}, "hyper": {"entropy_beta": 0.01},
+           "total_frames": 3200}
+    old = legacy(new)
+    assert normalise_config(old) == new and normalise_config(new) == new and "group" not in old
+    assert normalise_config({**old, "algorithm": "dqn"})["algorithm"] == "dqn"  # an old one with algorithm keeps it
+    assert run_identity(old) == run_identity(new) and identity_differences(old, new) == []
+    assert fingerprint(old) == fingerprint(new) == "e630b7df2a048b74"
+    (tmp_path / "config.json").write_text(json.dumps(old))
+    assert read_config(tmp_path)["group"] == "a2c"
+    assert check_run_dir(tmp_path, new)["group"] == "a2c"  # held as the same run
 
 
 def test_identity_keys_and_setting_keys_cover_the_resolved_run():

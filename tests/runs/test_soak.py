@@ -51,7 +51,7 @@ CONFIG = {
     "games": ["pong"], "seeds": [0], "device": "cpu", "checkpoint_every_frames": 400, "log_every_updates": 2,
     "env": {"max_episode_frames": 400},
     "eval": {"episodes": 2, "max_frames": 400, "every_frames": EVERY_EVAL},
-    "algos": {"a2c": {"workers": [4], "total_frames": 1_000_000}},  # never reached: the last session sets it
+    "groups": {"a2c": {"workers": [4], "total_frames": 1_000_000}},  # never reached: the last session sets it
 }
 
 # The helper: imports what a train job imports, then per request forks a session, kills it at the moment asked
@@ -228,7 +228,7 @@ def check_after_kill(d: Path, previous: dict | None) -> dict:
 # -- the soak -----------------------------------------------------------------------------------------------------
 
 def train_argv(cfg: Path, out: Path, *extra: str) -> list[str]:
-    return ["--configfile", str(cfg), "--algo", "a2c", "--game", "pong", "--workers", "4", "--seed", "0",
+    return ["--configfile", str(cfg), "--group", "a2c", "--game", "pong", "--workers", "4", "--seed", "0",
             "--out", str(out), "--threads", "1", *extra]
 
 
@@ -354,7 +354,7 @@ def test_a_full_disk_stops_with_one_line_and_keeps_the_last_checkpoint(small_tmp
     rerun resumes from it and finishes."""
     results = small_tmpfs("size=8m")
     cfg, out = tmp_path / "cfg.yaml", results / "run"
-    cfg.write_text(yaml.safe_dump({**CONFIG, "algos": {"a2c": {"workers": [4], "total_frames": 2400}}}))
+    cfg.write_text(yaml.safe_dump({**CONFIG, "groups": {"a2c": {"workers": [4], "total_frames": 2400}}}))
     r = run_cli("replication.train", *train_argv(cfg, out))
     assert r.returncode == 3, r.stderr[-3000:]
     line = one_error_line(r.stderr)
@@ -376,7 +376,7 @@ def test_a_read_only_results_folder_is_one_line_and_changes_nothing(small_tmpfs,
     and every file stays as it was (aggregate's --out too); writable again, the rerun resumes and finishes."""
     results = small_tmpfs("size=64m")
     cfg, out = tmp_path / "cfg.yaml", results / "run"
-    cfg.write_text(yaml.safe_dump({**CONFIG, "algos": {"a2c": {"workers": [4], "total_frames": 2400}}}))
+    cfg.write_text(yaml.safe_dump({**CONFIG, "groups": {"a2c": {"workers": [4], "total_frames": 2400}}}))
     proc = subprocess.Popen([sys.executable, "-m", "replication.train", *train_argv(cfg, out)], cwd=ROOT,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:

@@ -16,7 +16,7 @@ TINY = {
     "games": ["pong"], "seeds": [0], "device": "cpu", "checkpoint_every_frames": 800, "log_every_updates": 2,
     "env": {"max_episode_frames": 400},
     "eval": {"episodes": 2, "max_frames": 400},
-    "algos": {"a2c": {"workers": [4], "total_frames": 3200}},
+    "groups": {"a2c": {"workers": [4], "total_frames": 3200}},
 }
 
 
@@ -30,7 +30,7 @@ def write_config(tmp_path, **changes):
 
 
 def train(cfg_path, out, *extra):
-    return subprocess.run([sys.executable, "-m", "replication.train", "--configfile", str(cfg_path), "--algo", "a2c",
+    return subprocess.run([sys.executable, "-m", "replication.train", "--configfile", str(cfg_path), "--group", "a2c",
                            "--game", "pong", "--workers", "4", "--seed", "0", "--out", str(out), "--threads", "1",
                            *extra], capture_output=True, text=True, cwd=ROOT, timeout=600)
 
@@ -90,9 +90,9 @@ def test_same_seed_same_episodes(tmp_path):
 
 def test_sigkill_then_rerun_resumes_without_duplicate_rows(tmp_path):
     cfg = write_config(tmp_path, checkpoint_every_frames=4000,
-                       algos={"a2c": {"workers": [4], "total_frames": 40000}})
+                       groups={"a2c": {"workers": [4], "total_frames": 40000}})
     out = tmp_path / "run"
-    cmd = [sys.executable, "-m", "replication.train", "--configfile", str(cfg), "--algo", "a2c", "--game", "pong",
+    cmd = [sys.executable, "-m", "replication.train", "--configfile", str(cfg), "--group", "a2c", "--game", "pong",
            "--workers", "4", "--seed", "0", "--out", str(out), "--threads", "1"]
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 300
@@ -116,13 +116,13 @@ def test_sigkill_then_rerun_resumes_without_duplicate_rows(tmp_path):
 
 @pytest.mark.parametrize("change,needle", [
     ({"games": ["pongg"]}, "unknown game id 'pongg'"),
-    ({"algos": {"a3x": {"workers": [1], "total_frames": 10}}}, "a3x"),
-    ({"algos": {"a2c": {"workers": [4], "total_frames": "many"}}}, "total_frames"),
-    ({"algos": {"a2c": {"workers": [4], "total_frames": 10, "hyper": {"gamma": "high"}}}}, "algos.a2c.hyper.gamma"),
-    ({"algos": {"a2c": {"workers": [0], "total_frames": 10}}}, "workers"),
-    ({"algos": {"a2c": {"workers": [4], "total_frames": -5}}}, "total_frames"),
+    ({"groups": {"a3x": {"workers": [1], "total_frames": 10}}}, "a3x"),
+    ({"groups": {"a2c": {"workers": [4], "total_frames": "many"}}}, "total_frames"),
+    ({"groups": {"a2c": {"workers": [4], "total_frames": 10, "hyper": {"gamma": "high"}}}}, "groups.a2c.hyper.gamma"),
+    ({"groups": {"a2c": {"workers": [0], "total_frames": 10}}}, "workers"),
+    ({"groups": {"a2c": {"workers": [4], "total_frames": -5}}}, "total_frames"),
     ({"env": {"frame_skip": "four"}}, "env.frame_skip"),
-    ({"algos": {"a2c": {"workers": [4], "total_frames": 10, "hyper": {"env_groups": 3}}}}, "env_groups = 3"),
+    ({"groups": {"a2c": {"workers": [4], "total_frames": 10, "hyper": {"env_groups": 3}}}}, "env_groups = 3"),
     ({"device": "cuda"} if not __import__("torch").cuda.is_available() else {"device": "tpu"}, "device"),
 ])
 def test_bad_config_is_one_line_error(tmp_path, change, needle):
@@ -135,12 +135,12 @@ def test_bad_config_is_one_line_error(tmp_path, change, needle):
     assert not (tmp_path / "run").exists()
 
 
-def test_unknown_algo_on_the_command_line(tmp_path):
+def test_unknown_group_on_the_command_line(tmp_path):
     cfg = write_config(tmp_path)
-    r = subprocess.run([sys.executable, "-m", "replication.train", "--configfile", str(cfg), "--algo", "a3x",
+    r = subprocess.run([sys.executable, "-m", "replication.train", "--configfile", str(cfg), "--group", "a3x",
                         "--game", "pong", "--workers", "4", "--seed", "0", "--out", str(tmp_path / "run")],
                        capture_output=True, text=True, cwd=ROOT)
-    assert r.returncode == 2 and "unknown algorithm 'a3x'" in r.stderr and "a2c" in r.stderr
+    assert r.returncode == 2 and "run group 'a3x' is not configured in" in r.stderr and "accepted: a2c" in r.stderr
     assert "Traceback" not in r.stderr
 
 
@@ -170,7 +170,7 @@ def test_env_groups_overlap_is_the_same_algorithm(tmp_path):
         d = tmp_path / f"g{groups}"
         d.mkdir()
         cfg = write_config(d, log_every_updates=1,
-                           algos={"a2c": {"workers": [4], "total_frames": 480, "hyper": {"env_groups": groups}}})
+                           groups={"a2c": {"workers": [4], "total_frames": 480, "hyper": {"env_groups": groups}}})
         r = train(cfg, d / "run")
         assert r.returncode == 0, r.stderr
         assert json.loads((d / "run" / "config.json").read_text())["hyper"]["env_groups"] == groups
@@ -184,7 +184,7 @@ def test_env_groups_overlap_is_the_same_algorithm(tmp_path):
 def test_a_second_process_cannot_train_into_a_busy_run_directory(tmp_path):
     """Two trainings in one directory would interleave logs and checkpoints: the second is refused in one line,
     and the first finishes untouched."""
-    cfg = write_config(tmp_path, algos={"a2c": {"workers": [4], "total_frames": 40_000}})
+    cfg = write_config(tmp_path, groups={"a2c": {"workers": [4], "total_frames": 40_000}})
     out = tmp_path / "run"
     first = start_train(cfg, out, workers=4)
     try:

@@ -110,7 +110,7 @@ def tables(workdir: Path) -> dict:
     out = {}
     for path in sorted((workdir / "results" / "tables").rglob("*.csv")):
         df = pd.read_csv(path) if path.stat().st_size else pd.DataFrame()
-        keys = [c for c in ("algo", "game", "workers", "seed") if c in df.columns]
+        keys = [c for c in ("group", "game", "workers", "seed") if c in df.columns]
         out[str(path.relative_to(workdir))] = (list(df.columns), {tuple(map(str, r)) for r in df[keys].values})
     return out
 

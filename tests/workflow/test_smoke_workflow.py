@@ -18,20 +18,20 @@ def test_smoke_workflow_produces_pdf_and_tables(local_smoke_run):
     pdf = tmp_path / "reports" / "replication.pdf"
     assert pdf.exists() and pdf.read_bytes().startswith(b"%PDF") and pdf.stat().st_size > 10_000
     smoke = yaml.safe_load((ROOT / "configs" / "smoke.yaml").read_text())
-    runs = {(a, g, s) for a in smoke["algos"] for g in smoke["games"] for s in smoke["seeds"]}
+    runs = {(a, g, s) for a in smoke["groups"] for g in smoke["games"] for s in smoke["seeds"]}
     scores = pd.read_csv(tmp_path / "results" / "tables" / "replication" / "scores.csv")
-    assert set(zip(scores["algo"], scores["game"], scores["seed"])) == runs and len(scores) == len(runs)
-    for algo, section in smoke["algos"].items():
-        frames = scores.loc[scores["algo"] == algo, "frames"]
+    assert set(zip(scores["group"], scores["game"], scores["seed"])) == runs and len(scores) == len(runs)
+    for group, section in smoke["groups"].items():
+        frames = scores.loc[scores["group"] == group, "frames"]
         # A3C workers stop at the first rollout past the budget, so they may overshoot by a few rollouts
         assert (frames >= section["total_frames"]).all() and (frames <= section["total_frames"] + 400).all()
-    for algo in smoke["algos"]:
-        logs = list((tmp_path / "results" / "logs" / "train" / algo).rglob("*.log"))
-        assert logs, algo
+    for group in smoke["groups"]:
+        logs = list((tmp_path / "results" / "logs" / "train" / group).rglob("*.log"))
+        assert logs, group
     tp = pd.read_csv(tmp_path / "results" / "tables" / "replication" / "throughput.csv")
     assert len(tp) == len(runs) and (tp["frames_per_s"] > 0).all()
     curves = pd.read_csv(tmp_path / "results" / "tables" / "replication" / "curves.csv")
-    assert set(curves["seed"]) == set(smoke["seeds"]) and set(curves["algo"]) == set(smoke["algos"])
+    assert set(curves["seed"]) == set(smoke["seeds"]) and set(curves["group"]) == set(smoke["groups"])
     # a second invocation has nothing to do
     again = snakemake(tmp_path, "--cores", "2", "--configfile", str(ROOT / "configs" / "smoke.yaml"), "-n")
     assert "Nothing to be done" in again.stdout + again.stderr

@@ -30,7 +30,7 @@ def test_one_game_target_plans_only_that_game(tmp_path):
 
 def test_bad_config_fails_before_any_job(tmp_path):
     bad = tmp_path / "bad.yaml"
-    bad.write_text(yaml.safe_dump({"games": ["pongg"], "algos": {"a2c": {"workers": [4], "total_frames": 10}}}))
+    bad.write_text(yaml.safe_dump({"games": ["pongg"], "groups": {"a2c": {"workers": [4], "total_frames": 10}}}))
     r = snakemake(tmp_path, "-n", "--configfile", str(bad))
     assert r.returncode != 0
     assert "error: unknown game id 'pongg'" in r.stderr and "pong" in r.stderr
@@ -40,7 +40,7 @@ def test_bad_config_fails_before_any_job(tmp_path):
 def test_more_a3c_workers_than_cores_fails_before_any_job(tmp_path):
     r = snakemake(tmp_path, "--cores", "2", "--configfile", str(ROOT / "configs" / "mnih2016.yaml"))
     assert r.returncode != 0 and "Traceback" not in r.stderr
-    assert "error: algos.a3c_ff.workers = 16 but snakemake was given --cores 2; accepted: workers <= 2" in r.stderr
+    assert "error: groups.a3c_ff.workers = 16 but snakemake was given --cores 2; accepted: workers <= 2" in r.stderr
     assert not (tmp_path / "results").exists()
 
 
@@ -49,11 +49,11 @@ def test_workers_fit_cores_check_only_counts_a3c():
     from replication.config.plan import check_workers_fit_cores
     from replication.core.errors import UserError
 
-    cfg = validate_config({"games": ["pong"], "algos": {"a2c": {"workers": [32], "total_frames": 100},
+    cfg = validate_config({"games": ["pong"], "groups": {"a2c": {"workers": [32], "total_frames": 100},
                                                          "a3c_ff": {"workers": [1, 4], "total_frames": 100}}})
     check_workers_fit_cores(cfg, 4)  # A2C's 32 environments run in one process: no limit
     check_workers_fit_cores(cfg, None)  # cluster executor: each job gets its own node
-    with pytest.raises(UserError, match="algos.a3c_ff.workers = 4 but snakemake was given --cores 3"):
+    with pytest.raises(UserError, match="groups.a3c_ff.workers = 4 but snakemake was given --cores 3"):
         check_workers_fit_cores(cfg, 3)
 
 
@@ -84,9 +84,9 @@ def test_learning_rate_sweep_resolves_per_seed():
     from replication.config.load import validate_config
     from replication.config.plan import LR_RANGE, run_plan, sampled_learning_rate
 
-    cfg = validate_config({"games": ["pong"], "algos": {
-        "sweep": {"algo": "a3c_ff", "workers": [2], "lr_samples": 20, "total_frames": 100},
-        "paac": {"algo": "a2c", "workers": [32], "learning_rates": [0.0224, 0.001], "total_frames": 100}}})
+    cfg = validate_config({"games": ["pong"], "groups": {
+        "sweep": {"algorithm": "a3c_ff", "workers": [2], "lr_samples": 20, "total_frames": 100},
+        "paac": {"algorithm": "a2c", "workers": [32], "learning_rates": [0.0224, 0.001], "total_frames": 100}}})
     plan = run_plan(cfg)
     assert [p for p in plan if p[0] == "sweep"] == [("sweep", "pong", 2, s) for s in range(20)]
     lrs = [resolve_run(cfg, "sweep", "pong", 2, s)["hyper"]["learning_rate"] for s in range(20)]
@@ -123,7 +123,7 @@ def test_dqn_trains_with_life_loss_terminals_and_groups_override_env():
     from replication.config.load import validate_config
     from replication.core.errors import UserError
 
-    cfg = validate_config({"games": ["pong"], "algos": {
+    cfg = validate_config({"games": ["pong"], "groups": {
         "dqn": {"workers": [1], "total_frames": 100},
         "a2c": {"workers": [4], "total_frames": 100},
         "a3c_ff": {"workers": [1], "total_frames": 100, "env": {"noop_max": 7}}}})
@@ -134,8 +134,8 @@ def test_dqn_trains_with_life_loss_terminals_and_groups_override_env():
     assert resolve_run(cfg, "a2c", "pong", 4, 0)["env"]["noop_max"] == 30
     cfg["env"] = {"terminal_on_life_loss": False}
     assert resolve_run(cfg, "dqn", "pong", 1, 0)["env"]["terminal_on_life_loss"] is False
-    bad = {"games": ["pong"], "algos": {"a2c": {"workers": [4], "total_frames": 100, "env": {"frame_skp": 4}}}}
-    with pytest.raises(UserError, match="unknown config key algos.a2c.env.frame_skp"):
+    bad = {"games": ["pong"], "groups": {"a2c": {"workers": [4], "total_frames": 100, "env": {"frame_skp": 4}}}}
+    with pytest.raises(UserError, match="unknown config key groups.a2c.env.frame_skp"):
         validate_config(bad)
 
 
