@@ -40,7 +40,7 @@ wildcard_constraints:
 
 onstart:
     # before the first job of a real run (not a dry run); on a cluster executor each job gets a node's cores
-    check_a3c_fits(workflow)
+    check_a3c_fits()
 
 
 rule all:

@@ -1,6 +1,5 @@
 # The run plan and the helpers every rule file shares. Included first by the Snakefile.
 
-import glob
 import json
 import os
 import shlex
@@ -15,11 +14,16 @@ from replication.peers.sb3 import PEER_PREFIX
 from replication.runs.rundir import run_dir
 
 
-try:
-    validate_config(config)  # replication/data/config_schema.yaml via snakemake.utils.validate, then games/groups/keys
-except UserError as e:
-    sys.stderr.write(f"error: {e}\n")
-    sys.exit(2)
+def exit_on_user_error(check, *args):
+    """``check(*args)``; a ``UserError`` it raises becomes one line on stderr and exit status 2 (no traceback)."""
+    try:
+        return check(*args)
+    except UserError as e:
+        sys.stderr.write(f"error: {e}\n")
+        sys.exit(2)
+
+
+exit_on_user_error(validate_config, config)  # data/config_schema.yaml via snakemake.utils.validate, then games/groups/keys
 
 PY = shlex.quote(sys.executable)
 # the suite's own published results: the report draws their curves beside a rerun at the same settings
@@ -31,25 +35,30 @@ PLAN = run_plan(config) + peer_plan(config)  # (group, game, workers, seed); pee
 
 
 def run_path(group, game, workers, seed):
-    return str(run_dir(RESULTS, group, game, workers, seed))  # the one definition of a run directory's path
+    """``<results_dir>/runs/<group>/<game>/w<workers>/s<seed>``: the one definition of a run directory's path."""
+    return str(run_dir(RESULTS, group, game, workers, seed))
 
 
 def algorithm(group):
+    """The algorithm (a2c, a3c_ff, a3c_lstm, dqn) run group ``group`` trains."""
     return group_algorithm(group, config["groups"][group])
 
 
 def needs_gpu(group):
-    # the device as written; it is resolved (auto -> cuda/cpu) only by the job, on the host it runs on
+    """1 if run group ``group``'s device asks for a GPU (the ``gpu`` resource a job holds), else 0. The device as
+    written: it is resolved (auto -> cuda/cpu) only by the job, on the host it runs on."""
     return int(requests_gpu(config["groups"][group].get("device", config["device"]), workflow.local_exec))
 
 
 def train_threads(group, workers):
-    # A3C: one thread per actor-learner process (Mnih 2016 Supp. section 8); others: train_threads
+    """Cores a training job holds: A3C one per actor-learner process (Mnih 2016 Supp. section 8), others
+    ``train_threads``."""
     return workers if algorithm(group).startswith("a3c") else config["train_threads"]
 
 
 def train_mem_mb(group, game, workers, seed):
-    # DQN preallocates its replay buffer (about 7.07 GB at 1M transitions) on top of a job's usual memory
+    """Memory (MiB) a training job holds: ``mem_mb_per_train_job``, plus DQN's preallocated replay buffer (about
+    7.07 GB at 1M transitions)."""
     mem = config["mem_mb_per_train_job"]
     if algorithm(group) == "dqn":
         run = resolve_run(config, group, game, workers, seed)
@@ -58,9 +67,9 @@ def train_mem_mb(group, game, workers, seed):
     return mem
 
 
-def run_config(w, group=None):
-    """The resolved run of wildcards ``w`` (of ``group``, default ``w.group``) as a shell-quoted JSON argument."""
-    return shlex.quote(json.dumps(resolve_run(config, group or w.group, w.game, int(w.workers), int(w.seed))))
+def run_config(w):
+    """The resolved run of wildcards ``w`` (``group, game, workers, seed``) as a shell-quoted JSON argument."""
+    return shlex.quote(json.dumps(resolve_run(config, w.group, w.game, int(w.workers), int(w.seed))))
 
 
 def scope_game(scope):
@@ -69,17 +78,15 @@ def scope_game(scope):
 
 
 def done_files(game=None):
+    """Every planned run's ``done.json`` (of ``game`` only, if given): what the aggregate of a scope waits for."""
     return [f"{run_path(*r)}/done.json" for r in PLAN if game is None or r[1] == game]
 
 
-def check_a3c_fits(workflow):
+def check_a3c_fits():
     """The A3C runs this invocation will train need a core per worker: one line and exit 2 if they do not fit."""
-    try:
-        needed = {(j.wildcards.group, int(j.wildcards.workers)) for j in workflow.dag.needrun_jobs()
-                  if j.rule.name == "train"}  # the A3C runs this invocation will train, not the whole plan
-        # in plan order (the DAG's order is not fixed), so the same config always names the same run group
-        training = [(group, workers) for group, _, workers, _ in run_plan(config) if (group, workers) in needed]
-        check_workers_fit_cores(config, workflow.resource_settings.cores if workflow.local_exec else None, training)
-    except UserError as e:
-        sys.stderr.write(f"error: {e}\n")
-        sys.exit(2)
+    needed = {(j.wildcards.group, int(j.wildcards.workers)) for j in workflow.dag.needrun_jobs()
+              if j.rule.name == "train"}  # the A3C runs this invocation will train, not the whole plan
+    # in plan order (the DAG's order is not fixed), so the same config always names the same run group
+    training = [(group, workers) for group, _, workers, _ in run_plan(config) if (group, workers) in needed]
+    exit_on_user_error(check_workers_fit_cores, config,
+                       workflow.resource_settings.cores if workflow.local_exec else None, training)

@@ -1,5 +1,7 @@
 # Opt-in targets, each named on the command line: parity, progress, bench.
 
+import glob
+
 
 rule parity:
     """`snakemake --cores 2 --configfile configs/parity.yaml parity`: both sides of every `peer: true` group,

@@ -6,6 +6,12 @@ def scope_label(w):
     return scope_game(w.scope) or "all games"  # the subcategory of `snakemake --report`
 
 
+def scope_words(w):
+    """' for <game>' for a one-game scope, '' for all games: the captions' (rules/report/*.rst) words."""
+    game = scope_game(w.scope)
+    return f" for {game}" if game else ""
+
+
 def report_title(w):
     """The report's --title option: the default title for all games, 'Replication report: <game>' for one."""
     game = scope_game(w.scope)
@@ -34,6 +40,7 @@ rule aggregate:
     params:
         runs=lambda w, input: " ".join(shlex.quote(str(p).rsplit("/", 1)[0]) for p in input),
         out=f"{RESULTS}/tables/{{scope}}",
+        scope_words=scope_words,
     resources:
         mem_mb=2000,
     shell:
@@ -57,6 +64,7 @@ rule report:
     params:
         tables=f"{RESULTS}/tables/{{scope}}",
         title=report_title,
+        scope_words=scope_words,
     resources:
         mem_mb=2000,
     shell:

@@ -28,12 +28,17 @@ class WorkerFailed(RuntimeError):
 
 
 def train(run: TrainingRun, *, raise_at_update: int = 0) -> None:
-    """Train A3C with ``run.workers`` actor-learner processes for ``run.total_frames`` frames.
+    """Train A3C (Mnih et al. 2016, Algorithm S3: asynchronous advantage actor-critic, one Hogwild! actor-learner
+    process per worker over a shared model and, by default, shared RMSProp statistics) with ``run.workers``
+    actor-learner processes for ``run.total_frames`` frames; this process starts them, logs their messages,
+    evaluates and checkpoints.
 
-    ``raise_at_update`` is the test suite's fault injection (``WorkerSpec.raise_at_update``); 0 = never.
+    ``raise_at_update`` is the test suite's fault injection (``WorkerSpec.raise_at_update``): worker 0 raises at
+    its own update of that number; 0 = never.
 
     Raises:
         WorkerFailed: a worker raised or died (the others are stopped; the last checkpoint is kept).
+        TrainingDiverged: a worker's loss went non-finite (the last good checkpoint is kept).
     """
     hp: A3CConfig = run.hyper
     probe = AtariBatch(run.game, 1, run.env, seed=0)

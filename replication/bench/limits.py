@@ -70,11 +70,11 @@ def bench_network_limit(num_envs: int, network: str, rollout_length: int, thread
 
     def one_update():
         with autocast("cpu", precision):
-            steps = [act(model, obs, generator) for _ in range(rollout_length)]
+            rollout = [act(model, obs, generator) for _ in range(rollout_length)]
             with torch.no_grad():
                 model(obs)
-            logits, values = model.heads(torch.cat([features for features, _ in steps]))
-        terms = actor_critic_loss(logits.float(), values.float(), torch.cat([a for _, a in steps]), returns,
+            logits, values = model.heads(torch.cat([features for features, _ in rollout]))
+        terms = actor_critic_loss(logits.float(), values.float(), torch.cat([a for _, a in rollout]), returns,
                                   hp.entropy_beta, hp.value_loss_weight, loss_scale=hp.loss_scale)
         update_step(terms.total, model.parameters(), opt, max_grad_norm=hp.max_grad_norm)  # as a2c.train
 

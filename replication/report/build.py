@@ -2,7 +2,7 @@
 
 Usage::
 
-    python -m replication.report --tables results/tables --out reports/replication.pdf \\
+    python -m replication.report --tables results/tables/replication --out reports/replication.pdf \\
         [--figures reports/replication/figures] [--verdict reports/replication/verdict.csv]
 
 Answers first: page 1 says what was run (games, algorithms, seeds, frames, hardware, total time) and starts the

@@ -2,7 +2,7 @@
 
 Usage::
 
-    python -m replication.aggregate --out results/tables results/runs/a2c/pong/w32/s0 ...
+    python -m replication.aggregate --out results/tables/replication results/runs/a2c/pong/w32/s0 ...
 
 Writes ``scores.csv`` (one row per run: final evaluation), ``curves.csv`` (training returns binned by
 frames, with the wall-clock hours of each bin), ``throughput.csv`` (frames/s per run with its host) and

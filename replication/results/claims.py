@@ -51,6 +51,8 @@ SOURCES = {"clemente2017_table1": "Clemente et al. 2017, Table 1",
            "clemente2017_fig3": "Clemente et al. 2017, Figure 3 (digitized)",
            "mnih2016_fig3": "Mnih et al. 2016, Figure 3 (digitized)"}
 CURVE_BIN_FRAMES = 2_000_000  # half an epoch: ~500 Pong games per bin early in training, ~200 late
+# the key columns of the curve points behind a curve claim (claims_table), one frame per claim and run group
+CURVE_KEYS = ["claim", "group", "game", "workers"]
 CLAIM_COLUMNS = ["claim", "source", "algorithm", "group", "game", "workers", "settings", "frames", "seeds",
                  "wall_time_h", "host", "ours", "ci_low", "ci_high", "ci_over", "paper", "margin", "verdict", "detail"]
 
@@ -188,7 +190,7 @@ def claim_row(claim: str, runs: list[dict]) -> tuple[dict, pd.DataFrame]:
         column = f"paac_{network}"
         paper = float(reference.clemente_table1().set_index("game").loc[game, column])
         ours, lo, hi, over = _latest_score(runs)
-        judged = over != "no evaluation yet"
+        judged = not np.isnan(ours)
         verdict = score_claim_verdict(lo, paper, margin) if judged else "not held"
         detail = (f"{reference.CLEMENTE_TABLE1_COLUMNS[column]} column, protocol "
                   f"{reference.CLEMENTE_TABLE1_PROTOCOL[column]} (ours: no-op starts); held when our CI's lower "
@@ -214,28 +216,32 @@ def claim_row(claim: str, runs: list[dict]) -> tuple[dict, pd.DataFrame]:
            "wall_time_h": round(max(r["wall_time_s"] for r in runs) / 3600, 2),
            "host": f"{host.get('cpu', '?')} ({host.get('cores', '?')} cores)", "ours": ours, "ci_low": lo,
            "ci_high": hi, "ci_over": over, "paper": paper, "margin": margin, "verdict": verdict, "detail": detail}
-    return row, points.assign(claim=claim, group=c0["group"], game=game, workers=workers)
+    return row, points.assign(claim=claim, group=c0["group"], game=game, workers=workers)  # CURVE_KEYS
+
+
+def run_groups(runs: list[dict]) -> list[tuple[tuple[str, str, int], list[dict]]]:
+    """The ``read_live_run`` dicts grouped by run group, game and workers (the seeds of one setting), sorted by
+    that key: ``[((group, game, workers), [run, ...]), ...]``."""
+    groups: dict[tuple[str, str, int], list[dict]] = {}
+    for r in runs:
+        c = r["config"]
+        groups.setdefault((c["group"], c["game"], int(c["workers"])), []).append(r)
+    return sorted(groups.items(), key=lambda kv: kv[0])
 
 
 def claims_table(runs: list[dict]) -> tuple[pd.DataFrame, pd.DataFrame]:
     """``claims.csv``'s rows for every claim the ``read_live_run`` dicts test (one per claim and run group, game
-    and workers), and the curve points behind the curve claims (``curve_points`` with ``claim, group, game,
-    workers``)."""
-    groups: dict[tuple, list[dict]] = {}
-    for r in runs:
-        c = r["config"]
-        groups.setdefault((c["group"], c["game"], int(c["workers"])), []).append(r)
+    and workers), and the curve points behind the curve claims (``curve_points`` with ``CURVE_KEYS``; those
+    columns alone, no rows, while no run has reached a paper point)."""
     rows, points = [], []
-    for (_, game, workers), members in sorted(groups.items()):
+    for (_, game, workers), members in run_groups(runs):
         c0 = members[0]["config"]
         for claim in claims_of(algorithm_of(c0), game, workers):
             row, pts = claim_row(claim, members)
             rows.append(row)
             points.append(pts)
-    # every claim's frame has the key columns, so the result has them even before any paper point is reached
-    nonempty = [p for p in points if len(p)]
-    curves = pd.concat(nonempty or points, ignore_index=True) if points else \
-        pd.DataFrame(columns=["claim", "group", "game", "workers"])
+    # the key columns even before any paper point is reached
+    curves = pd.concat([p for p in points if len(p)] or [pd.DataFrame(columns=CURVE_KEYS)], ignore_index=True)
     return pd.DataFrame(rows, columns=CLAIM_COLUMNS), curves
 
 
@@ -243,11 +249,7 @@ def published_curves(runs: list[dict]) -> pd.DataFrame:
     """Per run group (``group, algorithm, game, workers, settings``, ``seeds``) its ``training_curve`` per bin:
     ``frames, hours`` (mean over seeds), ``mean, ci_low, ci_high`` (``stats.grouped_mean_ci`` over seeds)."""
     out = []
-    groups: dict[tuple, list[dict]] = {}
-    for r in runs:
-        c = r["config"]
-        groups.setdefault((c["group"], c["game"], int(c["workers"])), []).append(r)
-    for (group, game, workers), rs in sorted(groups.items()):
+    for (group, game, workers), rs in run_groups(runs):
         curves = pd.concat([training_curve(r).assign(seed=r["config"]["seed"]) for r in rs], ignore_index=True)
         if curves.empty:
             continue
