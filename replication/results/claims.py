@@ -157,7 +157,7 @@ def curve_claim(points: pd.DataFrame, margin: float) -> tuple[str, str]:
     """The verdict over ``curve_points`` (``verdict.curve_claim_verdict``) and a line saying how it was reached."""
     counts = points["position"].value_counts() if len(points) else pd.Series(dtype=int)
     last = points["frames"].max() / reference.FRAMES_PER_EPOCH if len(points) else 0.0
-    detail = (f"{len(points)} paper points up to {last:.1f} epochs: "
+    detail = (f"{len(points)} paper point{'' if len(points) == 1 else 's'} up to {last:.1f} epochs: "
               + ", ".join(f"{counts.get(k, 0)} {k}" for k in ("inside", "above", "below"))
               + f" (band widened by {margin:.3g}); held when >= {CURVE_MIN_SHARE:.0%} inside or above and the last "
               "not below")
