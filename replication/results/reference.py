@@ -153,7 +153,8 @@ def clemente_curves(x: str = "frames") -> pd.DataFrame:
 
 def clemente_throughput() -> pd.DataFrame:
     """Clemente et al. 2017 Figure 2, digitized: ``panel, y_unit, architecture, device, n_e, value`` plus
-    ``frames_per_s`` (the panel's printed Timesteps/second, PAAC global steps/s, x 4 frames) on that panel's rows (NaN on the time-share rows)."""
+    ``frames_per_s`` (the panel's printed Timesteps/second, PAAC global steps/s, x 4 frames) on that panel's rows
+    (NaN on the time-share rows)."""
     df = _read("clemente2017_fig_throughput.csv").drop(columns=["n_e_digitized"])
     is_throughput_panel = df["y_unit"].str.lower().str.startswith("timesteps")  # the panel printed in Timesteps/second
     return df.assign(frames_per_s=np.where(is_throughput_panel, df["value"] * FRAMES_PER_GLOBAL_STEP, np.nan))
