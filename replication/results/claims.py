@@ -221,11 +221,22 @@ def claim_row(claim: str, runs: list[dict]) -> tuple[dict, pd.DataFrame]:
 
 def run_groups(runs: list[dict]) -> list[tuple[tuple[str, str, int], list[dict]]]:
     """The ``read_live_run`` dicts grouped by run group, game and workers (the seeds of one setting), sorted by
-    that key: ``[((group, game, workers), [run, ...]), ...]``."""
+    that key: ``[((group, game, workers), [run, ...]), ...]``.
+
+    Raises:
+        UserError: two runs of one group share a seed (e.g. a rerun's directory beside the published one): their
+            mean over seeds would count one seed twice.
+    """
     groups: dict[tuple[str, str, int], list[dict]] = {}
     for r in runs:
         c = r["config"]
-        groups.setdefault((c["group"], c["game"], int(c["workers"])), []).append(r)
+        members = groups.setdefault((c["group"], c["game"], int(c["workers"])), [])
+        twin = next((m for m in members if m["config"]["seed"] == c["seed"]), None)
+        if twin is not None:
+            raise UserError(f"{r['path']} and {twin['path']} are both seed {c['seed']} of {c['group']} on {c['game']} "
+                            f"with {c['workers']} workers; accepted: one run directory per seed (pass a rerun "
+                            "apart, with its own --out)")
+        members.append(r)
     return sorted(groups.items(), key=lambda kv: kv[0])
 
 

@@ -202,3 +202,14 @@ def test_report_table1_verdict_takes_one_seeds_ci_from_its_evaluation_games():
     two = pd.DataFrame([{**row, "seed": s, "eval_mean": m} for s, m in ((0, 19.0), (1, 21.0))])
     t2 = table1_verdicts(two, {"a2c": "nips"}).iloc[0]
     assert t2["mean"] == 20.0 and t2["ci_over"] == "2 seeds" and 19.0 <= t2["ci_low"] <= t2["ci_high"] <= 21.0
+
+
+def test_two_runs_of_one_seed_in_one_group_are_refused(tmp_path):
+    # a rerun of seed 0 passed beside the published seed 0 would be counted as a second seed
+    for name in ("published", "rerun"):
+        (tmp_path / name).mkdir()
+    first = _run_dir(tmp_path / "published", 0, {80_000_000: [19.0, 20.0]}, done=True)
+    rerun = _run_dir(tmp_path / "rerun", 0, {4_000_000: [-20.0]}, done=False)
+    with pytest.raises(UserError, match=r"are both seed 0 of a2c on pong with 32 workers; accepted: one run "
+                                        r"directory per seed"):
+        claims_table([read_live_run(p) for p in (first, rerun)])
