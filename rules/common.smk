@@ -23,7 +23,8 @@ def exit_on_user_error(check, *args):
         sys.exit(2)
 
 
-exit_on_user_error(validate_config, config)  # data/config_schema.yaml via snakemake.utils.validate, then games/groups/keys
+# data/config_schema.yaml via snakemake.utils.validate, then games, groups and keys
+exit_on_user_error(validate_config, config)
 
 PY = shlex.quote(sys.executable)
 # the suite's own published results: the report draws their curves beside a rerun at the same settings

@@ -18,7 +18,7 @@ from replication.cli.benchmarks import folder_cli
 from replication.core.errors import UserError, cli_main
 from replication.report.curves_figure import curve_figure
 from replication.report.pdf_pages import save_png
-from replication.results.claims import claims_table, published_curves, read_live_run
+from replication.results.claims import claims_table, published_curves, read_live_run, run_groups
 from replication.results.verdict import CLAIM_MARGIN_HN
 from replication.runs.rundir import atomic_write_bytes
 
@@ -39,10 +39,11 @@ def write_claims(run_dirs: list[str | Path], out: str | Path) -> pd.DataFrame:
     atomic_write_bytes(out / "claims_curves.csv", points.to_csv(index=False, float_format="%.5g").encode())
     atomic_write_bytes(out / "claims_training_curves.csv",
                        published_curves(runs).to_csv(index=False, float_format="%.5g").encode())
+    members = dict(run_groups(runs))  # (group, game, workers) -> its seeds' runs
     for row in table[table["claim"].isin(["clemente2017_fig3", "mnih2016_fig3"])].to_dict("records"):
-        members = [r for r in runs if (r["config"]["group"], r["config"]["game"], int(r["config"]["workers"]))
-                   == (row["group"], row["game"], row["workers"])]
-        save_png(curve_figure(row["claim"], members, row), out / f"claims_{row['claim']}_{row['game']}_w{row['workers']}.png")
+        key = (row["group"], row["game"], int(row["workers"]))
+        save_png(curve_figure(row["claim"], members[key], row),
+                 out / f"claims_{row['claim']}_{row['game']}_w{row['workers']}.png")
     return table
 
 

@@ -239,9 +239,11 @@ def train_peer(resolved: dict, out: Path, threads: int) -> int:
     sb3 = _require_sb3()
     algorithm = algorithm_of(resolved)
     check_peer_algorithm(algorithm)
-    env_cfg, hp = AtariConfig(**resolved["env"]), (A2CConfig if algorithm == "a2c" else DQNConfig)(**resolved["hyper"])
+    env_cfg = AtariConfig(**resolved["env"])
+    hp = (A2CConfig if algorithm == "a2c" else DQNConfig)(**resolved["hyper"])
     total_agent_steps = resolved["total_frames"] // env_cfg.frame_skip
-    kwargs = a2c_kwargs(hp, resolved["workers"], resolved["total_frames"]) if algorithm == "a2c" else dqn_kwargs(hp, total_agent_steps)
+    kwargs = (a2c_kwargs(hp, resolved["workers"], resolved["total_frames"]) if algorithm == "a2c"
+              else dqn_kwargs(hp, total_agent_steps))
     resolved = {**peer_run_config(resolved), "device": "cpu",
                 "peer": {"library": PEER, "version": sb3.__version__, "kwargs": repr(kwargs),
                          "protocol_gaps": list(PROTOCOL_GAPS + (DQN_GAPS if algorithm == "dqn" else ()))}}
@@ -257,7 +259,8 @@ def train_peer(resolved: dict, out: Path, threads: int) -> int:
     else:
         from stable_baselines3 import DQN as SB3Model
     model = SB3Model("CnnPolicy", env, seed=run.seed, device="cpu", verbose=0, **kwargs)
-    run.start(model.policy, model.policy.optimizer, _policy_fn(algorithm, model))  # restores a checkpoint's policy, optimizer and counters
+    # restores a checkpoint's policy, optimizer and counters
+    run.start(model.policy, model.policy.optimizer, _policy_fn(algorithm, model))
     model.num_timesteps = run.agent_steps
     model._n_updates = 0
     callback = _callback(run, model, algorithm, env_cfg.frame_skip)

@@ -28,7 +28,6 @@ and epochs).
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict
 from pathlib import Path
 
@@ -42,7 +41,7 @@ from replication.results.stats import grouped_mean_ci, mean_ci
 from replication.results.verdict import (CURVE_MIN_SHARE, band_position, claim_ci, curve_claim_verdict, margin_points,
                                          score_claim_verdict)
 from replication.runs.read import curve_rows, read_live_log
-from replication.runs.rundir import algorithm_of, normalise_config
+from replication.runs.rundir import algorithm_of, read_config, read_done
 
 # The least frames behind a final verdict, per claim (issue 27: PAAC's Pong curve is past -20 by 5 epochs and
 # near its plateau by 10; Mnih 2016 Figure 3's 2-thread A3C curve has left random by 20 points at 8 epochs)
@@ -63,13 +62,13 @@ def read_live_run(path: str | Path) -> dict:
     ``wall_time_s`` so far (from ``done.json``, else the logs' last rows).
 
     Raises:
-        UserError: no ``config.json`` (nothing trained there).
+        UserError: no ``config.json`` (nothing trained there), or a damaged ``config.json`` or ``done.json``.
     """
     path = Path(path)
     if not (path / "config.json").exists():
         raise UserError(f"{path} has no config.json; accepted: a run directory (finished or training)")
-    config = normalise_config(json.loads((path / "config.json").read_text()))  # keys as this code names them
-    done = json.loads((path / "done.json").read_text()) if (path / "done.json").exists() else None
+    config = read_config(path)  # keys as this code names them; a damaged config.json refused in one line
+    done = read_done(path)
     logs = {name: read_live_log(path / f"{name}.csv") for name in ("eval", "episodes", "updates")}
     live = [df for df in (logs["episodes"], logs["updates"]) if len(df)]
     frames = int(done["frames"]) if done else max((int(df["frames"].max()) for df in live), default=0)

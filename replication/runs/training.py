@@ -161,8 +161,9 @@ class TrainingRun:
               policy: Callable[[torch.Tensor], torch.Tensor]) -> None:
         """Take the run's ``model`` and ``optimizer`` (checkpointed) and its evaluation ``policy`` (uint8
         observations ``(B, frame_stack, screen_size, screen_size)`` on the run's device -> float32 ``(B,
-        num_actions)`` logits or action values; used by every evaluation until ``finish``). Then open the logs (cut back to the checkpoint; a half-written last row, the one damage recovered from, is
-        dropped and said so on stderr), write ``config.json`` (with the run's ``fingerprint`` and, on resume,
+        num_actions)`` logits or action values; used by every evaluation until ``finish``). Then open the logs
+        (cut back to the checkpoint; a half-written last row, the one damage recovered from, is dropped and said
+        so on stderr), write ``config.json`` (with the run's ``fingerprint`` and, on resume,
         ``changes``: the settings that differ from the previous session's), drop a ``done.json`` (a run extended to
         a longer ``total_frames``), restore a checkpoint if any, and start the training clock: ``wall_time_s``
         excludes building the environments and networks (ale-py's vector env takes ~1-3 s to start, a fifth of a
