@@ -187,3 +187,21 @@ def test_paac_lines_sweep_figure_2s_environments_and_the_report_draws_them(tmp_p
                   for net in ("nips", "nature") for n in (16, 32)]).to_csv(csv, index=False)
     pages = build_bench_report(csv, tmp_path / "bench.pdf")
     assert pages == ["Training throughput beside Stable-Baselines3 (frames/s)", "Figure 2 on this host (bench)"]
+
+
+def test_a3c_lines_run_table_2s_worker_counts_up_to_the_cores():
+    from replication.bench.throughput import LINES, a3c_worker_counts, limit_rows
+
+    assert a3c_worker_counts(1) == (1,) and a3c_worker_counts(2) == (1, 2) and a3c_worker_counts(6) == (1, 2, 4)
+    assert a3c_worker_counts(16) == a3c_worker_counts(64) == (1, 2, 4, 8, 16)
+    assert [(line.algorithm, line.workers) for line in LINES["a3c"]] == [
+        (algorithm, n) for algorithm in ("a3c_ff", "a3c_lstm") for n in a3c_worker_counts()]
+    lstm = next(line for line in LINES["a3c"] if line.algorithm == "a3c_lstm")
+    assert limit_rows(lstm, "pong", 1000, threads=1) == ([], None)  # no network limit measured for the LSTM
+
+
+def test_a3c_lstm_per_worker_ratio_compares_with_the_lstm_at_one_worker():
+    df = pd.DataFrame([
+        {"algorithm": a, "workers": n, "network": "nips", "line": f"ours {a}", "frames_per_s": fps}
+        for a, n, fps in [("a3c_ff", 1, 100.0), ("a3c_ff", 2, 190.0), ("a3c_lstm", 1, 50.0), ("a3c_lstm", 2, 80.0)]])
+    assert list(add_ratios(df)["per_worker_vs_1"]) == [1.0, 0.95, 1.0, 0.8]
