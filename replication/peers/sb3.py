@@ -26,7 +26,7 @@ import torch
 from replication.algorithms.a2c import A2CConfig
 from replication.algorithms.dqn import DQNConfig
 from replication.core.errors import UserError
-from replication.core.optim import linear_lr
+from replication.core.optim import CentredRMSprop, linear_lr
 from replication.envs.atari import AtariConfig
 from replication.envs.evaluate import EvalConfig
 from replication.runs.rundir import algorithm_of
@@ -46,7 +46,11 @@ PROTOCOL_GAPS = (
     "callback saw (the life-loss no-op step and FIRE presses inside SB3's reset are not agent steps)",
 )
 DQN_GAPS = (
-    "DQN optimizer: torch's centred RMSprop adds eps outside the root (ours, the release code: inside)",
+    "DQN optimizer: the peer moves to ours. torch's RMSprop(centered=True) adds eps outside the root, the release "
+    "code (ours) under it, and SB3 averages the minibatch's Huber loss where the release code sums it; so the peer "
+    "steps with our CentredRMSprop at eps / batch_size^2, which gives exactly our update (the sum's gradient is "
+    "batch_size times the mean's, and centred RMSProp with eps under the root is invariant to that scale when eps "
+    "scales with its square)",
     "DQN epsilon: SB3 anneals from the first agent step, ours from the replay start; both reach the final "
     "epsilon at the same agent step",
 )
@@ -150,7 +154,8 @@ def dqn_kwargs(hp, total_agent_steps: int) -> dict:
     """SB3 ``DQN`` keyword arguments for our ``DQNConfig`` ``hp`` over a run of ``total_agent_steps``.
 
     The replay stores each frame once (``optimize_memory_usage``, as ours); Huber loss (SB3's smooth L1 = ours
-    with ``td_error_clip`` 1); no gradient clipping (ours has none); see ``DQN_GAPS`` for what differs.
+    with ``td_error_clip`` 1); no gradient clipping (ours has none); our centred RMSProp at ``peer_rmsprop_eps``
+    (the one setting where the peer moves to ours); see ``DQN_GAPS`` for what differs.
 
     Raises:
         UserError: a network or TD-error clip SB3's DQN cannot express.
@@ -169,9 +174,20 @@ def dqn_kwargs(hp, total_agent_steps: int) -> dict:
             "exploration_initial_eps": hp.epsilon_start, "exploration_final_eps": hp.epsilon_end,
             "max_grad_norm": math.inf, "optimize_memory_usage": True,
             "replay_buffer_kwargs": {"handle_timeout_termination": False},
-            "policy_kwargs": {"optimizer_class": torch.optim.RMSprop,
-                              "optimizer_kwargs": {"alpha": hp.rmsprop_decay, "eps": hp.rmsprop_eps,
-                                                   "centered": True}}}
+            "policy_kwargs": {"optimizer_class": CentredRMSprop,  # DQN_GAPS: the peer steps with ours
+                              "optimizer_kwargs": {"decay": hp.rmsprop_decay,
+                                                   "eps": peer_rmsprop_eps(hp.rmsprop_eps, hp.batch_size)}}}
+
+
+def peer_rmsprop_eps(eps: float, batch_size: int) -> float:
+    """The centred-RMSProp ``eps`` (under the root) with which SB3's batch-averaged DQN loss takes exactly our
+    step on the batch-summed loss (``replication.core.losses.td_loss``): ``eps / batch_size**2``.
+
+    Ours: ``d = B * m`` (``m`` the mean loss's gradient), ``g = B * g_m``, ``g2 = B**2 * g2_m``, so
+    ``d / sqrt(g2 - g**2 + eps) = m / sqrt(g2_m - g_m**2 + eps / B**2)``. E.g. ``eps`` 0.01 at ``B`` 32 ->
+    9.765625e-06.
+    """
+    return eps / batch_size ** 2
 
 
 def _policy_fn(algorithm: str, model):

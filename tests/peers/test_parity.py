@@ -101,9 +101,42 @@ def test_dqn_settings_map_onto_sb3():
     kw = dqn_kwargs(hp, 1000)
     assert kw["exploration_fraction"] == pytest.approx(0.5)  # both reach epsilon_end at agent step 500
     assert (kw["buffer_size"], kw["learning_starts"], kw["train_freq"]) == (1000, 100, 4)
-    assert kw["policy_kwargs"]["optimizer_kwargs"]["centered"] is True
+    assert kw["policy_kwargs"]["optimizer_class"].__name__ == "CentredRMSprop"  # the peer steps with ours
+    assert kw["policy_kwargs"]["optimizer_kwargs"] == {"decay": 0.95, "eps": 0.01 / 32 ** 2}
     with pytest.raises(UserError, match="network = 'nips'"):
         dqn_kwargs(DQNConfig(network="nips"), 1000)
+
+
+def test_the_peers_dqn_step_on_the_mean_loss_is_ours_on_the_summed_loss():
+    """SB3 averages the Huber loss over the minibatch, the release code (ours) sums it: our centred RMSProp at eps
+    / B^2 on the mean takes the same steps as at eps on the sum (DQN_GAPS), over several steps, with small
+    gradients where eps matters."""
+    import torch
+    import torch.nn.functional as F
+
+    from replication.core.losses import td_loss
+    from replication.core.optim import CentredRMSprop
+    from replication.peers.sb3 import peer_rmsprop_eps
+
+    assert peer_rmsprop_eps(0.01, 32) == pytest.approx(9.765625e-06)
+    torch.manual_seed(0)
+    B, A = 32, 4
+    w_ours = (torch.randn(8, A) * 1e-3).requires_grad_()
+    w_peer = w_ours.detach().clone().requires_grad_()
+    ours = CentredRMSprop([w_ours], lr=2.5e-4, decay=0.95, eps=0.01)
+    peer = CentredRMSprop([w_peer], lr=2.5e-4, decay=0.95, eps=peer_rmsprop_eps(0.01, B))
+    for _ in range(5):
+        x, actions = torch.randn(B, 8) * 1e-2, torch.randint(0, A, (B,))
+        rewards, next_q, dones = torch.randn(B) * 1e-2, torch.randn(B, A) * 1e-2, torch.zeros(B)
+        for w, opt, loss_of in ((w_ours, ours, lambda q: td_loss(q, actions, rewards, next_q, dones, 0.99)),
+                                (w_peer, peer, lambda q: F.smooth_l1_loss(  # SB3 DQN.train's loss
+                                    q.gather(1, actions[:, None]).squeeze(1),
+                                    rewards + 0.99 * next_q.max(1).values))):
+            opt.zero_grad()
+            loss_of(x @ w).backward()
+            opt.step()
+    assert torch.allclose(w_ours, w_peer, rtol=1e-5, atol=1e-9)
+    assert not torch.allclose(w_ours, torch.zeros_like(w_ours), atol=1e-4)  # it moved
 
 
 def test_peer_only_for_a2c_and_dqn():
@@ -239,3 +272,34 @@ def test_benchmarks_folder_is_regenerated_from_run_directories(both_sides, tmp_p
     assert (out / "curves" / "sb3_a2c" / "breakout_w4_s0.csv").exists()
     assert (out / "parity.csv").exists() and (out / "parity.png").exists()
     assert sum(f.stat().st_size for f in out.rglob("*")) < 1_000_000  # small enough to commit
+
+
+@pytest.mark.slow
+def test_the_dqn_peer_trains_with_our_optimizer_and_resumes(tmp_path):
+    """SB3's DQN on Pong for 3,200 frames (learning from agent step 200), stopped after its 1,600-frame checkpoint
+    and resumed: it steps with our CentredRMSprop (DQN_GAPS) and keeps the run-directory contract."""
+    from replication.config.load import validate_config
+    from replication.config.resolve import resolve_run
+
+    cfg = validate_config({
+        "games": ["pong"], "seeds": [0], "device": "cpu", "checkpoint_every_frames": 1600, "log_every_updates": 20,
+        "eval": {"episodes": 1, "max_frames": 400},
+        "groups": {"dqn": {"peer": True, "workers": [1], "total_frames": 3200,
+                           "hyper": {"network": "nature", "replay_capacity": 1000, "replay_start_agent_steps": 200,
+                                     "epsilon_decay_agent_steps": 400, "target_update_agent_steps": 100}}}})
+    resolved = resolve_run(cfg, "dqn", "pong", 1, 0)
+    out = tmp_path / "sb3"
+    for frames in (1600, 3200):
+        r = _cli("replication.parity", "train", "--run-config", json.dumps({**resolved, "total_frames": frames}),
+                 "--out", str(out), "--threads", "1")
+        assert r.returncode == 0, r.stderr[-2000:]
+        if frames == 1600:
+            (out / "done.json").unlink()  # as if stopped after its checkpoint
+    run_cfg = json.loads((out / "config.json").read_text())
+    assert "CentredRMSprop" in run_cfg["peer"]["kwargs"] and "9.765625e-06" in run_cfg["peer"]["kwargs"]
+    assert run_cfg["resumes"] == 1 and any(g.startswith("DQN optimizer: the peer moves to ours")
+                                           for g in run_cfg["peer"]["protocol_gaps"])
+    done = json.loads((out / "done.json").read_text())
+    assert done["frames"] == 3200 and done["agent_steps"] == 800
+    up = pd.read_csv(out / "updates.csv")
+    assert up["updates"].is_unique and up["updates"].max() > 100  # (800 - 200) / 4 = 150 updates in all
