@@ -1,0 +1,62 @@
+"""The RMSProp eps census (``python -m replication.diagnose``) against hand-computed values, and on a real
+checkpoint written by a tiny A2C run."""
+
+import math
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from conftest import ROOT
+from replication.core.errors import UserError
+from replication.results.optimizer_census import layer_census, optimizer_census
+
+
+def test_layer_census_by_hand():
+    # g = [0.01, 0.3], eps 0.1, lr 0.01: eps dominates the first parameter only; steps 0.01*sqrt(0.01/0.11) and
+    # 0.01*sqrt(0.3/0.4), their RMS 0.01*sqrt((0.090909 + 0.75) / 2) = 0.0064843
+    row = layer_census(torch.tensor([0.3, -0.4]), torch.tensor([0.01, 0.3]), lr=0.01, eps=0.1)
+    assert row["parameters"] == 2 and row["eps_share"] == 0.5
+    assert row["rms_weight"] == pytest.approx(math.sqrt((0.09 + 0.16) / 2))
+    assert row["rms_grad"] == pytest.approx(math.sqrt(0.155))
+    assert row["step_rms"] == pytest.approx(0.0064843, rel=1e-4)
+    assert row["relative_step"] == pytest.approx(0.0064843 / math.sqrt(0.125), rel=1e-4)
+    # centred: variance g2 - g^2 = 0.3 - 0.25 = 0.05 < eps: eps decides; step 0.01*sqrt(0.3/0.15)
+    row = layer_census(torch.tensor([1.0]), torch.tensor([0.3]), lr=0.01, eps=0.1, grad_avg=torch.tensor([0.5]))
+    assert row["eps_share"] == 1.0 and row["step_rms"] == pytest.approx(0.01 * math.sqrt(2.0))
+
+
+def _checkpoint(model: torch.nn.Module, square_avgs: list, lr=0.01, eps=0.1) -> dict:
+    params = list(model.parameters())
+    return {"model": model.state_dict(), "counters": {"frames": 400, "updates": 5},
+            "optimizer": {"param_groups": [{"lr": lr, "eps": eps, "params": list(range(len(params)))}],
+                          "state": {i: {"square_avg": s} for i, s in enumerate(square_avgs)}}}
+
+
+def test_optimizer_census_pairs_layers_and_refuses_what_it_cannot_pair():
+    model = torch.nn.Linear(2, 1)
+    table, info = optimizer_census(_checkpoint(model, [torch.full((1, 2), 0.4), torch.full((1,), 0.01)]))
+    assert list(table["layer"]) == ["weight", "bias"] and list(table["eps_share"]) == [0.0, 1.0]
+    assert info["sgd_rate"] == pytest.approx(0.01 / math.sqrt(0.1)) and info["frames"] == 400
+    with pytest.raises(UserError, match="cannot pair the optimizer's 1 parameters with the model's 2 tensors"):
+        ck = _checkpoint(model, [torch.zeros(1, 2)])
+        ck["optimizer"]["param_groups"][0]["params"] = [0]
+        optimizer_census(ck)
+
+
+def test_diagnose_reads_a_real_checkpoint_and_refuses_a_folder_without_one(tmp_path):
+    run = tmp_path / "run"
+    r = subprocess.run([sys.executable, "-m", "replication.train", "--configfile", str(ROOT / "configs/smoke.yaml"),
+                        "--group", "a2c", "--game", "pong", "--workers", "4", "--seed", "0", "--threads", "1",
+                        "--out", str(run)], capture_output=True, text=True, cwd=ROOT, timeout=600)
+    assert r.returncode == 0, r.stderr[-2000:]
+    from replication.cli.diagnose import census_text
+
+    text = census_text(run)
+    assert "eps 0.1 under the root" in text and "torso.5.weight" in text and "eps_share" in text
+    r = subprocess.run([sys.executable, "-m", "replication.diagnose", str(tmp_path)], capture_output=True,
+                       text=True, cwd=ROOT)
+    assert r.returncode == 2 and r.stderr.strip().splitlines() == [
+        f"error: no checkpoint.pt in '{tmp_path}'; accepted: a run directory of replication.train that has saved "
+        "a checkpoint"]
