@@ -1,14 +1,11 @@
-"""The RMSProp eps census (``python -m replication.diagnose``) against hand-computed values, and on a real
-checkpoint written by a tiny A2C run."""
+"""The RMSProp eps census (``python -m replication.diagnose``) against hand-computed values (on the smoke
+workflow's real checkpoints: tests/workflow/test_smoke_workflow.py)."""
 
 import math
-import subprocess
-import sys
 
 import pytest
 import torch
 
-from conftest import ROOT
 from replication.core.errors import UserError
 from replication.results.optimizer_census import layer_census, optimizer_census
 
@@ -43,20 +40,3 @@ def test_optimizer_census_pairs_layers_and_refuses_what_it_cannot_pair():
         ck = _checkpoint(model, [torch.zeros(1, 2)])
         ck["optimizer"]["param_groups"][0]["params"] = [0]
         optimizer_census(ck)
-
-
-def test_diagnose_reads_a_real_checkpoint_and_refuses_a_folder_without_one(tmp_path):
-    run = tmp_path / "run"
-    r = subprocess.run([sys.executable, "-m", "replication.train", "--configfile", str(ROOT / "configs/smoke.yaml"),
-                        "--group", "a2c", "--game", "pong", "--workers", "4", "--seed", "0", "--threads", "1",
-                        "--out", str(run)], capture_output=True, text=True, cwd=ROOT, timeout=600)
-    assert r.returncode == 0, r.stderr[-2000:]
-    from replication.cli.diagnose import census_text
-
-    text = census_text(run)
-    assert "eps 0.1 under the root" in text and "torso.5.weight" in text and "eps_share" in text
-    r = subprocess.run([sys.executable, "-m", "replication.diagnose", str(tmp_path)], capture_output=True,
-                       text=True, cwd=ROOT)
-    assert r.returncode == 2 and r.stderr.strip().splitlines() == [
-        f"error: no checkpoint.pt in '{tmp_path}'; accepted: a run directory of replication.train that has saved "
-        "a checkpoint"]
