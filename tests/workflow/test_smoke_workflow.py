@@ -92,7 +92,7 @@ def test_diagnose_reads_every_algorithms_checkpoint_and_refuses_a_folder_without
     r = subprocess.run([sys.executable, "-m", "replication.diagnose", *map(str, runs)], capture_output=True,
                        text=True, cwd=ROOT)
     assert r.returncode == 0, r.stderr[-2000:]
-    assert r.stdout.count("under the root") == len(runs) and "online.torso.5.weight" in r.stdout
+    assert r.stdout.count("under the root") == len(runs) and "online.head.weight" in r.stdout  # DQN: online net
     assert "eps_share" in r.stdout
     r = subprocess.run([sys.executable, "-m", "replication.diagnose", str(tmp_path)], capture_output=True,
                        text=True, cwd=ROOT)
