@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 from replication.algorithms.a2c import A2CConfig
-from replication.algorithms.dqn import DQNConfig
+from replication.algorithms.dqn import DQNConfig, epsilon_at
 from replication.core.errors import UserError
 from replication.core.optim import CentredRMSprop, linear_lr
 from replication.envs.atari import AtariConfig
@@ -51,8 +51,9 @@ DQN_GAPS = (
     "steps with our CentredRMSprop at eps / batch_size^2, which gives exactly our update (the sum's gradient is "
     "batch_size times the mean's, and centred RMSProp with eps under the root is invariant to that scale when eps "
     "scales with its square)",
-    "DQN epsilon: SB3 anneals from the first agent step, ours from the replay start; both reach the final "
-    "epsilon at the same agent step",
+    "DQN epsilon: the peer moves to ours. SB3 anneals from the first agent step, the release code (ours) from the "
+    "replay start; the peer's exploration_schedule is replaced by ours (epsilon_at of its agent-step count), so "
+    "both act with the same epsilon at every agent step",
 )
 
 
@@ -190,6 +191,14 @@ def peer_rmsprop_eps(eps: float, batch_size: int) -> float:
     return eps / batch_size ** 2
 
 
+def peer_epsilon_schedule(model, hp: DQNConfig):
+    """An SB3 DQN ``exploration_schedule`` that acts with our epsilon: SB3 calls it with the progress remaining
+    after every agent step; it returns ``replication.algorithms.dqn.epsilon_at`` of the model's agent-step count
+    (``num_timesteps``, one environment), so the clock starts at the replay start as the release code's does,
+    where SB3's own ``LinearSchedule`` starts at agent step 0."""
+    return lambda _progress_remaining: epsilon_at(model.num_timesteps, hp)
+
+
 def _policy_fn(algorithm: str, model):
     """uint8 ``(B, 4, 84, 84)`` -> float ``(B, A)``: SB3's action logits (A2C) or Q-values (DQN), for our
     evaluator (which samples from logits, or acts epsilon-greedily on Q-values for DQN)."""
@@ -275,6 +284,8 @@ def train_peer(resolved: dict, out: Path, threads: int) -> int:
     else:
         from stable_baselines3 import DQN as SB3Model
     model = SB3Model("CnnPolicy", env, seed=run.seed, device="cpu", verbose=0, **kwargs)
+    if algorithm == "dqn":  # DQN_GAPS: the peer's epsilon follows ours
+        model.exploration_schedule = peer_epsilon_schedule(model, hp)
     # restores a checkpoint's policy, optimizer and counters
     run.start(model.policy, model.policy.optimizer, _policy_fn(algorithm, model))
     model.num_timesteps = run.agent_steps

@@ -99,7 +99,16 @@ def test_dqn_settings_map_onto_sb3():
     hp = DQNConfig(network="nature", replay_capacity=1000, replay_start_agent_steps=100,
                    epsilon_decay_agent_steps=400)
     kw = dqn_kwargs(hp, 1000)
-    assert kw["exploration_fraction"] == pytest.approx(0.5)  # both reach epsilon_end at agent step 500
+    assert kw["exploration_fraction"] == pytest.approx(0.5)  # SB3's own schedule, replaced in train_peer:
+    from types import SimpleNamespace
+
+    from replication.peers.sb3 import peer_epsilon_schedule
+
+    model = SimpleNamespace(num_timesteps=0)
+    schedule = peer_epsilon_schedule(model, hp)
+    for agent_steps, epsilon in [(0, 1.0), (100, 1.0), (300, 0.55), (500, 0.1), (900, 0.1)]:
+        model.num_timesteps = agent_steps  # ours: 1 until the replay start (100), then 1 -> 0.1 over 400 steps
+        assert schedule(1.0 - agent_steps / 1000) == pytest.approx(epsilon)
     assert (kw["buffer_size"], kw["learning_starts"], kw["train_freq"]) == (1000, 100, 4)
     assert kw["policy_kwargs"]["optimizer_class"].__name__ == "CentredRMSprop"  # the peer steps with ours
     assert kw["policy_kwargs"]["optimizer_kwargs"] == {"decay": 0.95, "eps": 0.01 / 32 ** 2}
@@ -303,3 +312,24 @@ def test_the_dqn_peer_trains_with_our_optimizer_and_resumes(tmp_path):
     assert done["frames"] == 3200 and done["agent_steps"] == 800
     up = pd.read_csv(out / "updates.csv")
     assert up["updates"].is_unique and up["updates"].max() > 100  # (800 - 200) / 4 = 150 updates in all
+
+
+@pytest.mark.slow
+def test_sb3s_dqn_acts_with_our_epsilon_after_learn():
+    """SB3's DQN with our schedule in place (``train_peer``): after 300 agent steps of ``learn`` (replay start 100,
+    annealing over 400) its exploration rate is ours, 0.55, where SB3's own schedule would be at 0.46."""
+    from stable_baselines3 import DQN
+
+    from replication.algorithms.dqn import DQNConfig, epsilon_at
+    from replication.envs.atari import AtariConfig
+    from replication.peers.sb3 import dqn_kwargs, make_sb3_env, peer_epsilon_schedule
+
+    hp = DQNConfig(network="nature", replay_capacity=1000, replay_start_agent_steps=100,
+                   epsilon_decay_agent_steps=400)
+    env = make_sb3_env("pong", 1, AtariConfig(), 0)
+    model = DQN("CnnPolicy", env, seed=0, device="cpu", verbose=0, **dqn_kwargs(hp, 1000))
+    model.exploration_schedule = peer_epsilon_schedule(model, hp)
+    model.learn(total_timesteps=300)
+    env.close()
+    assert model.num_timesteps == 300 and model.exploration_rate == pytest.approx(epsilon_at(300, hp)) == 0.55
+
