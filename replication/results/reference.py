@@ -156,8 +156,9 @@ def clemente_throughput() -> pd.DataFrame:
     ``frames_per_s`` (the panel's printed Timesteps/second, PAAC global steps/s, x 4 frames) on that panel's rows
     (NaN on the time-share rows)."""
     df = _read("clemente2017_fig_throughput.csv").drop(columns=["n_e_digitized"])
-    is_throughput_panel = df["y_unit"].str.lower().str.startswith("timesteps")  # the panel printed in Timesteps/second
-    return df.assign(frames_per_s=np.where(is_throughput_panel, df["value"] * FRAMES_PER_GLOBAL_STEP, np.nan))
+    # the "Efficiency" panel is in PAAC global steps per second (its axis label); the others are runtime shares
+    global_steps_per_s = df["panel"] == "Efficiency"
+    return df.assign(frames_per_s=np.where(global_steps_per_s, df["value"] * FRAMES_PER_GLOBAL_STEP, np.nan))
 
 
 def mnih_curves(x: str = "frames") -> pd.DataFrame:
