@@ -156,7 +156,8 @@ def dqn_kwargs(hp, total_agent_steps: int) -> dict:
 
     The replay stores each frame once (``optimize_memory_usage``, as ours); Huber loss (SB3's smooth L1 = ours
     with ``td_error_clip`` 1); no gradient clipping (ours has none); our centred RMSProp at ``peer_rmsprop_eps``
-    (the one setting where the peer moves to ours); see ``DQN_GAPS`` for what differs.
+    (the peer moves to ours there, and to our epsilon in ``train_peer``: ``peer_epsilon_schedule``); see
+    ``DQN_GAPS`` for both and what still differs.
 
     Raises:
         UserError: a network or TD-error clip SB3's DQN cannot express.
