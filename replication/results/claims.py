@@ -16,9 +16,14 @@ worker count) beside every claim it tests:
   evaluation scores, and every run logs its training games), mean over seeds. Curve verdicts:
   ``verdict.band_position`` at each of the paper's points from our first whole bin to our last (ours linearly
   interpolated between bin ends), ``verdict.curve_claim_verdict`` over them.
+* ``mnih2016_table_s3_dqn``: a DQN group against Mnih et al. 2016 Table S3's DQN column (Nair et al. 2015's
+  human-start scores; the budget behind it is ``reference.PAPER_FRAME_BUDGET``'s 50M agent steps = 200M frames);
+  ours and the verdict as for ``clemente2017_table1``.
 
 A group with a run still short of its budget is ``running`` (its frames so far in ``frames``, the verdict so far in
-``detail``); a finished group below ``MIN_FRAMES`` of the claim is ``not comparable``. Writes ``claims.csv``,
+``detail``). A finished group below ``MIN_FRAMES`` of the claim is ``not comparable``, except a score claim that
+holds there: reaching the paper's final score with less training than the paper's is enough to hold it, while
+falling short of it earlier says nothing about the paper's budget. Writes ``claims.csv``,
 ``claims_curves.csv`` (ours and the paper's band at each paper point), ``claims_training_curves.csv`` (each
 claim group's learning curve, mean and 95% CI over seeds per bin, with its ``settings``: the suite's published
 curve, which the report draws beside a user's rerun at the same settings) and one PNG per curve claim,
@@ -44,11 +49,15 @@ from replication.runs.read import curve_rows, read_live_log
 from replication.runs.rundir import algorithm_of, read_config, read_done
 
 # The least frames behind a final verdict, per claim (issue 27: PAAC's Pong curve is past -20 by 5 epochs and
-# near its plateau by 10; Mnih 2016 Figure 3's 2-thread A3C curve has left random by 20 points at 8 epochs)
-MIN_FRAMES = {"clemente2017_table1": 40_000_000, "clemente2017_fig3": 40_000_000, "mnih2016_fig3": 32_000_000}
+# near its plateau by 10; Mnih 2016 Figure 3's 2-thread A3C curve has left random by 20 points at 8 epochs;
+# Table S3's DQN column: the Nature agent's own budget, 50M agent steps = 200M frames)
+MIN_FRAMES = {"clemente2017_table1": 40_000_000, "clemente2017_fig3": 40_000_000, "mnih2016_fig3": 32_000_000,
+              "mnih2016_table_s3_dqn": reference.PAPER_FRAME_BUDGET["dqn"]}
 SOURCES = {"clemente2017_table1": "Clemente et al. 2017, Table 1",
            "clemente2017_fig3": "Clemente et al. 2017, Figure 3 (digitized)",
-           "mnih2016_fig3": "Mnih et al. 2016, Figure 3 (digitized)"}
+           "mnih2016_fig3": "Mnih et al. 2016, Figure 3 (digitized)",
+           "mnih2016_table_s3_dqn": "Mnih et al. 2016, Table S3 (DQN column, from Nair et al. 2015)"}
+SCORE_CLAIMS = ("clemente2017_table1", "mnih2016_table_s3_dqn")
 CURVE_BIN_FRAMES = 2_000_000  # half an epoch: ~500 Pong games per bin early in training, ~200 late
 # the key columns of the curve points behind a curve claim (claims_table), one frame per claim and run group
 CURVE_KEYS = ["claim", "group", "game", "workers"]
@@ -125,7 +134,15 @@ def claims_of(algorithm: str, game: str, workers: int) -> list[str]:
             out.append("clemente2017_fig3")
     if algorithm == "a3c_ff" and paper_band("mnih2016_fig3", game, workers) is not None:
         out.append("mnih2016_fig3")
+    if algorithm == "dqn" and not np.isnan(_table_s3_dqn(game)):
+        out.append("mnih2016_table_s3_dqn")
     return out
+
+
+def _table_s3_dqn(game: str) -> float:
+    """Table S3's DQN score for ``game`` (human starts); NaN where the table prints none."""
+    s3 = reference.table_s3().set_index("game")
+    return float(s3.loc[game, "dqn"]) if game in s3.index else np.nan
 
 
 def curve_points(curves: list[pd.DataFrame], band: pd.DataFrame, margin: float) -> pd.DataFrame:
@@ -185,14 +202,17 @@ def claim_row(claim: str, runs: list[dict]) -> tuple[dict, pd.DataFrame]:
     frames = min(r["frames"] for r in runs)
     margin = margin_points(game)
     points = pd.DataFrame()
-    if claim == "clemente2017_table1":
-        column = f"paac_{network}"
-        paper = float(reference.clemente_table1().set_index("game").loc[game, column])
+    if claim in SCORE_CLAIMS:
+        if claim == "clemente2017_table1":
+            column = f"paac_{network}"
+            paper = float(reference.clemente_table1().set_index("game").loc[game, column])
+            column, protocol = reference.CLEMENTE_TABLE1_COLUMNS[column], reference.CLEMENTE_TABLE1_PROTOCOL[column]
+        else:
+            paper, column, protocol = _table_s3_dqn(game), "DQN", reference.TABLE_S3_PROTOCOL
         ours, lo, hi, over = _latest_score(runs)
         judged = not np.isnan(ours)
         verdict = score_claim_verdict(lo, paper, margin) if judged else "not held"
-        detail = (f"{reference.CLEMENTE_TABLE1_COLUMNS[column]} column, protocol "
-                  f"{reference.CLEMENTE_TABLE1_PROTOCOL[column]} (ours: no-op starts); held when our CI's lower "
+        detail = (f"{column} column, protocol {protocol} (ours: no-op starts); held when our CI's lower "
                   f"bound >= paper - {margin:.3g}")
     else:
         points = curve_points([training_curve(r) for r in runs], paper_band(claim, game, workers), margin)
@@ -206,7 +226,7 @@ def claim_row(claim: str, runs: list[dict]) -> tuple[dict, pd.DataFrame]:
     if not finished:
         detail = (f"so far {verdict}; " if judged else "nothing to judge yet; ") + detail
         verdict = "running"
-    elif frames < MIN_FRAMES[claim]:
+    elif frames < MIN_FRAMES[claim] and not (claim in SCORE_CLAIMS and verdict == "held"):
         detail = f"{frames / 1e6:.3g}M frames, below the {MIN_FRAMES[claim] / 1e6:.0f}M a verdict needs; " + detail
         verdict = "not comparable"
     host = c0.get("host", {})
