@@ -5,6 +5,7 @@ Usage::
     pip install -e '.[bench]'          # Stable-Baselines3 (the peer) and OpenCV for its Atari wrappers
     python -m replication.bench --game pong --frames 200000 --out results/bench/bench.csv
     python -m replication.bench --algos a2c --repeats 3   # each line 3 times, round-robin: median and range
+    python -m replication.bench --algos dqn --game pong breakout --repeats 3   # games round-robin with the lines
     snakemake --cores all bench        # the same, plus reports/bench.pdf
 
 Every line trains on the same host, one after another (never concurrently), and reports training frames/s
@@ -31,7 +32,8 @@ network and number of environments.
 
 Preprocessing is the same on both sides: no-op starts (30), frame skip 4 with max-pool, 84x84 grayscale, stack of
 4, clipped rewards; SB3 adds its episodic-life and fire-reset wrappers. This is a benchmark, not a test: numbers
-depend on the host and on what else runs on it.
+depend on the host and on what else runs on it; on a virtual machine, also on what its neighbours run, which
+``cpu_steal`` shows per line (the share of CPU time the hypervisor gave elsewhere while the line ran).
 """
 
 from __future__ import annotations
@@ -55,7 +57,7 @@ from replication.config.resolve import resolve_run
 from replication.core.errors import ArgumentParser, UserError, check_output, cli_main
 from replication.core.precision import check_precision, cpu_flags, native_bf16
 from replication.envs.atari import check_game
-from replication.runs.provenance import host_info
+from replication.runs.provenance import cpu_steal_share, cpu_times, host_info
 from replication.runs.rundir import atomic_write_bytes
 
 BENCH_ALGORITHMS = ("a2c", "dqn", "a3c", "paac")
@@ -179,16 +181,19 @@ def select_lines(algorithm: str, precisions: list[str], native_bf16: bool) -> li
             and (line.precision != "bf16" or native_bf16)]
 
 
-def bench_table(algorithms: list[str], game: str, frames: int, dqn_frames: int, threads: int,
+def bench_table(algorithms: list[str], games: list[str], frames: int, dqn_frames: int, threads: int,
                 repeats: int = 1, precisions: tuple[str, ...] = ("fp32", "bf16"), out: str | Path | None = None,
                 host: str = "") -> pd.DataFrame:
-    """Run every line of ``algorithms`` and return the table (one row per limit and per training line).
+    """Run every line of ``algorithms`` on every game of ``games`` and return the table (one row per limit and per
+    training line and game).
 
-    The limits come first, once per shape. Then each algorithm's lines train ``repeats`` times, round-robin
-    (all lines once, then all again), so a slow spell on a shared host hits every line rather than one;
-    ``frames_per_s`` is the median of a line's runs, ``frames_per_s_min`` / ``_max`` their range. With ``out``,
-    the CSV is rewritten after every line's run (a line's ``repeats`` column says how many runs it has so far), so
-    a stopped bench keeps every line it finished.
+    The limits come first, once per shape and game. Then each algorithm's lines train ``repeats`` times,
+    round-robin (every line on every game once, then all again), so a slow spell on a shared host hits every line
+    and game rather than one; ``frames_per_s`` is the median of a line's runs, ``frames_per_s_min`` / ``_max``
+    their range, ``cpu_steal`` the mean share of the host's CPU time the hypervisor took during them
+    (``provenance.cpu_steal_share``: a slow run on a shared host shows there). With ``out``, the CSV is rewritten
+    after every line's run (a line's ``repeats`` column says how many runs it has so far), so a stopped bench keeps
+    every line it finished.
     """
     bf16_ok = native_bf16("cpu")
     if "bf16" in precisions and not bf16_ok:
@@ -204,57 +209,65 @@ def bench_table(algorithms: list[str], game: str, frames: int, dqn_frames: int, 
     for algorithm in algorithms:
         n = dqn_frames if algorithm == "dqn" else frames
         lines = select_lines(algorithm, list(precisions), bf16_ok)
+        runs = [(line, game) for game in games for line in lines]
         limits, bounds = {}, {}
-        for line in lines:
-            if line.who == "ours" and line.shape not in bounds:
-                limits[line], bounds[line.shape] = limit_rows(line, game, n, threads)
-        rates = {line: [] for line in lines}
+        for line, game in runs:
+            if line.who == "ours" and (line.shape, game) not in bounds:
+                limits[line, game], bounds[line.shape, game] = limit_rows(line, game, n, threads)
+        rates = {key: [] for key in runs}
+        steals = {key: [] for key in runs}
         for r in range(repeats):
-            for line in lines:
-                print(f"running {line.name} workers={line.workers} network={line.network} for {n} frames "
+            for line, game in runs:
+                print(f"running {line.name} workers={line.workers} network={line.network} on {game} for {n} frames "
                       f"({r + 1}/{repeats}) ...", file=sys.stderr)
-                rates[line].append(run_line(line, game, n, threads))
-                table(done + line_rows(lines, rates, limits, bounds, game, n))
-        done += line_rows(lines, rates, limits, bounds, game, n)
+                before = cpu_times()
+                rates[line, game].append(run_line(line, game, n, threads))
+                steals[line, game].append(cpu_steal_share(before, cpu_times()))
+                table(done + line_rows(runs, rates, steals, limits, bounds, n))
+        done += line_rows(runs, rates, steals, limits, bounds, n)
     return table(done)
 
 
-def line_rows(lines: list[Line], rates: dict, limits: dict, bounds: dict, game: str, frames: int) -> list[dict]:
-    """One algorithm's table rows: each line's limit rows (the first line of a shape carries them), then its
-    training row with the median frames/s of the runs in ``rates[line]`` so far and their range; a line with no
-    run yet has no rows."""
+def line_rows(runs: list[tuple[Line, str]], rates: dict, steals: dict, limits: dict, bounds: dict,
+              frames: int) -> list[dict]:
+    """One algorithm's table rows, per ``(line, game)`` of ``runs``: its limit rows (the first line of a shape on
+    a game carries them), then its training row with the median frames/s of the runs in ``rates[line, game]`` so
+    far, their range, and the mean of ``steals[line, game]`` (CPU steal share per run); a line with no run yet
+    has no rows."""
     rows = []
-    for line in lines:
-        runs = rates[line]
-        if not runs:
+    for line, game in runs:
+        fps_runs = rates[line, game]
+        if not fps_runs:
             continue
-        fps = float(np.median(runs))
-        bound = bounds[line.shape] if line.who == "ours" else None
-        rows += limits.get(line, [])
+        fps = float(np.median(fps_runs))
+        bound = bounds[line.shape, game] if line.who == "ours" else None
+        rows += limits.get((line, game), [])
         rows.append({"algorithm": line.algorithm, "game": game, "workers": line.workers,
                      "precision": line.precision, "line": line.name, "network": line.network, "frames": frames,
                      "frames_per_s": round(fps, 1),
                      "fraction_of_serial_bound": round(fps / bound, 2) if bound else float("nan"),
-                     "repeats": len(runs), "frames_per_s_min": round(min(runs), 1),
-                     "frames_per_s_max": round(max(runs), 1)})
+                     "repeats": len(fps_runs), "frames_per_s_min": round(min(fps_runs), 1),
+                     "frames_per_s_max": round(max(fps_runs), 1),
+                     "cpu_steal": round(float(np.mean(steals[line, game])), 3)})
     return rows
 
 
 def add_ratios(df: pd.DataFrame) -> pd.DataFrame:
-    """Add ``ratio_to_peer`` (ours / SB3 at the same algorithm, workers and network) and, for A3C,
-    ``per_worker_vs_1`` (frames/s per worker / frames/s of the same line at 1 worker) to a bench table; NaN where
-    there is none."""
+    """Add ``ratio_to_peer`` (ours / SB3 at the same algorithm, workers, network and game) and, for A3C,
+    ``per_worker_vs_1`` (frames/s per worker / frames/s of the same line on the same game at 1 worker) to a bench
+    table; NaN where there is none. A table without a ``game`` column is one game's."""
     df = df.copy()
     df["ratio_to_peer"] = float("nan")
     df["per_worker_vs_1"] = float("nan")
     trained = df["line"].str.startswith(("ours", "sb3"))
+    game = df["game"] if "game" in df else pd.Series("", index=df.index)
     for i, r in df[trained & df["line"].str.startswith("ours")].iterrows():
-        peer = df[trained & df["line"].str.startswith("sb3") & (df["algorithm"] == r["algorithm"])
-                  & (df["workers"] == r["workers"]) & (df["network"] == r["network"])]
+        same = trained & (df["algorithm"] == r["algorithm"]) & (game == game[i])
+        peer = df[same & df["line"].str.startswith("sb3") & (df["workers"] == r["workers"])
+                  & (df["network"] == r["network"])]
         if len(peer):
             df.loc[i, "ratio_to_peer"] = round(r["frames_per_s"] / peer["frames_per_s"].iloc[0], 2)
-        one = df[trained & (df["line"] == r["line"]) & (df["algorithm"] == r["algorithm"])
-                 & (df["workers"] == 1)]
+        one = df[same & (df["line"] == r["line"]) & (df["workers"] == 1)]
         if r["algorithm"].startswith("a3c") and len(one):
             df.loc[i, "per_worker_vs_1"] = round(r["frames_per_s"] / r["workers"] / one["frames_per_s"].iloc[0], 2)
     return df
@@ -263,7 +276,8 @@ def add_ratios(df: pd.DataFrame) -> pd.DataFrame:
 @cli_main
 def main(argv: list[str] | None = None) -> int:
     p = ArgumentParser(prog="python -m replication.bench", description=__doc__.split("\n")[0])
-    p.add_argument("--game", default="pong")
+    p.add_argument("--game", nargs="+", default=["pong"], metavar="GAME",
+                   help="the games every line trains on, round-robin with the lines (e.g. --game pong breakout)")
     p.add_argument("--algos", nargs="+", default=list(BENCH_ALGORITHMS), metavar="ALGORITHM",
                    help=f"the algorithms whose lines to run (not run groups): any of {', '.join(BENCH_ALGORITHMS)} "
                         "(a3c: A3C FF and LSTM at 1..cores workers; paac: A2C at PAAC's n_e 16..256)")
@@ -284,7 +298,13 @@ def main(argv: list[str] | None = None) -> int:
     for key in ("frames", "dqn_frames", "threads", "repeats"):
         if getattr(args, key) < 1:
             raise UserError(f"--{key.replace('_', '-')} must be >= 1, got {getattr(args, key)}")
-    check_game(args.game)
+    learns_from = DQN_BENCH["replay_start_agent_steps"] * 4  # frames, action repeat 4
+    if "dqn" in args.algos and args.dqn_frames <= learns_from:
+        raise UserError(f"--dqn-frames {args.dqn_frames} ends before the bench's DQN makes an update (replay start "
+                        f"{DQN_BENCH['replay_start_agent_steps']:,} agent steps = {learns_from:,} frames); accepted: "
+                        f"more than {learns_from}")
+    for game in args.game:
+        check_game(game)
     check_output(args.out, directory=False)
     host = host_info()
     host_line = (f"{host['cpu']} ({host['cores']} cores; ISA {isa_line()}), torch threads {args.threads}")

@@ -37,6 +37,29 @@ def host_info() -> dict:
             "python": platform.python_version(), "platform": platform.platform()}
 
 
+def cpu_times() -> dict | None:
+    """This host's cumulative CPU times since boot, seconds per state summed over CPUs (``psutil.cpu_times``: user,
+    nice, system, idle, iowait, irq, softirq, steal, guest, guest_nice on Linux); None without psutil (it comes
+    with the ``test`` and ``bench`` extras)."""
+    try:
+        import psutil
+    except ImportError:
+        return None
+    return psutil.cpu_times()._asdict()
+
+
+def cpu_steal_share(before: dict | None, after: dict | None) -> float:
+    """The share of this host's CPU time that the hypervisor gave to other machines between two ``cpu_times``
+    readings: ``d steal / d total``, where total sums every state but ``guest`` and ``guest_nice`` (Linux counts
+    those inside ``user`` and ``nice`` already). 0.0 on bare metal; 0.4 means a run had 60% of the CPUs it
+    asked for. NaN where a reading is None, has no ``steal`` state (not Linux), or no time passed."""
+    if not before or not after or "steal" not in before or "steal" not in after:
+        return float("nan")
+    counted = [k for k in after if k in before and k not in ("guest", "guest_nice")]
+    total = sum(after[k] - before[k] for k in counted)
+    return (after["steal"] - before["steal"]) / total if total > 0 else float("nan")
+
+
 def versions() -> dict:
     """Versions of the libraries that decide the numbers."""
     out = {}

@@ -53,6 +53,8 @@ def test_bad_bench_arguments_are_one_line_errors(capsys):
     assert capsys.readouterr().err.strip() == "error: unknown bench algorithm 'ppo'; accepted: a2c, dqn, a3c, paac"
     with pytest.raises(UserError, match="--frames must be >= 1, got 0"):
         main.__wrapped__(["--frames", "0"])
+    with pytest.raises(UserError, match="--dqn-frames 3000 ends before .* 10,000 frames\\); accepted: more than 10000"):
+        main.__wrapped__(["--algos", "dqn", "--dqn-frames", "3000"])
 
 
 def test_bench_report_is_a_one_page_pdf(tmp_path):
@@ -98,7 +100,7 @@ def test_repeats_run_round_robin_and_report_the_median(monkeypatch):
                                                  bench.Line("sb3", "a2c", 16, "nature")]})
     monkeypatch.setattr(bench, "run_line", fake_run_line)
     monkeypatch.setattr(bench, "limit_rows", fake_limits)
-    df = bench.bench_table(["a2c"], "pong", 1000, 1000, threads=1, repeats=3)
+    df = bench.bench_table(["a2c"], ["pong"], 1000, 1000, threads=1, repeats=3)
     assert calls == ["ours a2c", "sb3 a2c"] * 3  # round-robin, not three of one line then three of the next
     assert list(df["line"]) == ["env limit", "ours a2c", "sb3 a2c"]
     ours, sb3 = df.iloc[1], df.iloc[2]
@@ -128,7 +130,7 @@ def test_bench_keeps_finished_algorithms_and_skips_lines_by_precision(monkeypatc
     monkeypatch.setattr(bench, "limit_rows", fake_limits)
     out = tmp_path / "bench.csv"
     with pytest.raises(KeyboardInterrupt):
-        bench.bench_table(["a2c", "dqn"], "pong", 1000, 1000, threads=1, precisions=("fp32",), out=out, host="h")
+        bench.bench_table(["a2c", "dqn"], ["pong"], 1000, 1000, threads=1, precisions=("fp32",), out=out, host="h")
     kept = pd.read_csv(out)
     assert kept["line"].tolist() == ["ours a2c"] and kept["host"].tolist() == ["h"]
     lines = bench.LINES["a2c"]
@@ -153,7 +155,7 @@ def test_a_bench_stopped_mid_algorithm_keeps_every_finished_run(monkeypatch, tmp
     monkeypatch.setattr(bench, "limit_rows", lambda line, game, frames, threads: ([], 1000.0))
     out = tmp_path / "bench.csv"
     with pytest.raises(KeyboardInterrupt):
-        bench.bench_table(["a2c"], "pong", 1000, 1000, threads=1, repeats=3, out=out, host="h")
+        bench.bench_table(["a2c"], ["pong"], 1000, 1000, threads=1, repeats=3, out=out, host="h")
     kept = pd.read_csv(out).set_index("line")
     assert kept.loc["ours a2c", "repeats"] == 2 and kept.loc["ours a2c", "frames_per_s"] == 200.0  # runs 1 and 3
     assert kept.loc["sb3 a2c", "repeats"] == 1 and kept.loc["sb3 a2c", "frames_per_s"] == 200.0
@@ -205,3 +207,45 @@ def test_a3c_lstm_per_worker_ratio_compares_with_the_lstm_at_one_worker():
         {"algorithm": a, "workers": n, "network": "nips", "line": f"ours {a}", "frames_per_s": fps}
         for a, n, fps in [("a3c_ff", 1, 100.0), ("a3c_ff", 2, 190.0), ("a3c_lstm", 1, 50.0), ("a3c_lstm", 2, 80.0)]])
     assert list(add_ratios(df)["per_worker_vs_1"]) == [1.0, 0.95, 1.0, 0.8]
+
+
+def test_cpu_steal_share_is_steal_over_all_time_but_guest():
+    from replication.runs.provenance import cpu_steal_share
+
+    before = {"user": 10.0, "nice": 1.0, "system": 2.0, "idle": 5.0, "iowait": 0.0, "steal": 1.0, "guest": 3.0,
+              "guest_nice": 0.0}
+    after = {"user": 20.0, "nice": 1.0, "system": 4.0, "idle": 10.0, "iowait": 0.0, "steal": 4.0, "guest": 8.0,
+             "guest_nice": 0.0}
+    # d: user 10, system 2, idle 5, steal 3 (guest 5 is inside user already): 3 / 20
+    assert cpu_steal_share(before, after) == pytest.approx(0.15)
+    assert math.isnan(cpu_steal_share(None, after)) and math.isnan(cpu_steal_share(before, before))
+    no_steal = {k: v for k, v in before.items() if k != "steal"}  # not Linux
+    assert math.isnan(cpu_steal_share(no_steal, no_steal))
+
+
+def test_games_run_round_robin_with_the_lines_and_ratios_stay_within_a_game(monkeypatch):
+    from replication.bench import throughput as bench
+
+    calls = []
+    fps = {("ours a2c", "pong"): 600.0, ("sb3 a2c", "pong"): 300.0, ("ours a2c", "breakout"): 400.0,
+           ("sb3 a2c", "breakout"): 400.0}
+
+    def fake_run_line(line, game, frames, threads):
+        calls.append((line.name, game))
+        return fps[line.name, game]
+
+    def fake_cpu_times():  # each run takes 10 s of CPU time, 1 s of it stolen on Pong, 4 s on Breakout
+        stolen = sum({"pong": 1.0, "breakout": 4.0}[game] for _, game in calls)
+        return {"user": 10.0 * len(calls) - stolen, "steal": stolen}
+
+    monkeypatch.setattr(bench, "LINES", {"a2c": [bench.Line("ours", "a2c", 16, "nature"),
+                                                 bench.Line("sb3", "a2c", 16, "nature")]})
+    monkeypatch.setattr(bench, "run_line", fake_run_line)
+    monkeypatch.setattr(bench, "limit_rows", lambda line, game, frames, threads: ([], 1000.0))
+    monkeypatch.setattr(bench, "cpu_times", fake_cpu_times)
+    df = bench.bench_table(["a2c"], ["pong", "breakout"], 1000, 1000, threads=1, repeats=2)
+    assert calls == [("ours a2c", "pong"), ("sb3 a2c", "pong"), ("ours a2c", "breakout"), ("sb3 a2c", "breakout")] * 2
+    rows = df.set_index(["line", "game"])
+    assert rows.loc[("ours a2c", "pong"), "ratio_to_peer"] == 2.0
+    assert rows.loc[("ours a2c", "breakout"), "ratio_to_peer"] == 1.0  # not 400 / 300 from Pong's peer
+    assert rows.loc[("ours a2c", "pong"), "cpu_steal"] == 0.1 and rows.loc[("sb3 a2c", "breakout"), "cpu_steal"] == 0.4
