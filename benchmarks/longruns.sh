@@ -1,0 +1,46 @@
+#!/bin/bash
+# The long runs behind benchmarks/ (claims.csv, parity.csv, longruns_progress.csv), one heavy training at a time,
+# each through the suite's own workflow (Snakefile, configs/*.yaml) from a frozen copy of the code, so that edits to
+# the checkout never change a running job.
+#
+#   bash benchmarks/longruns.sh [ROOT]          # ROOT: where the run directories go (default: ../longruns)
+#   nohup bash benchmarks/longruns.sh > ../longruns/queue.log 2>&1 &
+#   LONGRUNS_SNAKEMAKE_ARGS=-n bash benchmarks/longruns.sh   # dry run: what each step has left to do
+#
+# The first call makes ROOT/code, a git worktree of this checkout at its HEAD (detached); later calls use it as it
+# is: move it on with `git -C ROOT/code checkout --detach COMMIT` between runs. PYTHONPATH makes its package the
+# one every job imports; the .venv of this checkout (`make`) supplies the libraries.
+# Rerun the script to resume, after a stop or a machine restart alike: Snakemake skips finished runs and each
+# train job resumes from its checkpoint.pt (a killed Snakemake may first need `--unlock`, see docs/reliability.md).
+# To stop before a session or a booking ends: kill this script, then SIGTERM the training process
+# (`pkill -TERM -f replication.train`, or `replication.parity train`): it saves a checkpoint and exits.
+set -u
+HERE=$(cd "$(dirname "$0")/.." && pwd)
+ROOT=$(mkdir -p "${1:-$HERE/../longruns}" && cd "${1:-$HERE/../longruns}" && pwd)
+CODE=$ROOT/code
+SMK=$HERE/.venv/bin/snakemake
+[ -x "$SMK" ] || { echo "no $SMK: run \`make .venv/.installed\` in $HERE first" >&2; exit 2; }
+[ -d "$CODE" ] || git -C "$HERE" worktree add --detach "$CODE" HEAD || exit 2
+
+step() {  # step NAME CONFIG TARGET...: the targets of CONFIG, run directories under ROOT/NAME/runs
+  local name=$1 cfg=$2 rc
+  shift 2
+  mkdir -p "$ROOT/$name"
+  echo "$(date -u +%FT%TZ) start $name ($(git -C "$CODE" rev-parse --short HEAD))"
+  PYTHONPATH=$CODE "$SMK" -s "$CODE/Snakefile" -d "$ROOT/$name" --cores 2 --configfile "$CODE/$cfg" \
+    --config results_dir="$ROOT/$name" reports_dir="$ROOT/$name/reports" \
+    --rerun-incomplete --keep-going ${LONGRUNS_SNAKEMAKE_ARGS:-} "${@/#/$ROOT/$name/runs/}" >> "$ROOT/$name/snakemake.log" 2>&1
+  rc=$?
+  echo "$(date -u +%FT%TZ) end $name rc=$rc"
+}
+
+# Mnih 2016 Figure 3, A3C FF with 2 threads on Pong (issue 28 row 1; claims.csv mnih2016_fig3)
+step a3c_pong configs/mnih2016_a3c_pong.yaml a3c_ff/pong/w2/s0/done.json
+# DQN learning parity with Stable-Baselines3 on Pong (issue 29 row 1; parity.csv)
+step dqn_parity configs/parity.yaml sb3_dqn/pong/w1/s0/done.json dqn/pong/w1/s0/done.json
+# A3C LSTM at the same settings (issue 28 row 2)
+step a3c_lstm_pong configs/mnih2016_a3c_lstm_pong.yaml a3c_lstm/pong/w2/s0/done.json
+# DQN at Nature's settings (issue 29 row 2; claims.csv mnih2016_table_s3_dqn)
+step dqn_nature configs/dqn_nature_pong.yaml dqn/pong/w1/s0/done.json
+# Clemente 2017 Table 1 and Figure 3, PAAC on Pong at n_e 32, 2 seeds (finished 2026-12-03; claims.csv)
+step paac_pong configs/clemente2017_pong.yaml a2c/pong/w32/s0/done.json a2c/pong/w32/s1/done.json
