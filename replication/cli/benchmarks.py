@@ -108,20 +108,23 @@ def write_benchmarks(run_dirs: list[str | Path], out: str | Path) -> pd.DataFram
 
 
 def folder_cli(argv: list[str] | None, prog: str, description: str, write, columns: list[str], runs_help: str,
-               note: str = "") -> int:
+               note: str = "", update_help: str | None = None) -> int:
     """The command line of a step that (re)writes a results folder from run directories (``benchmarks``,
     ``claims``): ``--out`` (default ``benchmarks``) checked before any work, then ``write(runs, out)``, whose table's
-    ``columns`` are printed; ``note`` goes to stderr before the closing line.
+    ``columns`` are printed; ``note`` goes to stderr before the closing line. With ``update_help``, the flag
+    ``--update`` (so described) is offered and passed on as ``write(runs, out, update=...)``.
 
     Raises:
         UserError: ``--out`` cannot be written, or what ``write`` raises.
     """
     p = ArgumentParser(prog=prog, description=description)
     p.add_argument("--out", default="benchmarks", help="folder to (re)write (default: benchmarks)")
+    if update_help:
+        p.add_argument("--update", action="store_true", help=update_help)
     p.add_argument("runs", nargs="+", help=runs_help)
     args = p.parse_args(argv)
     check_output(args.out, directory=True)
-    table = write(args.runs, args.out)
+    table = write(args.runs, args.out, update=args.update) if update_help else write(args.runs, args.out)
     print(table[columns].to_string(index=False, float_format=lambda v: f"{v:.1f}"))
     print(f"{note}written {args.out}/", file=sys.stderr)
     return 0

@@ -3,6 +3,11 @@
 Usage::
 
     python -m replication.claims --out benchmarks RUN_DIR ...
+    python -m replication.claims --update --out benchmarks RUN_DIR ...  # keep the other run groups' rows
+
+Without ``--update`` the files are written from RUN_DIRs alone; with it, the rows of run groups that none of
+RUN_DIRs belongs to are kept from the files already in ``--out`` (``results.claims.keep_other_groups``), and their
+curve PNGs stay as they are.
 
 The claims, their measures and verdicts, and the files written: ``replication.results.claims``.
 """
@@ -18,33 +23,58 @@ from replication.cli.benchmarks import folder_cli
 from replication.core.errors import UserError, cli_main
 from replication.report.curves_figure import curve_figure
 from replication.report.pdf_pages import save_png
-from replication.results.claims import claims_table, published_curves, read_live_run, run_groups
+from replication.results.claims import (GROUP_KEYS, claims_table, keep_other_groups, published_curves,
+                                       read_live_run, run_groups)
 from replication.results.verdict import CLAIM_MARGIN_HN
 from replication.runs.rundir import atomic_write_bytes
 
 
-def write_claims(run_dirs: list[str | Path], out: str | Path) -> pd.DataFrame:
-    """Write ``claims.csv``, ``claims_curves.csv`` and the curve PNGs (``replication.results.claims``) into
-    ``out``; returns the claims table.
+def write_claims(run_dirs: list[str | Path], out: str | Path, update: bool = False) -> pd.DataFrame:
+    """Write ``claims.csv``, ``claims_curves.csv``, ``claims_training_curves.csv`` and the curve PNGs
+    (``replication.results.claims``) into ``out``; returns the claims table as written. With ``update``, the rows
+    of other run groups already in ``out``'s files are kept (``keep_other_groups``).
 
     Raises:
-        UserError: no run directories, or one without ``config.json``.
+        UserError: no run directories, or one without ``config.json``; with ``update``, a file in ``out`` that
+            is not a CSV of the columns this command writes.
     """
     if not run_dirs:
         raise UserError("no run directories given; accepted: one or more run directories (finished or training)")
     out = Path(out)
     runs = [read_live_run(p) for p in run_dirs]
     table, points = claims_table(runs)
-    atomic_write_bytes(out / "claims.csv", table.to_csv(index=False, float_format="%.4g").encode())
-    atomic_write_bytes(out / "claims_curves.csv", points.to_csv(index=False, float_format="%.5g").encode())
-    atomic_write_bytes(out / "claims_training_curves.csv",
-                       published_curves(runs).to_csv(index=False, float_format="%.5g").encode())
+    files = {"claims.csv": (table, "%.4g"), "claims_curves.csv": (points, "%.5g"),
+             "claims_training_curves.csv": (published_curves(runs), "%.5g")}
+    if update:
+        files = {name: (keep_other_groups(df, _published(out / name, df.columns), GROUP_KEYS[name]), fmt)
+                 for name, (df, fmt) in files.items()}
+    for name, (df, fmt) in files.items():
+        atomic_write_bytes(out / name, df.to_csv(index=False, float_format=fmt).encode())
     members = dict(run_groups(runs))  # (group, game, workers) -> its seeds' runs
     for row in table[table["claim"].isin(["clemente2017_fig3", "mnih2016_fig3"])].to_dict("records"):
         key = (row["group"], row["game"], int(row["workers"]))
         save_png(curve_figure(row["claim"], members[key], row),
                  out / f"claims_{row['claim']}_{row['game']}_w{row['workers']}.png")
-    return table
+    return files["claims.csv"][0]
+
+
+def _published(path: Path, columns) -> pd.DataFrame:
+    """The file ``path`` as written before (empty where there is none).
+
+    Raises:
+        UserError: it is not a CSV with ``columns``.
+    """
+    if not path.exists():
+        return pd.DataFrame(columns=columns)
+    try:
+        df = pd.read_csv(path)
+    except (ValueError, OSError) as e:
+        raise UserError(f"{str(path)!r} is not a readable CSV ({e}); accepted: a file this command wrote, or none "
+                        "(move it away to write it anew)") from None
+    if list(df.columns) != list(columns):
+        raise UserError(f"{str(path)!r} has columns {list(df.columns)}; accepted: {list(columns)} (move it away to "
+                        "write it anew)")
+    return df
 
 
 @cli_main
@@ -52,7 +82,9 @@ def main(argv: list[str] | None = None) -> int:
     return folder_cli(argv, "python -m replication.claims", __doc__.split("\n")[0], write_claims,
                       ["claim", "game", "workers", "frames", "seeds", "ours", "paper", "verdict"],
                       "run directories, finished or still training",
-                      note=f"margin: {CLAIM_MARGIN_HN:g} human-normalized points; ")
+                      note=f"margin: {CLAIM_MARGIN_HN:g} human-normalized points; ",
+                      update_help="keep the rows of run groups that no RUN_DIR belongs to from the files already "
+                                  "in --out (their PNGs stay); without it the files hold RUN_DIRs' groups alone")
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ import pytest
 from replication.cli.claims import main
 from replication.core.errors import UserError
 from replication.results import reference
-from replication.results.claims import claims_table, read_live_run, settings_of
+from replication.results.claims import claims_table, keep_other_groups, read_live_run, settings_of
 from replication.results.verdict import band_position, curve_claim_verdict, margin_points, score_claim_verdict
 
 
@@ -242,3 +242,41 @@ def test_dqn_against_table_s3_holds_early_but_is_not_comparable_when_short(tmp_p
     assert "DQN column, protocol human starts" in held["detail"]
     # not held by the rule (<= 12 < 13.2), but at a quarter of the paper's 200M frames that says nothing
     assert short["ci_low"] <= 12.0 and short["verdict"] == "not comparable" and "below the 200M" in short["detail"]
+
+
+def test_keep_other_groups_puts_back_the_published_rows_of_groups_not_regenerated():
+    keys = ["claim", "group", "game", "workers"]
+    published = pd.DataFrame({"claim": ["c1", "c1", "c2"], "group": ["a2c", "a3c_ff", "a3c_ff"],
+                              "game": ["pong"] * 3, "workers": [32, 2, 2], "frames": [80, 4, 4]})
+    new = pd.DataFrame({"claim": ["c1"], "group": ["a3c_ff"], "game": ["pong"], "workers": [2], "frames": [32],
+                        "extra": ["x"]})
+    out = keep_other_groups(new, published, keys)
+    # a2c's row kept (no extra column: blank), a3c_ff's c1 replaced; c2 of a3c_ff kept too (its key differs)
+    assert list(zip(out["claim"], out["group"], out["frames"])) == [("c1", "a2c", 80), ("c1", "a3c_ff", 32),
+                                                                    ("c2", "a3c_ff", 4)]
+    assert list(out.columns) == list(new.columns) and out["extra"].isna().tolist() == [True, False, True]
+    assert keep_other_groups(new, published.iloc[:0], keys).equals(new)
+
+
+def test_cli_update_keeps_another_groups_rows_and_png(tmp_path, capsys):
+    evals = {f: [f / 4e6 - 21.0] * 2 for f in range(4_000_000, 44_000_001, 4_000_000)}
+    games = [(f - 1000, f / 4e6 - 21.0) for f in range(2_000_000, 44_000_001, 2_000_000)]
+    run = _run_dir(tmp_path, 0, evals, done=True, games=games)
+    out = tmp_path / "bench"
+    assert main(["--out", str(out), str(run)]) == 0
+    written = {n: pd.read_csv(out / n) for n in ("claims.csv", "claims_curves.csv", "claims_training_curves.csv")}
+    for name, df in written.items():  # publish the same rows as another run group's (a2c_old), then regenerate
+        pd.concat([df, df.assign(group="a2c_old")]).to_csv(out / name, index=False)
+    png = out / "claims_clemente2017_fig3_pong_w32.png"
+    png.write_bytes(b"published")
+    assert main(["--update", "--out", str(out), str(run)]) == 0
+    for name, df in written.items():
+        again = pd.read_csv(out / name)
+        assert len(again) == 2 * len(df) and set(again["group"]) == {"a2c", "a2c_old"}
+    assert png.read_bytes() != b"published"  # the regenerated group's PNG is drawn anew
+    assert main(["--out", str(out), str(run)]) == 0  # without --update: RUN_DIRs' groups alone
+    assert set(pd.read_csv(out / "claims.csv")["group"]) == {"a2c"}
+    (out / "claims.csv").write_text("something,else\n1,2\n")
+    with pytest.raises(SystemExit) as exit_:
+        main(["--update", "--out", str(out), str(run)])
+    assert exit_.value.code == 2 and "has columns ['something', 'else']; accepted:" in capsys.readouterr().err
