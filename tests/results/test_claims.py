@@ -139,12 +139,18 @@ def test_settings_paper_when_the_defaults_ran():
     assert settings_of({"algorithm": "a2c", "hyper": {"network": "nips", "entropy_beta": 0.01}}) == "paper"
 
 
-def test_cli_writes_claims_and_the_curve_png(tmp_path, capsys):
+def _published_run(tmp_path):
+    """A finished 44M-frame run learning one point per epoch, and the folder ``main`` wrote its claims into."""
     evals = {f: [f / 4e6 - 21.0] * 2 for f in range(4_000_000, 44_000_001, 4_000_000)}
     games = [(f - 1000, f / 4e6 - 21.0) for f in range(2_000_000, 44_000_001, 2_000_000)]
     run = _run_dir(tmp_path, 0, evals, done=True, games=games)
     out = tmp_path / "bench"
     assert main(["--out", str(out), str(run)]) == 0
+    return run, out
+
+
+def test_cli_writes_claims_and_the_curve_png(tmp_path, capsys):
+    run, out = _published_run(tmp_path)
     table = pd.read_csv(out / "claims.csv")
     assert set(table["claim"]) == {"clemente2017_table1", "clemente2017_fig3"}
     assert (out / "claims_clemente2017_fig3_pong_w32.png").stat().st_size > 10_000
@@ -259,11 +265,7 @@ def test_keep_other_groups_puts_back_the_published_rows_of_groups_not_regenerate
 
 
 def test_cli_update_keeps_another_groups_rows_and_png(tmp_path, capsys):
-    evals = {f: [f / 4e6 - 21.0] * 2 for f in range(4_000_000, 44_000_001, 4_000_000)}
-    games = [(f - 1000, f / 4e6 - 21.0) for f in range(2_000_000, 44_000_001, 2_000_000)]
-    run = _run_dir(tmp_path, 0, evals, done=True, games=games)
-    out = tmp_path / "bench"
-    assert main(["--out", str(out), str(run)]) == 0
+    run, out = _published_run(tmp_path)
     written = {n: pd.read_csv(out / n) for n in ("claims.csv", "claims_curves.csv", "claims_training_curves.csv")}
     for name, df in written.items():  # publish the same rows as another run group's (a2c_old), then regenerate
         pd.concat([df, df.assign(group="a2c_old")]).to_csv(out / name, index=False)
