@@ -34,13 +34,14 @@ step() {  # step NAME CONFIG TARGET...: the targets of CONFIG, run directories u
   echo "$(date -u +%FT%TZ) end $name rc=$rc"
 }
 
-# Mnih 2016 Figure 3, A3C FF with 2 threads on Pong (issue 28 row 1; claims.csv mnih2016_fig3)
-step a3c_pong configs/mnih2016_a3c_pong.yaml a3c_ff/pong/w2/s0/done.json
 # DQN learning parity with Stable-Baselines3 on Pong (issue 29 row 1; parity.csv)
 step dqn_parity configs/parity.yaml sb3_dqn/pong/w1/s0/done.json dqn/pong/w1/s0/done.json
 # A3C LSTM at the same settings (issue 28 row 2)
 step a3c_lstm_pong configs/mnih2016_a3c_lstm_pong.yaml a3c_lstm/pong/w2/s0/done.json
 # DQN at Nature's settings (issue 29 row 2; claims.csv mnih2016_table_s3_dqn)
 step dqn_nature configs/dqn_nature_pong.yaml dqn/pong/w1/s0/done.json
+# Published already (last, so a new machine trains the runs still missing first):
+# Mnih 2016 Figure 3, A3C FF with 2 threads on Pong (issue 28 row 1; held, finished 2026-12-04; claims.csv)
+step a3c_pong configs/mnih2016_a3c_pong.yaml a3c_ff/pong/w2/s0/done.json
 # Clemente 2017 Table 1 and Figure 3, PAAC on Pong at n_e 32, 2 seeds (finished 2026-12-03; claims.csv)
 step paac_pong configs/clemente2017_pong.yaml a2c/pong/w32/s0/done.json a2c/pong/w32/s1/done.json
