@@ -34,10 +34,10 @@ step() {  # step NAME CONFIG TARGET...: the targets of CONFIG, run directories u
   echo "$(date -u +%FT%TZ) end $name rc=$rc"
 }
 
+# A3C LSTM at the same settings (issue 28 row 2; first: ~3 h on whole cores, one session)
+step a3c_lstm_pong configs/mnih2016_a3c_lstm_pong.yaml a3c_lstm/pong/w2/s0/done.json
 # DQN learning parity with Stable-Baselines3 on Pong (issue 29 row 1; parity.csv)
 step dqn_parity configs/parity.yaml sb3_dqn/pong/w1/s0/done.json dqn/pong/w1/s0/done.json
-# A3C LSTM at the same settings (issue 28 row 2)
-step a3c_lstm_pong configs/mnih2016_a3c_lstm_pong.yaml a3c_lstm/pong/w2/s0/done.json
 # DQN at Nature's settings (issue 29 row 2; claims.csv mnih2016_table_s3_dqn)
 step dqn_nature configs/dqn_nature_pong.yaml dqn/pong/w1/s0/done.json
 # Published already (last, so a new machine trains the runs still missing first):
