@@ -23,8 +23,7 @@ from replication.cli.benchmarks import folder_cli
 from replication.core.errors import UserError, cli_main
 from replication.report.curves_figure import curve_figure
 from replication.report.pdf_pages import save_png
-from replication.results.claims import (GROUP_KEYS, claims_table, keep_other_groups, published_curves,
-                                       read_live_run, run_groups)
+from replication.results.claims import claims_table, keep_other_groups, published_curves, read_live_run, run_groups
 from replication.results.verdict import CLAIM_MARGIN_HN
 from replication.runs.rundir import atomic_write_bytes
 
@@ -45,12 +44,12 @@ def write_claims(run_dirs: list[str | Path], out: str | Path, update: bool = Fal
     table, points = claims_table(runs)
     files = {"claims.csv": (table, "%.4g"), "claims_curves.csv": (points, "%.5g"),
              "claims_training_curves.csv": (published_curves(runs), "%.5g")}
+    members = dict(run_groups(runs))  # (group, game, workers) -> its seeds' runs
     if update:
-        files = {name: (keep_other_groups(df, _published(out / name, df.columns), GROUP_KEYS[name]), fmt)
+        files = {name: (keep_other_groups(df, _published(out / name, df.columns), set(members)), fmt)
                  for name, (df, fmt) in files.items()}
     for name, (df, fmt) in files.items():
         atomic_write_bytes(out / name, df.to_csv(index=False, float_format=fmt).encode())
-    members = dict(run_groups(runs))  # (group, game, workers) -> its seeds' runs
     for row in table[table["claim"].isin(["clemente2017_fig3", "mnih2016_fig3"])].to_dict("records"):
         key = (row["group"], row["game"], int(row["workers"]))
         save_png(curve_figure(row["claim"], members[key], row),

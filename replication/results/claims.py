@@ -275,23 +275,20 @@ def claims_table(runs: list[dict]) -> tuple[pd.DataFrame, pd.DataFrame]:
     return pd.DataFrame(rows, columns=CLAIM_COLUMNS), curves
 
 
-# The key of each file ``python -m replication.claims`` writes: one run group's rows (``keep_other_groups``)
-GROUP_KEYS = {"claims.csv": ["claim", "group", "game", "workers"], "claims_curves.csv": CURVE_KEYS,
-              "claims_training_curves.csv": ["group", "game", "workers"]}
+GROUP_KEY = ["group", "game", "workers"]  # one run group's rows in every file ``python -m replication.claims`` writes
 
 
-def keep_other_groups(new: pd.DataFrame, published: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
-    """``new`` with the rows of ``published`` (the same file as written before) whose run group is not in ``new``
-    put back: what ``python -m replication.claims --update`` writes, so that a claim whose run directories are
-    elsewhere (another host, a machine since replaced) keeps its published rows while another group's are
-    regenerated. A group is ``keys``'s values (``GROUP_KEYS``); a group in ``new`` replaces all its published rows.
-    Rows are sorted by ``keys`` (stable: each group's rows keep their order), columns are ``new``'s."""
-    if published.empty:
-        return new.reset_index(drop=True)
-    fresh = set(map(tuple, new[keys].astype(str).to_numpy()))
-    kept = published[[tuple(k) not in fresh for k in published[keys].astype(str).to_numpy()]]
+def keep_other_groups(new: pd.DataFrame, published: pd.DataFrame, groups: set[tuple[str, str, int]]) -> pd.DataFrame:
+    """``new`` with the rows of ``published`` (the same file as written before) of every run group not in
+    ``groups`` (``(group, game, workers)``: the groups regenerated from run directories) put back: what ``python -m
+    replication.claims --update`` writes, so that a claim whose run directories are elsewhere (another host, a
+    machine since replaced) keeps its published rows while the regenerated groups' rows are all replaced (a group
+    with no curve point yet leaves none of its old ones behind). Rows are sorted by ``GROUP_KEY`` (stable: each
+    group's rows keep their order); columns are ``new``'s."""
+    fresh = {(str(g), str(game), str(w)) for g, game, w in groups}
+    kept = published[[tuple(k) not in fresh for k in published[GROUP_KEY].astype(str).to_numpy()]]
     both = pd.concat([d for d in (kept.reindex(columns=new.columns), new) if len(d)] or [new], ignore_index=True)
-    return both.sort_values(keys, kind="stable", key=lambda c: c.astype(str)).reset_index(drop=True)
+    return both.sort_values(GROUP_KEY, kind="stable", key=lambda c: c.astype(str)).reset_index(drop=True)
 
 
 def published_curves(runs: list[dict]) -> pd.DataFrame:

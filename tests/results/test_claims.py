@@ -251,17 +251,16 @@ def test_dqn_against_table_s3_holds_early_but_is_not_comparable_when_short(tmp_p
 
 
 def test_keep_other_groups_puts_back_the_published_rows_of_groups_not_regenerated():
-    keys = ["claim", "group", "game", "workers"]
     published = pd.DataFrame({"claim": ["c1", "c1", "c2"], "group": ["a2c", "a3c_ff", "a3c_ff"],
                               "game": ["pong"] * 3, "workers": [32, 2, 2], "frames": [80, 4, 4]})
     new = pd.DataFrame({"claim": ["c1"], "group": ["a3c_ff"], "game": ["pong"], "workers": [2], "frames": [32],
                         "extra": ["x"]})
-    out = keep_other_groups(new, published, keys)
-    # a2c's row kept (no extra column: blank), a3c_ff's c1 replaced; c2 of a3c_ff kept too (its key differs)
-    assert list(zip(out["claim"], out["group"], out["frames"])) == [("c1", "a2c", 80), ("c1", "a3c_ff", 32),
-                                                                    ("c2", "a3c_ff", 4)]
-    assert list(out.columns) == list(new.columns) and out["extra"].isna().tolist() == [True, False, True]
-    assert keep_other_groups(new, published.iloc[:0], keys).equals(new)
+    out = keep_other_groups(new, published, {("a3c_ff", "pong", 2)})
+    # a2c's row kept (no extra column: blank); every a3c_ff row replaced, c2's too (the group was regenerated)
+    assert list(zip(out["claim"], out["group"], out["frames"])) == [("c1", "a2c", 80), ("c1", "a3c_ff", 32)]
+    assert list(out.columns) == list(new.columns) and out["extra"].isna().tolist() == [True, False]
+    assert keep_other_groups(new, published.iloc[:0], {("a3c_ff", "pong", 2)}).equals(new)
+    assert len(keep_other_groups(new.iloc[:0], published, {("a3c_ff", "pong", 2)})) == 1  # no new rows: a2c's
 
 
 def test_cli_update_keeps_another_groups_rows_and_png(tmp_path, capsys):
