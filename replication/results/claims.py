@@ -284,7 +284,11 @@ def keep_other_groups(new: pd.DataFrame, published: pd.DataFrame, groups: set[tu
     replication.claims --update`` writes, so that a claim whose run directories are elsewhere (another host, a
     machine since replaced) keeps its published rows while the regenerated groups' rows are all replaced (a group
     with no curve point yet leaves none of its old ones behind). Rows are sorted by ``GROUP_KEY`` (stable: each
-    group's rows keep their order); columns are ``new``'s."""
+    group's rows keep their order); columns are ``new``'s.
+
+    Raises:
+        KeyError: ``published`` or ``new`` lacks a ``GROUP_KEY`` column.
+    """
     fresh = {(str(g), str(game), str(w)) for g, game, w in groups}
     kept = published[[tuple(k) not in fresh for k in published[GROUP_KEY].astype(str).to_numpy()]]
     both = pd.concat([d for d in (kept.reindex(columns=new.columns), new) if len(d)] or [new], ignore_index=True)
