@@ -27,7 +27,8 @@ from replication.report.curves_figure import plot_band, run_colours
 from replication.report.layout import Document
 from replication.report.page import fit_grid
 from replication.results import reference
-from replication.results.claims import MIN_FRAMES, curve_claim, curve_points, paper_band, settings_of
+from replication.results.claims import (BESIDE, MIN_FRAMES, beside_curves, curve_claim, curve_points, paper_band,
+                                        settings_of)
 from replication.results.stats import grouped_mean_ci
 from replication.results.verdict import (CLAIM_MARGIN_HN, NO_CI, VERDICT_FILLS, claim_ci, fmt_frames, margin_points,
                                          score_claim_verdict)
@@ -142,26 +143,41 @@ def group_settings(runs: list[dict]) -> dict[str, str]:
     return {r["config"]["group"]: settings_of(r["config"]) for r in runs if "config" in r and "hyper" in r["config"]}
 
 
+def seed_band(g: pd.DataFrame) -> pd.DataFrame:
+    """One run group's ``curves.csv`` rows (per seed and frame bin) as its curve: ``frames``, the mean training
+    return over seeds with its 95% CI (``grouped_mean_ci``: ``mean, ci_low, ci_high``) and the bins' ``hours``
+    averaged over seeds (each seed has its own clock)."""
+    band = grouped_mean_ci(g, ["frames"], "episode_return")
+    band["hours"] = g.groupby("frames")["hours"].mean().to_numpy()
+    return band
+
+
 def draw_band_panels(fig, rect, curves: pd.DataFrame, verdicts: pd.DataFrame, x: str,
                      published: pd.DataFrame | None = None, settings: dict[str, str] | None = None,
                      claim: str = "clemente2017_fig3") -> None:
     """One panel per ``curve_verdicts`` row: our training curve (mean, 95% CI over seeds) over Figure 3's
     (``x="frames"``, drawn in epochs) or Figure 4's (``x="hours"``) band and line for the run's n_e, up to our
     last point, with the suite's ``published`` curve at the group's ``settings`` where there is one; the verdict
-    in the panel title. ``claim``: whose figure (``CURVE_CLAIMS``)."""
+    in the panel title, and the run groups ``BESIDE`` the claim at the panel's game and n_e (A3C LSTM beside A3C FF),
+    unjudged. ``claim``: whose figure (``CURVE_CLAIMS``)."""
     algorithm, workers_name, paper = CURVE_CLAIMS[claim]
     n = max(1, len(verdicts))
     cols = min(3, n)
     gs = fig.add_gridspec(-(-n // cols), cols)
-    colours = run_colours(verdicts["group"])
+    others = curves[curves["algorithm"].isin(BESIDE.get(claim, ()))]
+    colours = run_colours(list(verdicts["group"]) + list(others["group"].unique()))
     for i, v in enumerate(verdicts.itertuples()):
         ax = fig.add_subplot(gs[i // cols, i % cols])
         g = curves[(curves["group"] == v.group) & (curves["game"] == v.game) & (curves["workers"] == v.workers)]
         band = paper_band(claim, v.game, int(v.workers), x)
         scale = reference.FRAMES_PER_EPOCH if x == "frames" else 1.0
-        ours = grouped_mean_ci(g, ["frames"], "episode_return")  # per frame bin over seeds, at the bins' mean hours
-        ours["hours"] = g.groupby("frames")["hours"].mean().to_numpy()
+        ours = seed_band(g)
         end = float(ours[x].max()) if len(ours) else 1.0
+        for group, o in beside_curves(claim, v.game, int(v.workers), others).groupby("group"):
+            b = seed_band(o)
+            b = b[b[x] <= end * 1.1]
+            plot_band(ax, b[x] / scale, b, colours[group],
+                      label=f"ours: {group}, {o['seed'].nunique()} seed(s), beside (no paper curve)")
         shown = band[band[x] <= end * 1.1]
         ax.fill_between(shown[x] / scale, shown["low"], shown["high"], color="#e69f00", alpha=0.35, lw=0,
                         label=f"{paper}, {workers_name} = {v.workers}")
@@ -200,7 +216,8 @@ def mnih_figure3_section(doc: Document, curves: pd.DataFrame, runs: list[dict],
                "band and line of Mnih et al. 2016 Figure {n} for the same number of threads (our actor-learners), "
                "digitized (SOURCES.md section E; the captions' runs: the three best learning rates of 50). Curve "
                f"verdict as on the Clemente pages; 'not comparable' below {fmt_frames(MIN_FRAMES['mnih2016_fig3'])} "
-               "frames.")
+               "frames. An A3C LSTM run group at the same thread count is drawn beside, not judged: the paper draws "
+               "no LSTM curve.")
     for x, n, title in (("frames", 3, "score vs epochs"), ("hours", 4, "score vs hours")):
         doc.figure(lambda fig, rect, x=x: draw_band_panels(fig, rect, curves, curve, x, published, settings,
                                                            "mnih2016_fig3"),

@@ -248,9 +248,11 @@ def curves_caption(curves: pd.DataFrame, x: str = "frames") -> str:
             "within the panel's x-range.")
 
 
-def curve_figure(claim: str, runs: list[dict], row: dict):
+def curve_figure(claim: str, runs: list[dict], row: dict, beside: pd.DataFrame | None = None):
     """Ours (``training_curve``: mean and 95% CI over seeds per bin; each evaluation's mean as a marker) over the
-    paper's band and line for a curve claim; x in frames (millions), with epochs (4M frames) on the top axis."""
+    paper's band and line for a curve claim; x in frames (millions), with epochs (4M frames) on the top axis.
+    ``beside``: other run groups' curves drawn with it, unjudged (``claims.beside_curves``: ``group, seeds,
+    frames, mean, ci_low, ci_high`` per bin), each in its own colour."""
     c0 = runs[0]["config"]
     game, workers = c0["game"], int(c0["workers"])
     band = paper_band(claim, game, workers)
@@ -263,6 +265,10 @@ def curve_figure(claim: str, runs: list[dict], row: dict):
         ours = grouped_mean_ci(curves, ["frames"], "score")
         plot_band(ax, ours["frames"] / 1e6, ours, "#0072b2",
                   label=f"ours ({c0['group']}, {len(runs)} seed(s)): training games per {CURVE_BIN_FRAMES / 1e6:g}M frames")
+    others = beside if beside is not None else pd.DataFrame(columns=["group", "frames"])
+    for colour, (group, b) in zip(("#cc79a7", "#56b4e9", "#d55e00"), others.groupby("group", sort=True)):
+        plot_band(ax, b["frames"] / 1e6, b, colour,
+                  label=f"ours ({group}, {int(b['seeds'].iloc[0])} seed(s)) beside it: no paper curve, not judged")
     evals = pd.concat([r["eval"] for r in runs], ignore_index=True)
     if len(evals):
         means = evals.groupby(["frames"], as_index=False)["episode_return"].mean()

@@ -28,8 +28,8 @@ falling short of it earlier says nothing about the paper's budget. Writes ``clai
 claim group's learning curve, mean and 95% CI over seeds per bin, with its ``settings``: the suite's published
 curve, which the report draws beside a user's rerun at the same settings) and one PNG per curve claim,
 ``claims_{claim}_{game}_w{workers}.png`` (ours, mean and 95% CI over seeds, over the paper's band; x in frames
-and epochs).
-"""
+and epochs), with the curves of the groups ``BESIDE`` the claim (e.g. A3C LSTM beside A3C FF: no paper curve,
+no verdict) at the same game and worker count."""
 
 from __future__ import annotations
 
@@ -61,6 +61,10 @@ SCORE_CLAIMS = ("clemente2017_table1", "mnih2016_table_s3_dqn")
 CURVE_BIN_FRAMES = 2_000_000  # half an epoch: ~500 Pong games per bin early in training, ~200 late
 # the key columns of the curve points behind a curve claim (claims_table), one frame per claim and run group
 CURVE_KEYS = ["claim", "group", "game", "workers"]
+# Run groups drawn beside a curve claim's own in its figures, not judged by it (algorithm per claim): Mnih 2016
+# Figure 3 draws A3C feed-forward only and the paper prints no A3C LSTM curve (its one LSTM number on Pong is Table
+# S3's, after four days on 16 threads), so an A3C LSTM group is set beside the FF group at the same thread count.
+BESIDE = {"mnih2016_fig3": ("a3c_lstm",)}
 CLAIM_COLUMNS = ["claim", "source", "algorithm", "group", "game", "workers", "settings", "frames", "seeds",
                  "wall_time_h", "host", "ours", "ci_low", "ci_high", "ci_over", "paper", "margin", "verdict", "detail"]
 
@@ -312,3 +316,13 @@ def published_curves(runs: list[dict]) -> pd.DataFrame:
             "ci_high"]
     return pd.concat(out, ignore_index=True)[cols] if out else pd.DataFrame(columns=cols)
 
+
+def beside_curves(claim: str, game: str, workers: int, curves: pd.DataFrame) -> pd.DataFrame:
+    """The rows of ``curves`` of the run groups drawn beside ``claim``'s (``BESIDE``: their algorithm, on ``game``
+    at ``workers``), in ``group, frames`` order; none for a claim with nothing beside it. ``curves``: any table with
+    ``group, algorithm, game, workers, frames`` columns (``published_curves``' one row per group and bin, or
+    ``curves.csv``'s one per seed and bin)."""
+    algos = BESIDE.get(claim, ())
+    rows = curves[curves["algorithm"].isin(algos) & (curves["game"] == game)
+                  & (curves["workers"].astype(int) == int(workers))]
+    return rows.sort_values(["group", "frames"], kind="stable").reset_index(drop=True)

@@ -10,7 +10,7 @@ import pytest
 from replication.cli.claims import main
 from replication.core.errors import UserError
 from replication.results import reference
-from replication.results.claims import claims_table, keep_other_groups, read_live_run, settings_of
+from replication.results.claims import beside_curves, claims_table, keep_other_groups, read_live_run, settings_of
 from replication.results.verdict import band_position, curve_claim_verdict, margin_points, score_claim_verdict
 
 
@@ -248,6 +248,56 @@ def test_dqn_against_table_s3_holds_early_but_is_not_comparable_when_short(tmp_p
     assert "DQN column, protocol human starts" in held["detail"]
     # not held by the rule (<= 12 < 13.2), but at a quarter of the paper's 200M frames that says nothing
     assert short["ci_low"] <= 12.0 and short["verdict"] == "not comparable" and "below the 200M" in short["detail"]
+
+
+def _a3c_run(root, group, frames):
+    """A finished A3C run directory (``group``: a3c_ff or a3c_lstm) on Pong with 2 workers, ``frames`` trained, one
+    training game ending each 2M-frame bin with a score rising a point per epoch."""
+    root.mkdir()
+    games = [(f - 1000, f / 4e6 - 21.0) for f in range(2_000_000, frames + 1, 2_000_000)]
+    d = _run_dir(root, 0, {frames: [0.0]}, done=True, frames=frames, games=games)
+    config = json.loads((d / "config.json").read_text())
+    config.update(group=group, algorithm=group, workers=2, total_frames=frames, hyper={"network": "nips"})
+    (d / "config.json").write_text(json.dumps(config))
+    return d
+
+
+def test_an_a3c_lstm_group_is_drawn_beside_the_ff_claim_and_not_judged(tmp_path):
+    import matplotlib.pyplot as plt
+
+    from replication.report.clemente import curve_verdicts, draw_band_panels
+    from replication.report.curves_figure import curve_figure
+
+    ff, lstm = _a3c_run(tmp_path / "ff", "a3c_ff", 32_000_000), _a3c_run(tmp_path / "lstm", "a3c_lstm", 20_000_000)
+    out = tmp_path / "bench"
+    assert main(["--out", str(out), str(ff), str(lstm)]) == 0
+    table = pd.read_csv(out / "claims.csv")
+    assert list(zip(table["claim"], table["group"])) == [("mnih2016_fig3", "a3c_ff")]  # the LSTM: no claim
+    curves = pd.read_csv(out / "claims_training_curves.csv")
+    beside = beside_curves("mnih2016_fig3", "pong", 2, curves)
+    assert set(beside["group"]) == {"a3c_lstm"} and len(beside) == 10  # its 2M-frame bins up to 20M
+    assert beside["mean"].iloc[0] == pytest.approx(2_000_000 / 4e6 - 21.0)  # the first bin's one game
+    assert beside_curves("mnih2016_fig3", "pong", 4, curves).empty  # another thread count
+    assert beside_curves("clemente2017_fig3", "pong", 2, curves).empty  # nothing beside PAAC's figure
+
+    def legend(fig):
+        texts = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+        plt.close(fig)
+        return texts
+
+    row = table.iloc[0].to_dict()
+    assert ("ours (a3c_lstm, 1 seed(s)) beside it: no paper curve, not judged"
+            in legend(curve_figure("mnih2016_fig3", [read_live_run(ff)], row, beside)))
+    assert (out / "claims_mnih2016_fig3_pong_w2.png").stat().st_size > 10_000
+    # the report's Figure 3 page: its own runs' curves (one row per seed and bin)
+    per_seed = pd.concat([pd.DataFrame({"group": g, "algorithm": g, "game": "pong", "workers": 2, "seed": 0,
+                                        "frames": [4e6, 8e6], "hours": [0.3, 0.6], "episode_return": [-21.0, -20.0]})
+                          for g in ("a3c_ff", "a3c_lstm")], ignore_index=True)
+    verdicts = curve_verdicts(per_seed, "mnih2016_fig3")
+    assert list(verdicts["group"]) == ["a3c_ff"]
+    fig = plt.figure()
+    draw_band_panels(fig, (0, 0, 1, 1), per_seed, verdicts, "frames", claim="mnih2016_fig3")
+    assert "ours: a3c_lstm, 1 seed(s), beside (no paper curve)" in legend(fig)
 
 
 def test_keep_other_groups_puts_back_the_published_rows_of_groups_not_regenerated():
