@@ -234,10 +234,12 @@ def claim_row(claim: str, runs: list[dict]) -> tuple[dict, pd.DataFrame]:
         detail = f"{frames / 1e6:.3g}M frames, below the {MIN_FRAMES[claim] / 1e6:.0f}M a verdict needs; " + detail
         verdict = "not comparable"
     host = c0.get("host", {})
+    steals = [r["done"]["cpu_steal"] for r in runs if r["done"] and r["done"].get("cpu_steal") is not None]
+    steal = f", CPU steal {max(steals):.0%}" if steals else ""  # done.json's, where recorded: the worst seed's
     row = {"claim": claim, "source": SOURCES[claim], "algorithm": algorithm, "group": c0["group"], "game": game,
            "workers": workers, "settings": settings_of(c0), "frames": frames, "seeds": len(runs),
            "wall_time_h": round(max(r["wall_time_s"] for r in runs) / 3600, 2),
-           "host": f"{host.get('cpu', '?')} ({host.get('cores', '?')} cores)", "ours": ours, "ci_low": lo,
+           "host": f"{host.get('cpu', '?')} ({host.get('cores', '?')} cores{steal})", "ours": ours, "ci_low": lo,
            "ci_high": hi, "ci_over": over, "paper": paper, "margin": margin, "verdict": verdict, "detail": detail}
     return row, points.assign(claim=claim, group=c0["group"], game=game, workers=workers)  # CURVE_KEYS
 

@@ -11,6 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import psutil
 import torch
 
 from replication.core import runtime
@@ -39,25 +40,31 @@ def host_info() -> dict:
 
 def cpu_times() -> dict | None:
     """This host's cumulative CPU times since boot, seconds per state summed over CPUs (``psutil.cpu_times``: user,
-    nice, system, idle, iowait, irq, softirq, steal, guest, guest_nice on Linux); None without psutil (it comes
-    with the ``test`` and ``bench`` extras)."""
+    nice, system, idle, iowait, irq, softirq, steal, guest, guest_nice on Linux); None where psutil cannot read
+    them."""
     try:
-        import psutil
-    except ImportError:
+        return psutil.cpu_times()._asdict()
+    except (OSError, AttributeError, NotImplementedError):  # provenance only; never fail a run for it
         return None
-    return psutil.cpu_times()._asdict()
+
+
+def cpu_time_split(before: dict | None, after: dict | None) -> tuple[float, float]:
+    """(all, stolen) CPU seconds of this host between two ``cpu_times`` readings, summed over its CPUs: all sums
+    every state but ``guest`` and ``guest_nice`` (Linux counts those inside ``user`` and ``nice`` already), stolen
+    is ``steal`` (the time the hypervisor gave to other machines). (0.0, 0.0) where a reading is None or has no
+    ``steal`` state (not Linux)."""
+    if not before or not after or "steal" not in before or "steal" not in after:
+        return 0.0, 0.0
+    counted = [k for k in after if k in before and k not in ("guest", "guest_nice")]
+    return sum(after[k] - before[k] for k in counted), after["steal"] - before["steal"]
 
 
 def cpu_steal_share(before: dict | None, after: dict | None) -> float:
     """The share of this host's CPU time that the hypervisor gave to other machines between two ``cpu_times``
-    readings: ``d steal / d total``, where total sums every state but ``guest`` and ``guest_nice`` (Linux counts
-    those inside ``user`` and ``nice`` already). 0.0 on bare metal; 0.4 means a run had 60% of the CPUs it
-    asked for. NaN where a reading is None, has no ``steal`` state (not Linux), or no time passed."""
-    if not before or not after or "steal" not in before or "steal" not in after:
-        return float("nan")
-    counted = [k for k in after if k in before and k not in ("guest", "guest_nice")]
-    total = sum(after[k] - before[k] for k in counted)
-    return (after["steal"] - before["steal"]) / total if total > 0 else float("nan")
+    readings (``cpu_time_split``: stolen / all). 0.0 on bare metal; 0.4 means a run had 60% of the CPUs it asked
+    for. NaN where a reading is None, has no ``steal`` state (not Linux), or no time passed."""
+    total, steal = cpu_time_split(before, after)
+    return steal / total if total > 0 else float("nan")
 
 
 def versions() -> dict:

@@ -28,7 +28,7 @@ from replication.envs.atari import AtariConfig, EpisodeTracker
 from replication.envs.evaluate import EvalConfig, evaluate
 from replication.runs.logs import CsvLog, EPISODE_COLUMNS, EVAL_COLUMNS, UPDATE_COLUMNS, check_logs
 from replication.runs.progress import Progress
-from replication.runs.provenance import provenance
+from replication.runs.provenance import cpu_time_split, cpu_times, provenance
 from replication.runs.rundir import (SETTING_KEYS, atomic_write_bytes, atomic_write_json, fingerprint, load_checkpoint,
                                      lock_run_dir, refuse_other_run, remove_stale_temporaries)
 from replication.runs.tensorboard import TensorBoardLog
@@ -111,10 +111,12 @@ class TrainingRun:
             self.frames, self.agent_steps, self.updates = c["frames"], c["agent_steps"], c["updates"]
             self.checkpointed_frames = self.frames
             self._wall_offset = c["wall_time_s"]
+            self._cpu_offset = tuple(c.get("host_cpu_s", (0.0, 0.0)))  # older checkpoints: from this session on
             self._resumes = c.get("resumes", 0) + 1
             self._evaluated_at = c.get("evaluated_at")
         else:
             self._wall_offset = 0.0
+            self._cpu_offset = (0.0, 0.0)
             self._resumes = 0
             self._evaluated_at = None
         self._next_ckpt = (self.frames // self.checkpoint_every_frames + 1) * self.checkpoint_every_frames
@@ -146,6 +148,14 @@ class TrainingRun:
     def wall_time_s(self) -> float:
         """Seconds of training so far, summed over resumes."""
         return self._wall_offset + time.monotonic() - self._t0
+
+    @property
+    def host_cpu_s(self) -> tuple[float, float]:
+        """(all, stolen) CPU seconds of this host while the run trained, summed over its CPUs and over resumes
+        (``provenance.cpu_time_split``; a session where they cannot be read adds nothing): ``done.json``'s
+        ``cpu_steal`` is their ratio."""
+        total, steal = cpu_time_split(self._cpu_mark, cpu_times())
+        return self._cpu_offset[0] + total, self._cpu_offset[1] + steal
 
     def identity_defaults(self) -> dict:
         """The defaults of this run's ``env``/``eval``/``hyper`` dataclasses (what ``rundir.identity_differences``
@@ -204,6 +214,7 @@ class TrainingRun:
             random.setstate(rng["python"])
             self._checkpoint = None
         self._t0 = time.monotonic()
+        self._cpu_mark = cpu_times()
         self._rate_mark = (self._t0, self.frames)
         self.progress.restart(self.frames)  # the first line comes ~30 s after the training clock starts
 
@@ -331,7 +342,7 @@ class TrainingRun:
             "model": self.model.state_dict(),
             "optimizer": self.optimizer.state_dict(),
             "counters": {"frames": self.frames, "agent_steps": self.agent_steps, "updates": self.updates,
-                         "wall_time_s": self.wall_time_s, "resumes": self._resumes,
+                         "wall_time_s": self.wall_time_s, "host_cpu_s": self.host_cpu_s, "resumes": self._resumes,
                          "evaluated_at": self._evaluated_at},
             "rng": {"torch": torch.get_rng_state(), "generator": self.generator.get_state(),
                     "numpy": np.random.get_state(), "python": random.getstate()},
@@ -346,9 +357,12 @@ class TrainingRun:
     def finish(self) -> None:
         """Final evaluation (of the policy given to ``start``), final checkpoint, then ``done.json`` (its presence means the run finished).
 
-        ``wall_time_s`` and ``frames_per_s`` in ``done.json`` cover training only, not the final evaluation.
+        ``wall_time_s``, ``frames_per_s`` and ``cpu_steal`` in ``done.json`` cover training only, not the final
+        evaluation. ``cpu_steal``: the share of the host's CPU time the hypervisor gave to other machines while the
+        run trained (``host_cpu_s``; 0.0 on bare metal, 0.4 when the run had 60% of the CPUs it asked for; null
+        where it could not be read), so a wall time measured on a shared host says so.
         """
-        wall = self.wall_time_s
+        wall, (cpu, stolen) = self.wall_time_s, self.host_cpu_s
         if self._evaluated_at != self.frames:  # a rerun after the final evaluation does not repeat it
             self._evaluate()
         self.save_checkpoint()
@@ -357,7 +371,8 @@ class TrainingRun:
             log.close()
         atomic_write_json(self.dir / "done.json", {
             "frames": self.frames, "agent_steps": self.agent_steps, "updates": self.updates,
-            "wall_time_s": wall, "frames_per_s": self.frames / max(wall, 1e-9), "resumes": self._resumes})
+            "wall_time_s": wall, "frames_per_s": self.frames / max(wall, 1e-9), "resumes": self._resumes,
+            "cpu_steal": round(stolen / cpu, 4) if cpu > 0 else None})
 
     def abandon(self) -> None:
         """Close the logs after a write into the run directory failed (a full disk, a read-only folder), ignoring

@@ -210,7 +210,7 @@ def test_a3c_lstm_per_worker_ratio_compares_with_the_lstm_at_one_worker():
 
 
 def test_cpu_steal_share_is_steal_over_all_time_but_guest():
-    from replication.runs.provenance import cpu_steal_share
+    from replication.runs.provenance import cpu_steal_share, cpu_time_split
 
     before = {"user": 10.0, "nice": 1.0, "system": 2.0, "idle": 5.0, "iowait": 0.0, "steal": 1.0, "guest": 3.0,
               "guest_nice": 0.0}
@@ -218,6 +218,8 @@ def test_cpu_steal_share_is_steal_over_all_time_but_guest():
              "guest_nice": 0.0}
     # d: user 10, system 2, idle 5, steal 3 (guest 5 is inside user already): 3 / 20
     assert cpu_steal_share(before, after) == pytest.approx(0.15)
+    assert cpu_time_split(before, after) == pytest.approx((20.0, 3.0))  # what a run's done.json cpu_steal sums
+    assert cpu_time_split(None, after) == (0.0, 0.0)
     assert math.isnan(cpu_steal_share(None, after)) and math.isnan(cpu_steal_share(before, before))
     no_steal = {k: v for k, v in before.items() if k != "steal"}  # not Linux
     assert math.isnan(cpu_steal_share(no_steal, no_steal))

@@ -79,7 +79,8 @@ def _run_dir(root, seed, evals, done, hyper=None, frames=None, games=()):
     (d / "episodes.csv").write_text("frames,agent_steps,wall_time_s,worker,episode_return,episode_length\n" + "".join(
         f"{f},{f // 4},{7200.0 * f / last},0,{score},900\n" for f, score in games))
     if done:
-        (d / "done.json").write_text(json.dumps({"frames": last, "wall_time_s": 7200.0, "frames_per_s": 1.0}))
+        (d / "done.json").write_text(json.dumps({"frames": last, "wall_time_s": 7200.0, "frames_per_s": 1.0,
+                                                 "cpu_steal": 0.25 * seed}))
     return d
 
 
@@ -111,6 +112,7 @@ def test_a_run_still_training_is_running_with_its_verdict_so_far(tmp_path):
     t1 = table.set_index("claim").loc["clemente2017_table1"]
     assert t1["verdict"] == "running" and t1["detail"].startswith("so far not held")
     assert t1["frames"] == 4_000_000 and t1["seeds"] == 2 and t1["ci_over"] == "2 seeds"
+    assert t1["host"] == "test cpu (2 cores, CPU steal 25%)"  # the finished seed's done.json
     assert t1["ours"] == pytest.approx((-20.5 - 19.0) / 2)
 
 

@@ -44,6 +44,7 @@ def test_run_directory_contract(tmp_path):
         assert (out / name).exists(), name
     done = json.loads((out / "done.json").read_text())
     assert done["frames"] == 3200 and done["agent_steps"] * 4 == done["frames"]
+    assert 0.0 <= done["cpu_steal"] <= 1.0  # this host's CPU time the hypervisor took while the run trained
     ep = pd.read_csv(out / "episodes.csv")
     assert list(ep.columns) == ["frames", "agent_steps", "wall_time_s", "worker", "episode_return", "episode_length"]
     assert len(ep) >= 4 and (ep["frames"] == 4 * ep["agent_steps"]).all()
