@@ -12,8 +12,10 @@
 # one every job imports; the .venv of this checkout (`make`) supplies the libraries.
 # Rerun the script to resume, after a stop or a machine restart alike: Snakemake skips finished runs and each
 # train job resumes from its checkpoint.pt (a killed Snakemake may first need `--unlock`, see docs/reliability.md).
-# To stop before a session or a booking ends: kill this script, then SIGTERM the training process
-# (`pkill -TERM -f replication.train`, or `replication.parity train`): it saves a checkpoint and exits.
+# To stop before a session or a booking ends: kill this script, then Snakemake (`pkill -TERM -f "bin/snakemake -s
+# ROOT/code"`: its train rule retries a failed job, so a training process stopped first is started again), then
+# SIGTERM the training process (`pkill -TERM -f replication.train`, or `replication.parity train`): it saves a
+# checkpoint and exits.
 set -u
 HERE=$(cd "$(dirname "$0")/.." && pwd)
 ROOT=$(mkdir -p "${1:-$HERE/../longruns}" && cd "${1:-$HERE/../longruns}" && pwd)
