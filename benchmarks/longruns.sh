@@ -41,7 +41,7 @@ step a3c_lstm_pong configs/mnih2016_a3c_lstm_pong.yaml a3c_lstm/pong/w2/s0/done.
 # DQN learning parity with Stable-Baselines3 on Pong (issue 29 row 1; parity.csv)
 step dqn_parity configs/parity.yaml sb3_dqn/pong/w1/s0/done.json dqn/pong/w1/s0/done.json
 # Mnih 2016 Figure 3's 1-thread curve and, with the 2-thread run below, the speed-up in time to a score per
-# actor-learner count (issue 28 item 4; ~5.5 h: 32M frames on one core)
+# actor-learner count (issue 28 item 4; ~5-7.5 h: 32M frames on one core)
 step a3c_pong configs/mnih2016_a3c_pong.yaml a3c_ff/pong/w1/s0/done.json
 # DQN at Nature's settings (issue 29 row 2; claims.csv mnih2016_table_s3_dqn)
 step dqn_nature configs/dqn_nature_pong.yaml dqn/pong/w1/s0/done.json
