@@ -27,9 +27,8 @@ from replication.report.curves_figure import plot_band, run_colours
 from replication.report.layout import Document
 from replication.report.page import fit_grid
 from replication.results import reference
-from replication.results.claims import (BESIDE, MIN_FRAMES, beside_curves, curve_claim, curve_points, paper_band,
-                                        settings_of)
-from replication.results.stats import grouped_mean_ci
+from replication.results.claims import (BESIDE, MIN_FRAMES, beside_curves, curve_band, curve_claim, curve_points,
+                                        paper_band, settings_of)
 from replication.results.verdict import (CLAIM_MARGIN_HN, NO_CI, VERDICT_FILLS, claim_ci, fmt_frames, margin_points,
                                          score_claim_verdict)
 
@@ -143,15 +142,6 @@ def group_settings(runs: list[dict]) -> dict[str, str]:
     return {r["config"]["group"]: settings_of(r["config"]) for r in runs if "config" in r and "hyper" in r["config"]}
 
 
-def seed_band(g: pd.DataFrame) -> pd.DataFrame:
-    """One run group's ``curves.csv`` rows (per seed and frame bin) as its curve: ``frames``, the mean training
-    return over seeds with its 95% CI (``grouped_mean_ci``: ``mean, ci_low, ci_high``) and the bins' ``hours``
-    averaged over seeds (each seed has its own clock)."""
-    band = grouped_mean_ci(g, ["frames"], "episode_return")
-    band["hours"] = g.groupby("frames")["hours"].mean().to_numpy()
-    return band
-
-
 def draw_band_panels(fig, rect, curves: pd.DataFrame, verdicts: pd.DataFrame, x: str,
                      published: pd.DataFrame | None = None, settings: dict[str, str] | None = None,
                      claim: str = "clemente2017_fig3") -> None:
@@ -171,10 +161,10 @@ def draw_band_panels(fig, rect, curves: pd.DataFrame, verdicts: pd.DataFrame, x:
         g = curves[(curves["group"] == v.group) & (curves["game"] == v.game) & (curves["workers"] == v.workers)]
         band = paper_band(claim, v.game, int(v.workers), x)
         scale = reference.FRAMES_PER_EPOCH if x == "frames" else 1.0
-        ours = seed_band(g)
+        ours = curve_band(g)
         end = float(ours[x].max()) if len(ours) else 1.0
-        for group, o in beside_curves(claim, v.game, int(v.workers), others).groupby("group"):
-            b = seed_band(o)
+        for group, o in beside_curves(claim, v.game, int(v.workers), curves).groupby("group"):
+            b = curve_band(o)
             b = b[b[x] <= end * 1.1]
             plot_band(ax, b[x] / scale, b, colours[group],
                       label=f"ours: {group}, {o['seed'].nunique()} seed(s), beside (no paper curve)")

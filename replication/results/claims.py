@@ -301,6 +301,15 @@ def keep_other_groups(new: pd.DataFrame, published: pd.DataFrame, groups: set[tu
     return both.sort_values(GROUP_KEY, kind="stable", key=lambda c: c.astype(str)).reset_index(drop=True)
 
 
+def curve_band(rows: pd.DataFrame, value: str = "episode_return") -> pd.DataFrame:
+    """One run group's curve from its rows per seed and frame bin (``frames``, ``hours``, ``value``: a score in game
+    points): per ``frames`` bin the mean of ``value`` over seeds with its 95% bootstrap CI (``grouped_mean_ci``:
+    ``mean, ci_low, ci_high``) and the bin's wall-clock ``hours`` averaged over seeds (each seed has its own clock)."""
+    band = grouped_mean_ci(rows, ["frames"], value)
+    band["hours"] = rows.groupby("frames")["hours"].mean().to_numpy()
+    return band
+
+
 def published_curves(runs: list[dict]) -> pd.DataFrame:
     """Per run group (``group, algorithm, game, workers, settings``, ``seeds``) its ``training_curve`` per bin:
     ``frames, hours`` (mean over seeds), ``mean, ci_low, ci_high`` (``stats.grouped_mean_ci`` over seeds)."""
@@ -309,8 +318,7 @@ def published_curves(runs: list[dict]) -> pd.DataFrame:
         curves = pd.concat([training_curve(r).assign(seed=r["config"]["seed"]) for r in rs], ignore_index=True)
         if curves.empty:
             continue
-        band = grouped_mean_ci(curves, ["frames"], "score")
-        band["hours"] = curves.groupby("frames")["hours"].mean().to_numpy()
+        band = curve_band(curves, "score")
         c0 = rs[0]["config"]
         out.append(band.assign(group=group, algorithm=algorithm_of(c0), game=game, workers=workers,
                                settings=settings_of(c0), seeds=len(rs)))
