@@ -10,9 +10,13 @@ epsilon annealed linearly from 1 to 0.1 over 1M agent steps; evaluation is epsil
 Sources: ``replication/data/hyperparameters.md`` §2 (DDQN appendix, DeepMind's release code
 ``dqn/NeuralQLearner.lua``, Dopamine ``dqn_nature.gin``).
 
-Resuming: the checkpoint holds the online and target networks, the optimizer and the counters, not the replay
-buffer (7 GB at 1M transitions). # deviation: a resumed run starts an empty buffer and refills
-``replay_start_agent_steps`` transitions (with the epsilon of its agent-step count) before learning again.
+Resuming: the checkpoint holds the online and target networks, the optimizer and the counters; the replay buffer
+(0.7 GB at 100k transitions, 7 GB at 1M) is saved beside it with each checkpoint and loaded on resume
+(``replication.runs.training``), so a stopped run goes on with the memory it had. The environment restarts with a
+new game: the transition of the state the run stopped in is left out (``replay.py``). Where the replay file is
+missing (a run killed between its two writes), the resumed run starts an empty buffer and refills
+``replay_start_agent_steps`` transitions (with the epsilon of its agent-step count) before learning again, as
+``config.json``'s ``replay_emptied_at_frames`` records.
 """
 
 from __future__ import annotations
@@ -205,7 +209,7 @@ def _learn(agent: DQNAgent, opt: CentredRMSprop, batch: ReplayBatch, hp: DQNConf
 
 def train(run: TrainingRun) -> None:
     """Train DQN for ``run.total_frames`` frames on one environment, logging into ``run.dir``; resumes from its
-    checkpoint (with an empty replay buffer, see the module docstring).
+    checkpoint and its replay file (see the module docstring).
 
     Raises:
         UserError: ``run.workers != 1`` or the environment does not give grayscale frames (``env.grayscale`` false).
@@ -223,9 +227,9 @@ def train(run: TrainingRun) -> None:
     agent = DQNAgent(hp.network, env.num_actions, run.env.frame_stack).to(device)
     opt = CentredRMSprop(agent.online.parameters(), lr=hp.learning_rate, decay=hp.rmsprop_decay, eps=hp.rmsprop_eps,
                          compile=run.compile_optimizer)  # compiled before the training clock starts
-    # resumes counters, RNG, both networks and the optimizer from a checkpoint if one exists
-    run.start(agent, opt, policy=epsilon_greedy_policy(agent.online, hp.eval_epsilon))
     replay = ReplayBuffer(hp.replay_capacity, env.obs.shape[-2:], run.env.frame_stack, seed=run.env_seed())
+    # resumes counters, RNG, both networks, the optimizer and the replay from a checkpoint if one exists
+    run.start(agent, opt, policy=epsilon_greedy_policy(agent.online, hp.eval_epsilon), replay=replay)
     tracker = EpisodeTracker(1)
     frame_skip = run.env.frame_skip
 

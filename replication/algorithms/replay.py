@@ -14,12 +14,21 @@ of an episode's first observation with zeros before the first frame, ``[0, 0, 0,
 stacks the same way: frames before the episode's first frame are zeros, never frames of the previous episode.
 A life loss with ``terminal_on_life_loss`` is a training terminal but not a reset: the agent's stack runs on
 across it, and so does the rebuilt one. With same-step autoreset the observation returned at a game over is
-already the new game's first one; ``add(..., next_is_first=True)`` stores it as such.
+already the new game's first one; ``add(..., next_is_first=True)`` stores it as such. A transition into an
+episode's first frame is therefore always a training terminal.
+
+Resuming (``save``/``load``, called by ``replication.runs.training.TrainingRun`` with each checkpoint): the
+environment restarts with a new episode, whose first frame ``add_first`` stores after the loaded ones. The state
+that was newest when the run stopped keeps no action: its transition is left open (into a first frame, not
+terminal) and is never sampled.
 """
 
 from __future__ import annotations
 
+import json
+import zipfile
 from dataclasses import dataclass
+from typing import BinaryIO
 
 import numpy as np
 
@@ -68,8 +77,9 @@ class ReplayBuffer:
 
     Frames are written to slots ``0, 1, ..., capacity, 0, ...`` in order; ``ReplayBatch.indices`` names slots.
 
-    Usage: ``add_first(frame)`` once with the first frame of the first episode, then after every agent step
-    ``add(action, reward, done, next_frame, next_is_first)``. ``sample(batch_size)`` draws transitions
+    Usage: ``add_first(frame)`` with the first frame of the first episode (and after ``load``, of the episode the
+    environment restarted with), then after every agent step ``add(action, reward, done, next_frame,
+    next_is_first)``. ``sample(batch_size)`` draws transitions
     uniformly with replacement (as the release code and Dopamine do), skipping any whose state would need a frame
     that has already been overwritten.
 
@@ -97,6 +107,8 @@ class ReplayBuffer:
         self._written = 0  # frames written so far (all time)
         self._rng = np.random.default_rng(seed)
 
+    suffix = ".npz"  # the file ``save`` writes (``replication.runs.training.CheckpointedReplay``)
+
     # -- writing ---------------------------------------------------------------------------------------------
     def _write_frame(self, frame: np.ndarray, first: bool) -> None:
         frame = np.asarray(frame)
@@ -110,16 +122,15 @@ class ReplayBuffer:
         self._written += 1
 
     def add_first(self, frame: np.ndarray) -> None:
-        """Store the newest frame (uint8 ``(H, W)``) of the first observation of the first episode.
+        """Store the newest frame (uint8 ``(H, W)``) of an episode's first observation, with no transition into it.
 
-        Call once, before any ``add``; later episodes start through ``add(..., next_is_first=True)``.
+        Call before any ``add`` with the first episode's frame, and after ``load`` with the frame of the episode the
+        environment restarted with (the transition of the state newest before it stays open, never sampled); later
+        episodes start through ``add(..., next_is_first=True)``.
 
         Raises:
-            RuntimeError: the buffer already holds frames.
             ValueError: wrong frame shape or dtype.
         """
-        if self._written:
-            raise RuntimeError("add_first is for an empty buffer; start later episodes with add(next_is_first=True)")
         self._write_frame(frame, first=True)
 
     def add(self, action: int, reward: float, done: bool, next_frame: np.ndarray, next_is_first: bool = False) -> None:
@@ -131,14 +142,16 @@ class ReplayBuffer:
             done: training terminal (the TD target does not bootstrap from the next state).
             next_frame: uint8 ``(H, W)``, the newest frame of the observation returned by the step.
             next_is_first: that observation is the first of a new episode (a reset, e.g. a game over with
-                same-step autoreset); frames before it are zeros in its stack.
+                same-step autoreset); frames before it are zeros in its stack. Needs ``done``.
 
         Raises:
             RuntimeError: ``add_first`` was never called.
-            ValueError: wrong frame shape or dtype.
+            ValueError: wrong frame shape or dtype, or ``next_is_first`` without ``done``.
         """
         if not self._written:
             raise RuntimeError("call add_first with the first frame of an episode before add")
+        if next_is_first and not done:
+            raise ValueError("a transition into an episode's first frame must be terminal (done); got done=False")
         last = (self._next - 1) % self._slots
         self.actions[last], self.rewards[last], self.dones[last] = int(action), float(reward), bool(done)
         self._write_frame(next_frame, first=bool(next_is_first))
@@ -168,6 +181,7 @@ class ReplayBuffer:
         frame_ages = ages[:, None] + np.arange(S - 1, -1, -1)  # ages of positions 0 .. S-1 of s
         held = min(self._written, self._slots)
         valid = ~np.any(~pad_obs & (frame_ages > held - 1), axis=1)
+        valid &= ~(first[:, S] & ~self.dones[idx])  # an open transition (cut by a resume, see the module docstring)
         return slots, pad_obs, pad_next, valid
 
     def sample(self, batch_size: int) -> ReplayBatch:
@@ -188,7 +202,7 @@ class ReplayBuffer:
         newest = (self._next - 1) % self._slots
         ages = np.empty(batch_size, dtype=np.int64)
         todo = np.arange(batch_size)
-        for _ in range(1000):  # rejection: at most stack - 1 of n transitions are invalid
+        for _ in range(1000):  # rejection: at most stack - 1 of n transitions are invalid, plus one per resume
             ages[todo] = self._rng.integers(1, n + 1, size=len(todo))
             _, _, _, valid = self._windows((newest - ages[todo]) % self._slots, ages[todo])
             todo = todo[~valid]
@@ -204,3 +218,40 @@ class ReplayBuffer:
         next_obs[pad_next] = 0
         return ReplayBatch(obs=obs, actions=self.actions[idx], rewards=self.rewards[idx], next_obs=next_obs,
                            dones=self.dones[idx].astype(np.float32), indices=idx.astype(np.int64))
+
+    # -- resuming --------------------------------------------------------------------------------------------
+    _ARRAYS = ("frames", "actions", "rewards", "dones", "first")
+
+    def save(self, file: BinaryIO) -> None:
+        """Write the whole memory to the binary ``file`` (an uncompressed ``.npz``: its arrays, write position,
+        frames written and sampling RNG state; about ``nbytes`` bytes)."""
+        state = json.dumps({"capacity": self.capacity, "frame_shape": self.frame_shape, "stack": self.stack,
+                            "next": self._next, "written": self._written, "rng": self._rng.bit_generator.state})
+        np.savez(file, state=np.frombuffer(state.encode(), dtype=np.uint8),
+                 **{name: getattr(self, name) for name in self._ARRAYS})
+
+    def load(self, file: BinaryIO) -> None:
+        """Replace the memory with what ``save`` wrote to the binary ``file``; then ``add_first`` the restarted
+        episode's first frame.
+
+        Raises:
+            ValueError: the file is not a saved replay memory, or holds one of another capacity, frame shape or
+                stack.
+        """
+        try:
+            with np.load(file, allow_pickle=False) as z:
+                state = json.loads(z["state"].tobytes().decode())
+                arrays = {name: z[name] for name in self._ARRAYS}
+        except (KeyError, OSError, ValueError, zipfile.BadZipFile) as e:  # JSONDecodeError is a ValueError
+            raise ValueError(f"not a saved replay memory: {e}") from None
+        shape = (state["capacity"], tuple(state["frame_shape"]), state["stack"])
+        if shape != (self.capacity, self.frame_shape, self.stack):
+            raise ValueError(f"saved replay memory has capacity, frame shape, stack {shape}; this one has "
+                             f"{(self.capacity, self.frame_shape, self.stack)}")
+        for name, array in arrays.items():
+            if array.shape != getattr(self, name).shape or array.dtype != getattr(self, name).dtype:
+                raise ValueError(f"saved replay array {name} is {array.dtype} {array.shape}; expected "
+                                 f"{getattr(self, name).dtype} {getattr(self, name).shape}")
+            setattr(self, name, array)
+        self._next, self._written = int(state["next"]), int(state["written"])
+        self._rng.bit_generator.state = state["rng"]

@@ -200,6 +200,25 @@ def peer_epsilon_schedule(model, hp: DQNConfig):
     return lambda _progress_remaining: epsilon_at(model.num_timesteps, hp)
 
 
+class SB3Replay:
+    """SB3 DQN ``model``'s replay buffer as a ``replication.runs.training.CheckpointedReplay``: saved and loaded
+    with SB3's own ``save_replay_buffer`` / ``load_replay_buffer`` (a pickle of the buffer, ~0.7 GB at 100k
+    transitions with ``optimize_memory_usage``). On resume SB3 resets the environment and stores the new game's
+    first observation where the stopped one's last next-observation was: that one transition's next state becomes
+    the new game's first (SB3's behaviour; ours leaves the cut transition out, ``replication/algorithms/replay.py``)."""
+
+    suffix = ".pkl"
+
+    def __init__(self, model):
+        self.model = model
+
+    def save(self, file) -> None:
+        self.model.save_replay_buffer(file)
+
+    def load(self, file) -> None:
+        self.model.load_replay_buffer(file)
+
+
 def _policy_fn(algorithm: str, model):
     """uint8 ``(B, 4, 84, 84)`` -> float ``(B, A)``: SB3's action logits (A2C) or Q-values (DQN), for our
     evaluator (which samples from logits, or acts epsilon-greedily on Q-values for DQN)."""
@@ -256,7 +275,9 @@ def train_peer(resolved: dict, out: Path, threads: int) -> int:
 
     ``resolved`` is our run config (``replication.config.resolve.resolve_run``); its ``group`` label becomes
     ``sb3_<label>`` and it gains a ``peer`` entry (SB3's version and the keyword arguments used). A run
-    with a checkpoint resumes from it (A2C fully; DQN with an empty replay buffer, recorded in ``config.json``).
+    with a checkpoint resumes from it (DQN with its replay buffer, ``SB3Replay``; where the replay file is missing,
+    the buffer refills ``replay_start_agent_steps`` transitions before learning again, as ours does, but with SB3's
+    uniformly random warm-up actions where ours acts with the epsilon of its count).
     Returns the frames trained.
 
     Raises:
@@ -287,9 +308,12 @@ def train_peer(resolved: dict, out: Path, threads: int) -> int:
     model = SB3Model("CnnPolicy", env, seed=run.seed, device="cpu", verbose=0, **kwargs)
     if algorithm == "dqn":  # DQN_GAPS: the peer's epsilon follows ours
         model.exploration_schedule = peer_epsilon_schedule(model, hp)
-    # restores a checkpoint's policy, optimizer and counters
-    run.start(model.policy, model.policy.optimizer, _policy_fn(algorithm, model))
+    # restores a checkpoint's policy, optimizer, counters and (DQN) replay buffer
+    run.start(model.policy, model.policy.optimizer, _policy_fn(algorithm, model),
+              replay=SB3Replay(model) if algorithm == "dqn" else None)
     model.num_timesteps = run.agent_steps
+    if run.replay_restored is False:  # an empty buffer: learn again after the replay start, as ours does
+        model.learning_starts = run.agent_steps + hp.replay_start_agent_steps
     model._n_updates = 0
     callback = _callback(run, model, algorithm, env_cfg.frame_skip)
     callback.mark = (run.frames, run.agent_steps, run.updates)

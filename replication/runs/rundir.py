@@ -1,7 +1,8 @@
 """The run directory: the contract between training and reporting (docs/design.md, "Run directory").
 
 ``results/runs/{group}/{game}/w{workers}/s{seed}/`` holds ``config.json``, ``episodes.csv``, ``updates.csv``,
-``eval.csv``, ``checkpoint.pt`` and, written last, ``done.json``. Every whole-file write is atomic
+``eval.csv``, ``checkpoint.pt`` (DQN: with ``replay_f{frames}.npz`` beside it while it trains, see
+``training.TrainingRun``) and, written last, ``done.json``. Every whole-file write is atomic
 (temporary file + ``os.replace``); CSV logs are appended row by row and, on resume, cut back to the
 frames of the checkpoint so no row is duplicated or lost. Every reader of the logs reads them with
 ``logs.read_log_rows``: one contract, one reader, one documented recovery (a torn last line).
@@ -13,8 +14,11 @@ import fcntl
 import hashlib
 import json
 import os
+import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import BinaryIO
 
 import torch
 
@@ -68,15 +72,17 @@ def lock_run_dir(path: str | Path):
     return f
 
 
-def atomic_write_bytes(path: str | Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` atomically: a reader sees the old file or the new one, never a partial one."""
+def atomic_write_with(path: str | Path, write: Callable[[BinaryIO], None]) -> None:
+    """Call ``write`` on a temporary file beside ``path``, fsync it, then rename it to ``path``: a reader sees the
+    old file or the new one, never a partial one. A killed writer leaves ``.<name>.<random>.tmp``
+    (``remove_stale_temporaries``)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         os.fchmod(fd, 0o644)  # mkstemp creates 0600; results are meant to be shared
         with os.fdopen(fd, "wb") as f:
-            f.write(data)
+            write(f)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
@@ -84,6 +90,11 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def atomic_write_bytes(path: str | Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically (``atomic_write_with``)."""
+    atomic_write_with(path, lambda f: f.write(data))
 
 
 def atomic_write_json(path: str | Path, obj) -> None:
@@ -179,6 +190,29 @@ def refuse_other_run(path: str | Path, held: dict, requested: dict, source: str,
     more = f" (and {len(diffs) - 3} more)" if len(diffs) > 3 else ""
     raise UserError(f"run directory {str(path)!r} holds another run ({source}): {shown}{more}; accepted: the run it "
                     "holds (give another --out for a new run, or move this directory away to replace it)")
+
+
+def previous_config(path: str | Path, checkpoint: dict) -> dict:
+    """The previous session's ``config.json`` in run directory ``path`` (the ``checkpoint``'s config where it is
+    missing or unreadable)."""
+    try:
+        return json.loads((Path(path) / "config.json").read_text())
+    except (OSError, ValueError):  # no config.json (or an unreadable one) beside the checkpoint
+        return checkpoint.get("config") or {}
+
+
+def setting_changes(previous: dict, resolved: dict, frames: int, resumes: int) -> list[dict]:
+    """``changes`` of the ``previous`` session's config plus one entry per ``SETTING_KEYS`` value that ``resolved``
+    changes at ``frames`` (e.g. a longer ``total_frames``), each said on stderr: ``{"key", "from", "to", "frames",
+    "resumes"}``."""
+    changes = list(previous.get("changes", []))
+    for key in SETTING_KEYS:
+        if key in previous and previous[key] != resolved.get(key):
+            changes.append({"key": key, "from": previous[key], "to": resolved.get(key), "frames": frames,
+                            "resumes": resumes})
+            print(f"changed: {key} {previous[key]!r} -> {resolved.get(key)!r} at frames {frames} (recorded in "
+                  "config.json)", file=sys.stderr)
+    return changes
 
 
 def damaged(path: str | Path, problem: str, accepted: str, remedy: str):

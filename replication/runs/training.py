@@ -4,6 +4,9 @@ A ``TrainingRun`` owns one run directory (see ``rundir.py``). Algorithms call, i
 ``start(model, optimizer, policy)`` once (the policy is handed over there, for every evaluation), then per agent step
 ``record_step`` (or ``count_agent_steps`` / ``log_episode``), per update ``replication.core.update.update_step`` (with
 ``where()`` for its message) and ``after_update(scalars)``, and ``finish()`` at the end.
+
+A replay memory handed to ``start`` is saved beside each checkpoint and loaded on resume (``replay_file.py``);
+a resume without it lists its frames in ``config.json``'s ``replay_emptied_at_frames``.
 """
 
 from __future__ import annotations
@@ -11,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import io
-import json
 import random
 import sys
 import time
@@ -29,8 +31,9 @@ from replication.envs.evaluate import EvalConfig, evaluate
 from replication.runs.logs import CsvLog, EPISODE_COLUMNS, EVAL_COLUMNS, UPDATE_COLUMNS, check_logs
 from replication.runs.progress import Progress
 from replication.runs.provenance import cpu_time_split, cpu_times, provenance
-from replication.runs.rundir import (SETTING_KEYS, atomic_write_bytes, atomic_write_json, fingerprint, load_checkpoint,
-                                     lock_run_dir, refuse_other_run, remove_stale_temporaries)
+from replication.runs.replay_file import CheckpointedReplay, remove_replays, resume_replay, write_replay
+from replication.runs.rundir import (atomic_write_bytes, atomic_write_json, fingerprint, load_checkpoint, lock_run_dir,
+                                     previous_config, refuse_other_run, remove_stale_temporaries, setting_changes)
 from replication.runs.tensorboard import TensorBoardLog
 from replication.core.update import TrainingDiverged  # noqa: F401  (raised by update_step; train.py catches it)
 
@@ -54,6 +57,8 @@ class TrainingRun:
         compile_optimizer: the algorithm's optimizer steps with a ``torch.compile``'d update where it has one
             (DQN: ``optim.CentredRMSprop``); ``config.json``'s ``optimizer_step`` records what stepped.
         checkpointed_frames: frames of the last checkpoint written or resumed from (None before the first).
+        replay_restored: after ``start`` with a replay memory on resume, whether its replay file was loaded (False:
+            the memory starts empty); None otherwise.
 
     Raises:
         UserError: (on construction, before anything is written) the directory's ``checkpoint.pt`` is damaged or
@@ -84,6 +89,8 @@ class TrainingRun:
     generator: torch.Generator = field(default_factory=torch.Generator)
     checkpointed_frames: int | None = None
     _checkpoint: dict | None = None
+    replay_restored: bool | None = None
+    _replay: CheckpointedReplay | None = field(default=None, repr=False)
 
     def __post_init__(self):
         requested = self.precision
@@ -168,8 +175,9 @@ class TrainingRun:
 
     # -- lifecycle ------------------------------------------------------------------------------------------
     def start(self, model: torch.nn.Module, optimizer: torch.optim.Optimizer,
-              policy: Callable[[torch.Tensor], torch.Tensor]) -> None:
-        """Take the run's ``model`` and ``optimizer`` (checkpointed) and its evaluation ``policy`` (uint8
+              policy: Callable[[torch.Tensor], torch.Tensor], replay: CheckpointedReplay | None = None) -> None:
+        """Take the run's ``model`` and ``optimizer`` (checkpointed), its ``replay`` memory if it has one (saved
+        beside each checkpoint, see the module docstring; restored here on resume) and its evaluation ``policy`` (uint8
         observations ``(B, frame_stack, screen_size, screen_size)`` on the run's device -> float32 ``(B,
         num_actions)`` logits or action values; used by every evaluation until ``finish``). Then open the logs
         (cut back to the checkpoint; a half-written last row, the one damage recovered from, is dropped and said
@@ -181,10 +189,13 @@ class TrainingRun:
 
         Raises:
             RuntimeError: the checkpoint's model or optimizer state does not fit ``model`` / ``optimizer``.
+            ValueError: the checkpoint's replay file holds a memory of another shape than ``replay``.
         """
-        self.model, self.optimizer, self.policy = model, optimizer, policy
+        self.model, self.optimizer, self.policy, self._replay = model, optimizer, policy, replay
         keep = self.frames if self._checkpoint is not None else None
-        changes = self._setting_changes() if keep is not None else []
+        previous = previous_config(self.dir, self._checkpoint) if keep is not None else {}
+        changes = setting_changes(previous, self.resolved, self.frames, self._resumes) if keep is not None else []
+        self.replay_restored, replay_record = resume_replay(self.dir, self._checkpoint, previous, replay, self.frames)
         if self._checkpoint is None:  # a fresh start: drop logs of a run that never checkpointed
             for name in ("episodes.csv", "updates.csv", "eval.csv"):
                 (self.dir / name).unlink(missing_ok=True)
@@ -203,7 +214,7 @@ class TrainingRun:
         step = "compiled" if getattr(optimizer, "compiled", False) else "eager"
         atomic_write_json(self.dir / "config.json", {**self.resolved, **provenance(), "resumes": self._resumes,
                                                      "fingerprint": fingerprint(self.resolved), "changes": changes,
-                                                     "optimizer_step": step})
+                                                     "optimizer_step": step, **replay_record})
         if self._checkpoint is not None:
             model.load_state_dict(self._checkpoint["model"])
             optimizer.load_state_dict(self._checkpoint["optimizer"])
@@ -217,22 +228,6 @@ class TrainingRun:
         self._cpu_mark = cpu_times()
         self._rate_mark = (self._t0, self.frames)
         self.progress.restart(self.frames)  # the first line comes ~30 s after the training clock starts
-
-    def _setting_changes(self) -> list[dict]:
-        """``changes`` of the previous ``config.json`` plus one entry per ``SETTING_KEYS`` value this session
-        changes (e.g. a longer ``total_frames``): ``{"key", "from", "to", "frames", "resumes"}``."""
-        try:
-            previous = json.loads((self.dir / "config.json").read_text())
-        except (OSError, ValueError):  # no config.json (or an unreadable one) beside the checkpoint
-            previous = self._checkpoint.get("config") or {}
-        changes = list(previous.get("changes", []))
-        for key in SETTING_KEYS:
-            if key in previous and previous[key] != self.resolved.get(key):
-                changes.append({"key": key, "from": previous[key], "to": self.resolved.get(key),
-                                "frames": self.frames, "resumes": self._resumes})
-                print(f"changed: {key} {previous[key]!r} -> {self.resolved.get(key)!r} at frames {self.frames} "
-                      "(recorded in config.json)", file=sys.stderr)
-        return changes
 
     def count_agent_steps(self, n: int, frame_skip: int) -> None:
         """Count ``n`` agent steps (``n * frame_skip`` frames)."""
@@ -336,14 +331,17 @@ class TrainingRun:
         self.tb.scalars("eval", self.frames, {"episode_return_mean": mean})
         self._evaluated_at = self.frames
 
-    def save_checkpoint(self) -> None:
-        """Atomically write model, optimizer, counters and RNG states to ``checkpoint.pt``."""
+    def save_checkpoint(self, with_replay: bool = True) -> None:
+        """Atomically write model, optimizer, counters and RNG states to ``checkpoint.pt``; first, with a replay
+        memory (``start``) and ``with_replay``, the memory to ``replay_f{frames}{suffix}`` (kept if one of these
+        frames is there already), named in the counters. Replay files of other checkpoints are deleted after."""
+        replay_file = write_replay(self.dir, self._replay, self.frames) if self._replay is not None and with_replay else None
         state = {
             "model": self.model.state_dict(),
             "optimizer": self.optimizer.state_dict(),
             "counters": {"frames": self.frames, "agent_steps": self.agent_steps, "updates": self.updates,
                          "wall_time_s": self.wall_time_s, "host_cpu_s": self.host_cpu_s, "resumes": self._resumes,
-                         "evaluated_at": self._evaluated_at},
+                         "evaluated_at": self._evaluated_at, "replay_file": replay_file},
             "rng": {"torch": torch.get_rng_state(), "generator": self.generator.get_state(),
                     "numpy": np.random.get_state(), "python": random.getstate()},
             "config": self.resolved,
@@ -353,6 +351,7 @@ class TrainingRun:
         torch.save(state, buf)
         atomic_write_bytes(self.dir / "checkpoint.pt", buf.getvalue())
         self.checkpointed_frames = self.frames
+        remove_replays(self.dir, keep=replay_file)
 
     def finish(self) -> None:
         """Final evaluation (of the policy given to ``start``), final checkpoint, then ``done.json`` (its presence means the run finished).
@@ -365,7 +364,7 @@ class TrainingRun:
         wall, (cpu, stolen) = self.wall_time_s, self.host_cpu_s
         if self._evaluated_at != self.frames:  # a rerun after the final evaluation does not repeat it
             self._evaluate()
-        self.save_checkpoint()
+        self.save_checkpoint(with_replay=False)  # a finished run keeps no replay file (0.7-7 GB)
         self.progress.close()
         for log in (self.episodes_log, self.updates_log, self.eval_log, self.tb):
             log.close()

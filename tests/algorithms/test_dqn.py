@@ -3,6 +3,7 @@
 import dataclasses
 import json
 import math
+import shutil
 
 import numpy as np
 import pandas as pd
@@ -196,33 +197,64 @@ def test_same_seed_same_episodes(two_runs):
     pd.testing.assert_frame_equal(ua, ub)
 
 
-def test_resume_restores_networks_and_refills_the_replay(tmp_path):
-    """A finished half-length run resumed to the full budget: both networks come back from the checkpoint; the
-    replay buffer (not checkpointed) is refilled for ``replay_start_agent_steps`` before learning again."""
+def _interrupted_at_checkpoint(out, checkpoint_every_frames):
+    """Train ``make_run(out)`` until its first checkpoint, then stop as SIGTERM would (a KeyboardInterrupt)."""
+    run = make_run(out)
+    run.checkpoint_every_frames = run._next_ckpt = checkpoint_every_frames
+    original = run.save_checkpoint
+
+    def save_then_stop(**kwargs):
+        original(**kwargs)
+        raise KeyboardInterrupt
+
+    run.save_checkpoint = save_then_stop
+    with pytest.raises(KeyboardInterrupt):
+        dqn.train(run)
+    run._lock.close()  # the stopped process's end
+
+
+def test_a_stopped_run_resumes_with_its_replay_memory(tmp_path):
+    """Stopped at its 1,600-frame checkpoint (agent step 400) and resumed: the replay file written beside the
+    checkpoint comes back, so learning goes on at once and the run makes the updates of an unstopped one, (1000 -
+    200) / 4 = 200; its networks come back from the checkpoint. Without the file (deleted here, as if the process
+    was killed between the two writes) the memory refills 200 transitions first: 50 + (1000 - 600) / 4 = 150
+    updates, and config.json names the frames where the memory was emptied."""
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        dqn.train(make_run(tmp_path, TOTAL_FRAMES // 2))
-        saved = torch.load(tmp_path / "checkpoint.pt", weights_only=False)["model"]
-        resumed = make_run(tmp_path, TOTAL_FRAMES)
-        loaded = {}
+        out = tmp_path / "kept"
+        _interrupted_at_checkpoint(out, 1600)
+        ckpt = torch.load(out / "checkpoint.pt", weights_only=False)
+        assert ckpt["counters"]["frames"] == 1600 and ckpt["counters"]["replay_file"] == "replay_f1600.npz"
+        assert (out / "replay_f1600.npz").is_file()
+        lost = tmp_path / "lost"
+        shutil.copytree(out, lost)
+        (lost / "replay_f1600.npz").unlink()
+
+        resumed, loaded = make_run(out), {}
         original_start = resumed.start
 
-        def start(model, optimizer, policy):
-            original_start(model, optimizer, policy)
+        def start(model, optimizer, policy, replay=None):
+            original_start(model, optimizer, policy, replay)
             loaded.update({k: v.clone() for k, v in model.state_dict().items()})
+            loaded["replay_held"] = len(replay)
 
         resumed.start = start
         dqn.train(resumed)
+        dqn.train(make_run(lost))
     finally:
         torch.set_num_threads(threads)
-    assert all(torch.equal(loaded[k], saved[k]) for k in saved) and len(loaded) == len(saved)
-    done = json.loads((tmp_path / "done.json").read_text())
-    half_steps = TOTAL_FRAMES // 8
-    per_half = (half_steps - HYPER.replay_start_agent_steps) // HYPER.update_every_agent_steps
-    assert done["frames"] == TOTAL_FRAMES and done["resumes"] == 1 and done["updates"] == 2 * per_half
-    ep = pd.read_csv(tmp_path / "episodes.csv")
-    assert ep["frames"].is_monotonic_increasing
+    assert all(torch.equal(loaded[k], ckpt["model"][k]) for k in ckpt["model"])
+    assert loaded["replay_held"] == 400 and resumed.replay_restored is True
+    done = json.loads((out / "done.json").read_text())
+    assert done["frames"] == TOTAL_FRAMES and done["resumes"] == 1 and done["updates"] == 200
+    assert json.loads((out / "config.json").read_text())["replay_emptied_at_frames"] == []
+    assert not list(out.glob("replay_f*"))  # a finished run keeps no replay file
+    assert json.loads((lost / "done.json").read_text())["updates"] == 150
+    assert json.loads((lost / "config.json").read_text())["replay_emptied_at_frames"] == [1600]
+    for d in (out, lost):
+        ep = pd.read_csv(d / "episodes.csv")
+        assert ep["frames"].is_monotonic_increasing
 
 
 def test_a_compiled_optimizer_run_records_it(tmp_path):

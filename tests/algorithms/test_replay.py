@@ -1,5 +1,6 @@
 """The DQN replay buffer: rebuilt stacks equal what the agent saw; frames stored once."""
 
+import io
 import tracemalloc
 
 import numpy as np
@@ -112,5 +113,62 @@ def test_misuse_raises():
     with pytest.raises(ValueError, match="uint8"):
         buf.add_first(np.zeros((84, 84), np.float32))
     buf.add_first(np.zeros((84, 84), np.uint8))
-    with pytest.raises(RuntimeError, match="empty"):
-        buf.add_first(np.zeros((84, 84), np.uint8))
+    with pytest.raises(ValueError, match="must be terminal"):
+        buf.add(0, 0.0, False, np.zeros((84, 84), np.uint8), next_is_first=True)
+    with pytest.raises(ValueError, match="not a saved replay memory"):
+        buf.load(io.BytesIO(b"not an npz"))
+    other = io.BytesIO()
+    ReplayBuffer(9).save(other)
+    other.seek(0)
+    with pytest.raises(ValueError, match=r"capacity, frame shape, stack \(9, \(84, 84\), 4\)"):
+        buf.load(other)
+
+
+def _filled(capacity: int, transitions: int, seed: int = 0) -> ReplayBuffer:
+    """A small buffer (8x8 frames) after ``transitions`` random agent steps, a game over every 7th."""
+    rng = np.random.default_rng(seed)
+    buf = ReplayBuffer(capacity, (8, 8), stack=4, seed=seed)
+    buf.add_first(rng.integers(1, 256, (8, 8), dtype=np.uint8))
+    for t in range(1, transitions + 1):
+        over = t % 7 == 0
+        buf.add(int(rng.integers(6)), float(rng.choice([-1.0, 0.0, 1.0])), over or t % 5 == 0,
+                rng.integers(1, 256, (8, 8), dtype=np.uint8), next_is_first=over)
+    return buf
+
+
+def test_a_saved_memory_loads_whole_and_samples_alike():
+    """save -> load gives the same arrays, write position and sampling RNG: the next minibatches are the same."""
+    a = _filled(50, 73)  # wrapped around once
+    f = io.BytesIO()
+    a.save(f)
+    f.seek(0)
+    b = ReplayBuffer(50, (8, 8), stack=4, seed=123)
+    b.load(f)
+    assert len(b) == len(a) == 50
+    for name in ("frames", "actions", "rewards", "dones", "first"):
+        assert np.array_equal(getattr(a, name), getattr(b, name)), name
+    for _ in range(3):
+        x, y = a.sample(16), b.sample(16)
+        assert all(np.array_equal(getattr(x, k), getattr(y, k)) for k in ("obs", "actions", "rewards", "next_obs",
+                                                                          "dones", "indices"))
+
+
+def test_the_transition_cut_by_a_resume_is_never_sampled():
+    """After ``load`` the restarted game's first frame goes in with ``add_first``: the state the run stopped in
+    (slot 5 here, after 5 agent steps, none a game over) keeps no action, and its transition into that first frame
+    is never drawn; the transitions before it and after it are."""
+    buf = _filled(40, 5)
+    stopped = 5
+    f = io.BytesIO()
+    buf.save(f)
+    f.seek(0)
+    resumed = ReplayBuffer(40, (8, 8), stack=4, seed=1)
+    resumed.load(f)
+    resumed.add_first(np.full((8, 8), 9, np.uint8))
+    for t in range(6):
+        resumed.add(1, 0.0, False, np.full((8, 8), 10 + t, np.uint8))
+    drawn = set(resumed.sample(5000).indices.tolist())
+    assert stopped not in drawn and {0, 1, 2, 3, 4, 6, 7, 8, 9, 10, 11} <= drawn
+    batch = resumed.sample(200)
+    after = batch.indices == 6  # the restarted game's first state: zeros before its first frame
+    assert after.any() and (batch.obs[after][:, :3] == 0).all() and (batch.obs[after][:, 3] == 9).all()

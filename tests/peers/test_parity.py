@@ -2,12 +2,15 @@
 sides into the run-directory contract (ours and the peer), resumed and tabulated."""
 
 import json
+import signal
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 import yaml
 
 from conftest import ROOT
@@ -284,34 +287,59 @@ def test_benchmarks_folder_is_regenerated_from_run_directories(both_sides, tmp_p
 
 
 @pytest.mark.slow
-def test_the_dqn_peer_trains_with_our_optimizer_and_resumes(tmp_path):
-    """SB3's DQN on Pong for 3,200 frames (learning from agent step 200), stopped after its 1,600-frame checkpoint
-    and resumed: it steps with our CentredRMSprop (DQN_GAPS) and keeps the run-directory contract."""
+def test_the_dqn_peer_trains_with_our_optimizer_and_resumes_with_its_replay(tmp_path):
+    """SB3's DQN on Pong for 4,000 frames (1,000 agent steps, learning from agent step 200), stopped with SIGTERM
+    after its 1,600-frame checkpoint and resumed: its replay buffer is saved beside the checkpoint at the stop
+    (SB3's own pickle) and comes back, so it makes the updates of an unstopped run, one per 4 agent steps after
+    step 200: 200. It steps with our CentredRMSprop (DQN_GAPS) and keeps the run-directory contract; the finished
+    run keeps no replay file. Rerun after it finished (done.json removed) to 5,600 frames, it resumes without one
+    and waits for the replay start again, as ours does: (1400 - 1200) / 4 = 50 more updates."""
     from replication.config.load import validate_config
     from replication.config.resolve import resolve_run
 
     cfg = validate_config({
         "games": ["pong"], "seeds": [0], "device": "cpu", "checkpoint_every_frames": 1600, "log_every_updates": 20,
         "eval": {"episodes": 1, "max_frames": 400},
-        "groups": {"dqn": {"peer": True, "workers": [1], "total_frames": 3200,
+        "groups": {"dqn": {"peer": True, "workers": [1], "total_frames": 4000,
                            "hyper": {"network": "nature", "replay_capacity": 1000, "replay_start_agent_steps": 200,
                                      "epsilon_decay_agent_steps": 400, "target_update_agent_steps": 100}}}})
     resolved = resolve_run(cfg, "dqn", "pong", 1, 0)
     out = tmp_path / "sb3"
-    for frames in (1600, 3200):
-        r = _cli("replication.parity", "train", "--run-config", json.dumps({**resolved, "total_frames": frames}),
-                 "--out", str(out), "--threads", "1")
-        assert r.returncode == 0, r.stderr[-2000:]
-        if frames == 1600:
-            (out / "done.json").unlink()  # as if stopped after its checkpoint
+
+    def command(frames):
+        return [sys.executable, "-m", "replication.parity", "train", "--run-config",
+                json.dumps({**resolved, "total_frames": frames}), "--out", str(out), "--threads", "1"]
+
+    p = subprocess.Popen(command(4000), cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        while not (out / "checkpoint.pt").exists() and p.poll() is None:
+            time.sleep(0.05)
+        p.send_signal(signal.SIGTERM)
+        _, err = p.communicate(timeout=120)
+    finally:
+        p.kill()
+    assert p.returncode != 0 and not (out / "done.json").exists(), err[-2000:]
+    stopped = torch.load(out / "checkpoint.pt", weights_only=False)["counters"]
+    assert stopped["frames"] >= 1600 and stopped["replay_file"] == f"replay_f{stopped['frames']}.pkl"
+    assert [f.name for f in out.glob("replay_f*")] == [stopped["replay_file"]]
+    r = subprocess.run(command(4000), cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr[-2000:]
     run_cfg = json.loads((out / "config.json").read_text())
     assert "CentredRMSprop" in run_cfg["peer"]["kwargs"] and "9.765625e-06" in run_cfg["peer"]["kwargs"]
     assert run_cfg["resumes"] == 1 and any(g.startswith("DQN optimizer: the peer moves to ours")
                                            for g in run_cfg["peer"]["protocol_gaps"])
+    assert run_cfg["replay_emptied_at_frames"] == []
     done = json.loads((out / "done.json").read_text())
-    assert done["frames"] == 3200 and done["agent_steps"] == 800
+    assert done["frames"] == 4000 and done["agent_steps"] == 1000 and done["updates"] == 200
+    assert not list(out.glob("replay_f*"))
     up = pd.read_csv(out / "updates.csv")
-    assert up["updates"].is_unique and up["updates"].max() > 100  # (800 - 200) / 4 = 150 updates in all
+    assert up["updates"].is_unique and up["updates"].is_monotonic_increasing
+
+    (out / "done.json").unlink()
+    r = subprocess.run(command(5600), cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0 and "resumed with an empty replay memory at frames 4000" in r.stderr, r.stderr[-2000:]
+    assert json.loads((out / "done.json").read_text())["updates"] == 250
+    assert json.loads((out / "config.json").read_text())["replay_emptied_at_frames"] == [4000]
 
 
 @pytest.mark.slow
