@@ -29,6 +29,23 @@ def start_train(cfg: Path, out: Path, workers: int, group: str = "a2c") -> subpr
                              "--threads", "1"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
+def stop_after_checkpoint(cmd: list[str], out: Path, timeout: int = 120) -> tuple[int, str]:
+    """Run ``cmd`` (a training into run directory ``out``) until ``out/checkpoint.pt`` appears, then SIGTERM it, as
+    a session end does; returns its exit status and stderr."""
+    import signal
+    import time
+
+    p = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        while not (out / "checkpoint.pt").exists() and p.poll() is None:
+            time.sleep(0.05)
+        p.send_signal(signal.SIGTERM)
+        _, err = p.communicate(timeout=timeout)
+    finally:
+        p.kill()
+    return p.returncode, err
+
+
 @pytest.fixture(scope="session")
 def local_smoke_run(tmp_path_factory) -> Path:
     """Workflow directory of one local ``snakemake --cores 2 --configfile configs/smoke.yaml`` run, shared by the

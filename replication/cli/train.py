@@ -54,8 +54,8 @@ class _CheckpointOnSigterm(TrainingRun):
     """A ``TrainingRun`` whose ``start`` (training begins: a model to save) makes SIGTERM raise ``_Terminated``,
     which ``main`` answers with a checkpoint and exit status 143. Until then SIGTERM keeps its default action."""
 
-    def start(self, model, optimizer, policy):
-        super().start(model, optimizer, policy)
+    def start(self, model, optimizer, policy, replay=None):
+        super().start(model, optimizer, policy, replay)
         signal.signal(signal.SIGTERM, _on_sigterm)
 
 

@@ -4,11 +4,15 @@ import dataclasses
 import json
 import math
 import shutil
+import subprocess
+import sys
 
 import numpy as np
 import pandas as pd
 import pytest
 import torch
+
+from conftest import ROOT, stop_after_checkpoint
 
 from replication.algorithms import dqn
 from replication.algorithms.dqn import DQNConfig, batch_to_device, epsilon_at, epsilon_greedy_logits, update_due
@@ -255,6 +259,35 @@ def test_a_stopped_run_resumes_with_its_replay_memory(tmp_path):
     for d in (out, lost):
         ep = pd.read_csv(d / "episodes.csv")
         assert ep["frames"].is_monotonic_increasing
+
+
+@pytest.mark.slow
+def test_sigterm_then_rerun_through_the_cli_keeps_the_replay(tmp_path):
+    """``python -m replication.train`` as a long run's Snakemake job runs it: SIGTERM after the 1,600-frame
+    checkpoint saves the replay memory with a checkpoint at the stop (exit status 143), and the rerun goes on with
+    it: the updates of an unstopped run, (1000 - 200) / 4 = 200 (199 when the signal cut the agent step between
+    its transition and its update), and no frames where the memory was emptied (an empty one: ~150)."""
+    from replication.config.load import validate_config
+    from replication.config.resolve import resolve_run
+
+    cfg = validate_config({
+        "games": ["pong"], "seeds": [0], "device": "cpu", "checkpoint_every_frames": 1600, "log_every_updates": 25,
+        "env": {"max_episode_frames": 400}, "eval": {"episodes": 2, "max_frames": 400},
+        "groups": {"dqn": {"workers": [1], "total_frames": TOTAL_FRAMES, "hyper": {
+            k: getattr(HYPER, k) for k in ("replay_capacity", "replay_start_agent_steps", "target_update_agent_steps",
+                                           "epsilon_decay_agent_steps")}}}})
+    resolved = resolve_run(cfg, "dqn", "pong", 1, 0)
+    out = tmp_path / "run"
+    cmd = [sys.executable, "-m", "replication.train", "--run-config", json.dumps(resolved), "--out", str(out),
+           "--threads", "1"]
+    returncode, err = stop_after_checkpoint(cmd, out)
+    assert returncode == 143, err[-2000:]
+    stopped = torch.load(out / "checkpoint.pt", weights_only=False)["counters"]
+    assert stopped["replay_file"] == f"replay_f{stopped['frames']}.npz" and (out / stopped["replay_file"]).is_file()
+    r = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert json.loads((out / "done.json").read_text())["updates"] in (199, 200)
+    assert json.loads((out / "config.json").read_text())["replay_emptied_at_frames"] == []
 
 
 def test_a_compiled_optimizer_run_records_it(tmp_path):

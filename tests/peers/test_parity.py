@@ -2,10 +2,8 @@
 sides into the run-directory contract (ours and the peer), resumed and tabulated."""
 
 import json
-import signal
 import subprocess
 import sys
-import time
 
 import numpy as np
 import pandas as pd
@@ -13,7 +11,7 @@ import pytest
 import torch
 import yaml
 
-from conftest import ROOT
+from conftest import ROOT, stop_after_checkpoint
 
 from replication.algorithms.a2c import A2CConfig
 from replication.core.errors import UserError
@@ -310,15 +308,8 @@ def test_the_dqn_peer_trains_with_our_optimizer_and_resumes_with_its_replay(tmp_
         return [sys.executable, "-m", "replication.parity", "train", "--run-config",
                 json.dumps({**resolved, "total_frames": frames}), "--out", str(out), "--threads", "1"]
 
-    p = subprocess.Popen(command(4000), cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    try:
-        while not (out / "checkpoint.pt").exists() and p.poll() is None:
-            time.sleep(0.05)
-        p.send_signal(signal.SIGTERM)
-        _, err = p.communicate(timeout=120)
-    finally:
-        p.kill()
-    assert p.returncode != 0 and not (out / "done.json").exists(), err[-2000:]
+    returncode, err = stop_after_checkpoint(command(4000), out)
+    assert returncode != 0 and not (out / "done.json").exists(), err[-2000:]
     stopped = torch.load(out / "checkpoint.pt", weights_only=False)["counters"]
     assert stopped["frames"] >= 1600 and stopped["replay_file"] == f"replay_f{stopped['frames']}.pkl"
     assert [f.name for f in out.glob("replay_f*")] == [stopped["replay_file"]]
