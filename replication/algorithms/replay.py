@@ -17,7 +17,7 @@ across it, and so does the rebuilt one. With same-step autoreset the observation
 already the new game's first one; ``add(..., next_is_first=True)`` stores it as such. A transition into an
 episode's first frame is therefore always a training terminal.
 
-Resuming (``save``/``load``, called by ``replication.runs.training.TrainingRun`` with each checkpoint): the
+Resuming (``save``/``load``, called by ``replication.runs.replay_file`` with each checkpoint): the
 environment restarts with a new episode, whose first frame ``add_first`` stores after the loaded ones. The state
 that was newest when the run stopped keeps no action: its transition is left open (into a first frame, not
 terminal) and is never sampled.
@@ -107,7 +107,7 @@ class ReplayBuffer:
         self._written = 0  # frames written so far (all time)
         self._rng = np.random.default_rng(seed)
 
-    suffix = ".npz"  # the file ``save`` writes (``replication.runs.training.CheckpointedReplay``)
+    suffix = ".npz"  # the file ``save`` writes (``replication.runs.replay_file.CheckpointedReplay``)
 
     # -- writing ---------------------------------------------------------------------------------------------
     def _write_frame(self, frame: np.ndarray, first: bool) -> None:

@@ -201,11 +201,12 @@ def peer_epsilon_schedule(model, hp: DQNConfig):
 
 
 class SB3Replay:
-    """SB3 DQN ``model``'s replay buffer as a ``replication.runs.training.CheckpointedReplay``: saved and loaded
-    with SB3's own ``save_replay_buffer`` / ``load_replay_buffer`` (a pickle of the buffer: 2.8 GB at 100k
-    transitions, as SB3 stores each 4-frame observation once where ours stores each frame once). On resume SB3 resets the environment and stores the new game's
-    first observation where the stopped one's last next-observation was: that one transition's next state becomes
-    the new game's first (SB3's behaviour; ours leaves the cut transition out, ``replication/algorithms/replay.py``)."""
+    """SB3 DQN ``model``'s replay buffer as a ``replication.runs.replay_file.CheckpointedReplay``, saved and
+    loaded with SB3's own ``save_replay_buffer`` / ``load_replay_buffer`` (a pickle: 2.8 GB at 100k transitions,
+    as SB3 stores each 4-frame observation once where ours stores each frame once). On resume SB3 resets the
+    environment and stores the new game's first observation where the stopped one's last next-observation was:
+    that one transition's next state becomes the new game's first (SB3's behaviour; ours leaves the cut transition
+    out, ``replication/algorithms/replay.py``)."""
 
     suffix = ".pkl"
 
@@ -213,9 +214,11 @@ class SB3Replay:
         self.model = model
 
     def save(self, file) -> None:
+        """Pickle the buffer into the open binary ``file``."""
         self.model.save_replay_buffer(file)
 
     def load(self, file) -> None:
+        """Replace the model's buffer with the one pickled in the open binary ``file``."""
         self.model.load_replay_buffer(file)
 
 

@@ -335,7 +335,9 @@ class TrainingRun:
         """Atomically write model, optimizer, counters and RNG states to ``checkpoint.pt``; first, with a replay
         memory (``start``) and ``with_replay``, the memory to ``replay_f{frames}{suffix}`` (kept if one of these
         frames is there already), named in the counters. Replay files of other checkpoints are deleted after."""
-        replay_file = write_replay(self.dir, self._replay, self.frames) if self._replay is not None and with_replay else None
+        replay_file = None
+        if self._replay is not None and with_replay:
+            replay_file = write_replay(self.dir, self._replay, self.frames)
         state = {
             "model": self.model.state_dict(),
             "optimizer": self.optimizer.state_dict(),
