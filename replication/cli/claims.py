@@ -9,7 +9,8 @@ Without ``--update`` the files are written from RUN_DIRs alone; with it, the row
 RUN_DIRs belongs to are kept from the files already in ``--out`` (``results.claims.keep_other_groups``), and their
 curve PNGs stay as they are.
 
-A curve claim's PNG also draws the groups set beside it (``claims.BESIDE``, e.g. A3C LSTM beside A3C FF) from the
+A claim's PNG (``claims.FIGURE_CLAIMS``: the curve claims and Table S3's DQN score) also draws the groups set beside
+it (``claims.BESIDE``, e.g. A3C LSTM beside A3C FF, the shortened DQN schedule beside Nature's) from the
 ``claims_training_curves.csv`` written (with ``--update``, the kept ones too), so the FF figure shows the LSTM curve
 when the FF run directory is passed (a PNG is drawn only for a group regenerated from its run directories).
 
@@ -27,8 +28,8 @@ from replication.cli.benchmarks import folder_cli
 from replication.core.errors import UserError, cli_main
 from replication.report.curves_figure import curve_figure
 from replication.report.pdf_pages import save_png
-from replication.results.claims import (beside_curves, claims_table, keep_other_groups, published_curves, read_live_run,
-                                        run_groups)
+from replication.results.claims import (FIGURE_CLAIMS, beside_curves, claims_table, keep_other_groups, published_curves,
+                                        read_live_run, run_groups)
 from replication.results.verdict import CLAIM_MARGIN_HN
 from replication.runs.rundir import atomic_write_bytes
 
@@ -56,11 +57,14 @@ def write_claims(run_dirs: list[str | Path], out: str | Path, update: bool = Fal
     for name, (df, fmt) in files.items():
         atomic_write_bytes(out / name, df.to_csv(index=False, float_format=fmt).encode())
     curves = files["claims_training_curves.csv"][0]  # with --update: the kept groups' curves too
-    for row in table[table["claim"].isin(["clemente2017_fig3", "mnih2016_fig3"])].to_dict("records"):
-        key = (row["group"], row["game"], int(row["workers"]))
-        beside = beside_curves(row["claim"], row["game"], int(row["workers"]), curves)
-        save_png(curve_figure(row["claim"], members[key], row, beside),
-                 out / f"claims_{row['claim']}_{row['game']}_w{row['workers']}.png")
+    for (claim, game, workers), rows in table[table["claim"].isin(FIGURE_CLAIMS)].groupby(
+            ["claim", "game", "workers"], sort=False):
+        # one figure per claim, game and worker count: the group at the paper's settings (else the first) judged,
+        # the others BESIDE it (the DQN claim's shortened schedules)
+        row = rows.sort_values("settings", key=lambda s: s != "paper", kind="stable").iloc[0].to_dict()
+        beside = beside_curves(claim, game, int(workers), curves, row["group"])
+        save_png(curve_figure(claim, members[(row["group"], game, int(workers))], row, beside),
+                 out / f"claims_{claim}_{game}_w{workers}.png")
     return files["claims.csv"][0]
 
 

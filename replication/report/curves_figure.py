@@ -12,6 +12,7 @@ frame budget (or training time) is marked with a vertical line when it lies with
 from __future__ import annotations
 
 import math
+from textwrap import fill
 
 import numpy as np
 import matplotlib.pyplot as plt
@@ -19,11 +20,13 @@ import pandas as pd
 from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator
 
+from replication.peers.sb3 import PEER_PREFIX
 from replication.report.page import MIN_PT, PALETTE, text_width
 from replication.results import reference
-from replication.results.claims import CURVE_BIN_FRAMES, SOURCES, paper_band, training_curve
+from replication.results.claims import CURVE_BIN_FRAMES, CURVE_MIN_BINS, SOURCES, paper_band, training_curve
 from replication.results.stats import grouped_mean_ci
 from replication.results.verdict import fmt_frames
+from replication.runs.rundir import algorithm_of
 
 PANELS_PER_PAGE = 12
 TICK_PT, LABEL_PT, PANEL_TITLE_PT, LEGEND_PT = MIN_PT, 7.5, 8.5, 7.5
@@ -248,27 +251,45 @@ def curves_caption(curves: pd.DataFrame, x: str = "frames") -> str:
             "within the panel's x-range.")
 
 
+def _bin_frames(total_frames: int) -> float:
+    """The frames per bin of ``claims.training_curve`` for a run of ``total_frames``."""
+    return total_frames / max(CURVE_MIN_BINS, total_frames // CURVE_BIN_FRAMES)
+
+
 def curve_figure(claim: str, runs: list[dict], row: dict, beside: pd.DataFrame | None = None):
     """Ours (``training_curve``: mean and 95% CI over seeds per bin; each evaluation's mean as a marker) over the
-    paper's band and line for a curve claim; x in frames (millions), with epochs (4M frames) on the top axis.
-    ``beside``: other run groups' curves drawn with it, unjudged (``claims.beside_curves``: ``group, seeds,
-    frames, mean, ci_low, ci_high`` per bin), each in its own colour."""
+    paper's band and line for a curve claim, or under the paper's final score (``row["paper"]``, a dash-dot line)
+    for a score claim (``claims.FIGURE_CLAIMS``: Table S3's DQN); x in frames (millions), with epochs (4M frames)
+    on the top axis. ``beside``: other run groups' curves drawn with it, unjudged (``claims.beside_curves``:
+    ``group, seeds, frames, mean, ci_low, ci_high`` per bin, and ``settings`` where given: those that differ from
+    ours are printed under the axes), each in its own colour; a peer's group (``sb3_*``) is named as SB3's."""
     c0 = runs[0]["config"]
     game, workers = c0["game"], int(c0["workers"])
     band = paper_band(claim, game, workers)
     fig, ax = plt.subplots(figsize=(8, 5))
-    ax.fill_between(band["frames"] / 1e6, band["low"], band["high"], color="#e69f00", alpha=0.35, lw=0,
-                    label=f"{SOURCES[claim]}, {'n_e' if claim.startswith('clemente') else 'threads'} = {workers}")
-    ax.plot(band["frames"] / 1e6, band["line"], color="#e69f00", lw=1.2)
+    if band is not None:
+        ax.fill_between(band["frames"] / 1e6, band["low"], band["high"], color="#e69f00", alpha=0.35, lw=0,
+                        label=f"{SOURCES[claim]}, {'n_e' if claim.startswith('clemente') else 'threads'} = {workers}")
+        ax.plot(band["frames"] / 1e6, band["line"], color="#e69f00", lw=1.2)
+    else:  # a score claim: the paper's score at the end of its budget
+        paper_budget = reference.PAPER_FRAME_BUDGET[reference.PAPER_COLUMN_FOR_ALGORITHM[algorithm_of(c0)]]
+        ax.axhline(float(row["paper"]), color="#e69f00", lw=1.4, ls="-.",
+                   label=f"{SOURCES[claim]}: {float(row['paper']):g} after {fmt_frames(paper_budget)} frames")
+    budget = max(int(r["config"]["total_frames"]) for r in runs)  # the paper's band up to our budget
     curves = pd.concat([training_curve(r).assign(seed=r["config"]["seed"]) for r in runs], ignore_index=True)
     if len(curves):
         ours = grouped_mean_ci(curves, ["frames"], "score")
         plot_band(ax, ours["frames"] / 1e6, ours, "#0072b2",
-                  label=f"ours ({c0['group']}, {len(runs)} seed(s)): training games per {CURVE_BIN_FRAMES / 1e6:g}M frames")
+                  label=f"ours ({c0['group']}, {len(runs)} seed(s)): training games per "
+                        f"{_bin_frames(budget) / 1e6:g}M frames")
     others = beside if beside is not None else pd.DataFrame(columns=["group", "frames"])
+    notes = []
     for colour, (group, b) in zip(("#cc79a7", "#56b4e9", "#d55e00"), others.groupby("group", sort=True)):
+        who = "SB3" if group.startswith(PEER_PREFIX) else "ours"
         plot_band(ax, b["frames"] / 1e6, b, colour,
-                  label=f"ours ({group}, {int(b['seeds'].iloc[0])} seed(s)) beside it: no paper curve, not judged")
+                  label=f"{who} ({group}, {int(b['seeds'].iloc[0])} seed(s)) beside it: no paper curve, not judged")
+        if "settings" in b and b["settings"].iloc[0] != row["settings"]:
+            notes.append(f"{group}: {b['settings'].iloc[0]}")
     evals = pd.concat([r["eval"] for r in runs], ignore_index=True)
     if len(evals):
         means = evals.groupby(["frames"], as_index=False)["episode_return"].mean()
@@ -278,8 +299,7 @@ def curve_figure(claim: str, runs: list[dict], row: dict, beside: pd.DataFrame |
     if ref:
         ax.axhline(ref[0], ls="--", color="grey", lw=1, label="random (no-op)")
         ax.axhline(ref[1], ls=":", color="grey", lw=1, label="human (no-op)")
-    budget = max(int(r["config"]["total_frames"]) for r in runs)  # the paper's band up to our budget
-    ax.set_xlim(0, budget / 1e6)
+    ax.set_xlim(0, max(budget, float(others["frames"].max()) if len(others) else 0) / 1e6)
     top = ax.secondary_xaxis("top", functions=(lambda m: m * 1e6 / reference.FRAMES_PER_EPOCH,
                                                lambda e: e * reference.FRAMES_PER_EPOCH / 1e6))
     top.set_xlabel("epochs (1M global steps = 4M frames)")
@@ -288,5 +308,8 @@ def curve_figure(claim: str, runs: list[dict], row: dict, beside: pd.DataFrame |
     fig.suptitle(f"{game}, {c0['group']} w{workers}: {row['verdict']} at {row['frames'] / 1e6:.1f}M frames", fontsize=9)
     ax.legend(fontsize=8, loc="upper left")  # the band rises from lower left to upper right
     ax.grid(alpha=0.3)
-    fig.tight_layout()
+    note = fill(f"settings beside ours ({row['settings']}): " + "; ".join(notes), 135) if notes else ""
+    if note:  # the settings of the groups beside that differ from ours, under the axes
+        fig.text(0.01, 0.01, note, fontsize=MIN_PT, va="bottom")
+    fig.tight_layout(rect=(0, (0.025 * (note.count("\n") + 1) + 0.02) if note else 0, 1, 1))
     return fig

@@ -26,10 +26,11 @@ holds there: reaching the paper's final score with less training than the paper'
 falling short of it earlier says nothing about the paper's budget. Writes ``claims.csv``,
 ``claims_curves.csv`` (ours and the paper's band at each paper point), ``claims_training_curves.csv`` (each
 claim group's learning curve, mean and 95% CI over seeds per bin, with its ``settings``: the suite's published
-curve, which the report draws beside a user's rerun at the same settings) and one PNG per curve claim,
-``claims_{claim}_{game}_w{workers}.png`` (ours, mean and 95% CI over seeds, over the paper's band; x in frames
-and epochs), with the curves of the groups ``BESIDE`` the claim (e.g. A3C LSTM beside A3C FF: no paper curve,
-no verdict) at the same game and worker count."""
+curve, which the report draws beside a user's rerun at the same settings) and one PNG per ``FIGURE_CLAIMS`` row,
+``claims_{claim}_{game}_w{workers}.png`` (ours, mean and 95% CI over seeds, over the paper's band, or towards the
+paper's final score for Table S3's DQN; x in frames and epochs), with the curves of the groups ``BESIDE`` the claim
+(e.g. A3C LSTM beside A3C FF, the shortened DQN schedule beside Nature's: no verdict) at the same game and worker
+count."""
 
 from __future__ import annotations
 
@@ -59,12 +60,18 @@ SOURCES = {"clemente2017_table1": "Clemente et al. 2017, Table 1",
            "mnih2016_table_s3_dqn": "Mnih et al. 2016, Table S3 (DQN column, from Nair et al. 2015)"}
 SCORE_CLAIMS = ("clemente2017_table1", "mnih2016_table_s3_dqn")
 CURVE_BIN_FRAMES = 2_000_000  # half an epoch: ~500 Pong games per bin early in training, ~200 late
+CURVE_MIN_BINS = 10  # a run shorter than 10 such bins gets 10 bins of its budget (the DQN pair's 3M: 300k each)
 # the key columns of the curve points behind a curve claim (claims_table), one frame per claim and run group
 CURVE_KEYS = ["claim", "group", "game", "workers"]
-# Run groups drawn beside a curve claim's own in its figures, not judged by it (algorithm per claim): Mnih 2016
-# Figure 3 draws A3C feed-forward only and the paper prints no A3C LSTM curve (its one LSTM number on Pong is Table
-# S3's, after four days on 16 threads), so an A3C LSTM group is set beside the FF group at the same thread count.
-BESIDE = {"mnih2016_fig3": ("a3c_lstm",)}
+# Run groups drawn beside a claim's own in its figures, not judged by it (algorithm per claim), at the same game
+# and worker count: Mnih 2016 Figure 3 draws A3C feed-forward only and the paper prints no A3C LSTM curve (its one
+# LSTM number on Pong is Table S3's, after four days on 16 threads), so an A3C LSTM group is set beside the FF group;
+# Table S3's DQN score has no curve at all, so the other DQN groups (configs/parity.yaml's shortened schedule, ours
+# and SB3's) are set beside the Nature-settings group, to show how the shortening changes the curve a user sees.
+BESIDE = {"mnih2016_fig3": ("a3c_lstm",), "mnih2016_table_s3_dqn": ("dqn",)}
+# The claims with a figure of their own (``claims_{claim}_{game}_w{workers}.png``): the curve claims, over the
+# paper's band, and Table S3's DQN score, a learning curve towards the paper's final score with its BESIDE groups.
+FIGURE_CLAIMS = ("clemente2017_fig3", "mnih2016_fig3", "mnih2016_table_s3_dqn")
 CLAIM_COLUMNS = ["claim", "source", "algorithm", "group", "game", "workers", "settings", "frames", "seeds",
                  "wall_time_h", "host", "ours", "ci_low", "ci_high", "ci_over", "paper", "margin", "verdict", "detail"]
 
@@ -103,10 +110,11 @@ def settings_of(config: dict) -> str:
 
 def training_curve(run: dict) -> pd.DataFrame:
     """A run's learning curve: its training games' mean unclipped ``score`` per ``CURVE_BIN_FRAMES`` bin of its
-    budget (``aggregate.curve_rows``), ``frames`` at each bin's end, ``hours`` (mean wall-clock hours of the bin's
-    games); only bins the run has passed (a training run's current bin is left out)."""
+    budget, or per tenth of it below ``CURVE_MIN_BINS`` such bins (``aggregate.curve_rows``), ``frames`` at each
+    bin's end, ``hours`` (mean wall-clock hours of the bin's games); only bins the run has passed (a training run's
+    current bin is left out)."""
     total = int(run["config"]["total_frames"])
-    rows = curve_rows({**run, "done": {"frames": total}}, max(1, total // CURVE_BIN_FRAMES))
+    rows = curve_rows({**run, "done": {"frames": total}}, max(CURVE_MIN_BINS, total // CURVE_BIN_FRAMES))
     rows = rows[rows["frames"] <= run["frames"]]
     return rows[["frames", "hours", "episode_return"]].rename(columns={"episode_return": "score"})
 
@@ -114,7 +122,9 @@ def training_curve(run: dict) -> pd.DataFrame:
 def paper_band(claim: str, game: str, workers: int, x: str = "frames") -> pd.DataFrame | None:
     """The paper's band for a curve claim (``clemente2017_fig3`` or ``mnih2016_fig3``): ``x`` (``frames``, or
     ``hours`` for Figure 4), ``low, high, line``, in ``x`` order; None where the paper draws no curve for this game
-    and worker count (n_e for PAAC, threads for A3C)."""
+    and worker count (n_e for PAAC, threads for A3C), and for a score claim."""
+    if claim in SCORE_CLAIMS:
+        return None
     if claim == "clemente2017_fig3":
         c = reference.clemente_curves(x)
         c = c[(c["game"] == game) & (c["n_e"] == workers)]
@@ -327,12 +337,14 @@ def published_curves(runs: list[dict]) -> pd.DataFrame:
     return pd.concat(out, ignore_index=True)[cols] if out else pd.DataFrame(columns=cols)
 
 
-def beside_curves(claim: str, game: str, workers: int, curves: pd.DataFrame) -> pd.DataFrame:
+def beside_curves(claim: str, game: str, workers: int, curves: pd.DataFrame,
+                  group: str | None = None) -> pd.DataFrame:
     """The rows of ``curves`` of the run groups drawn beside ``claim``'s (``BESIDE``: their algorithm, on ``game``
-    at ``workers``), in ``group, frames`` order; none for a claim with nothing beside it. ``curves``: any table with
-    ``group, algorithm, game, workers, frames`` columns (``published_curves``' one row per group and bin, or
-    ``curves.csv``'s one per seed and bin)."""
+    at ``workers``), but not those of ``group`` (the claim's own run group, where it shares the algorithm: the DQN
+    groups beside the Nature-settings one), in ``group, frames`` order; none for a claim with nothing beside it.
+    ``curves``: any table with ``group, algorithm, game, workers, frames`` columns (``published_curves``' one row
+    per group and bin, or ``curves.csv``'s one per seed and bin)."""
     algos = BESIDE.get(claim, ())
     rows = curves[curves["algorithm"].isin(algos) & (curves["game"] == game)
-                  & (curves["workers"].astype(int) == int(workers))]
+                  & (curves["workers"].astype(int) == int(workers)) & (curves["group"] != group)]
     return rows.sort_values(["group", "frames"], kind="stable").reset_index(drop=True)

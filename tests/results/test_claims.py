@@ -302,6 +302,49 @@ def test_an_a3c_lstm_group_is_drawn_beside_the_ff_claim_and_not_judged(tmp_path)
     assert "ours: a3c_lstm, 1 seed(s), beside (no paper curve)" in legend(fig)
 
 
+def test_the_shortened_dqn_schedules_are_drawn_beside_the_nature_settings_claim(tmp_path):
+    import matplotlib.pyplot as plt
+
+    from replication.report.curves_figure import curve_figure
+
+    short = {"replay_capacity": 100_000, "target_update_agent_steps": 2000}  # configs/parity.yaml's deviations
+    dirs = {}
+    for group, frames, hyper in (("dqn_nature", 12_000_000, {}), ("dqn", 4_000_000, short),
+                                 ("sb3_dqn", 4_000_000, short)):
+        games = [(f - 1000, -21.0 + f / 1e6) for f in range(2_000_000, frames + 1, 2_000_000)]
+        (tmp_path / group).mkdir()
+        dirs[group] = d = _run_dir(tmp_path / group, 0, {frames: [0.0]}, done=True, frames=frames, games=games)
+        config = json.loads((d / "config.json").read_text())
+        config.update(group=group, algorithm="dqn", workers=1, total_frames=frames, hyper=hyper)
+        (d / "config.json").write_text(json.dumps(config))
+    out = tmp_path / "bench"
+    assert main(["--out", str(out), *map(str, dirs.values())]) == 0
+    table = pd.read_csv(out / "claims.csv").set_index("group")
+    assert table.loc["dqn_nature", "settings"] == "paper" and table.loc["dqn_nature", "paper"] == 16.2
+    assert table.loc["dqn", "settings"] == "replay_capacity=100000; target_update_agent_steps=2000"
+    curves = pd.read_csv(out / "claims_training_curves.csv")
+    beside = beside_curves("mnih2016_table_s3_dqn", "pong", 1, curves, "dqn_nature")
+    assert sorted(set(beside["group"])) == ["dqn", "sb3_dqn"] and len(beside) == 4  # 2 bins each, not its own 6
+    assert beside["mean"].iloc[0] == pytest.approx(-19.0)  # the first bin's one game
+    assert set(beside_curves("mnih2016_table_s3_dqn", "pong", 1, curves)["group"]) == {"dqn", "dqn_nature", "sb3_dqn"}
+    fig = curve_figure("mnih2016_table_s3_dqn", [read_live_run(dirs["dqn_nature"])],
+                       table.loc["dqn_nature"].to_dict() | {"group": "dqn_nature"}, beside)
+    texts = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    notes = [t.get_text() for t in fig.texts]
+    plt.close(fig)
+    assert "Mnih et al. 2016, Table S3 (DQN column, from Nair et al. 2015): 16.2 after 200M frames" in texts
+    assert "SB3 (sb3_dqn, 1 seed(s)) beside it: no paper curve, not judged" in texts
+    assert "ours (dqn, 1 seed(s)) beside it: no paper curve, not judged" in texts
+    assert any("settings beside ours (paper): dqn: replay_capacity=100000; target_update_agent_steps=2000; "
+               "sb3_dqn: replay_capacity" in t for t in notes)
+    # one figure for the claim on Pong with 1 worker (three groups test it): the paper-settings group's, drawn
+    # whichever order the run directories come in
+    assert [p.name for p in out.glob("*.png")] == ["claims_mnih2016_table_s3_dqn_pong_w1.png"]
+    first = (out / "claims_mnih2016_table_s3_dqn_pong_w1.png").read_bytes()
+    assert main(["--out", str(out), *map(str, reversed(dirs.values()))]) == 0
+    assert (out / "claims_mnih2016_table_s3_dqn_pong_w1.png").read_bytes() == first
+
+
 def test_keep_other_groups_puts_back_the_published_rows_of_groups_not_regenerated():
     published = pd.DataFrame({"claim": ["c1", "c1", "c2"], "group": ["a2c", "a3c_ff", "a3c_ff"],
                               "game": ["pong"] * 3, "workers": [32, 2, 2], "frames": [80, 4, 4]})
