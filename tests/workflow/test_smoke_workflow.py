@@ -86,7 +86,8 @@ def test_snakemake_html_report_collects_figures_tables_and_provenance(local_smok
 
 def test_diagnose_reads_every_algorithms_checkpoint_and_refuses_a_folder_without_one(local_smoke_run, tmp_path):
     """``python -m replication.diagnose`` on the smoke run's A2C, A3C (shared RMSProp) and DQN (centred RMSProp:
-    the online network's layers) checkpoints; a folder without a checkpoint is a one-line error."""
+    the online network's layers) checkpoints, ``--activations`` on the actor-critics' (a DQN run is a one-line
+    error); a folder without a checkpoint is a one-line error."""
     runs = sorted(p.parent for p in (local_smoke_run / "results" / "runs").glob("*/pong/*/s0/checkpoint.pt"))
     assert {p.parts[-4] for p in runs} == {"a2c", "a3c_ff", "dqn"}
     r = subprocess.run([sys.executable, "-m", "replication.diagnose", *map(str, runs)], capture_output=True,
@@ -94,6 +95,18 @@ def test_diagnose_reads_every_algorithms_checkpoint_and_refuses_a_folder_without
     assert r.returncode == 0, r.stderr[-2000:]
     assert r.stdout.count("under the root") == len(runs) and "online.head.weight" in r.stdout  # DQN: online net
     assert "eps_share" in r.stdout
+    actor_critics = [p for p in runs if p.parts[-4] != "dqn"]
+    r = subprocess.run([sys.executable, "-m", "replication.diagnose", "--activations", *map(str, actor_critics)],
+                       capture_output=True, text=True, cwd=ROOT)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert r.stdout.count("policy entropy (nats; uniform ln 6 = 1.7918)") == len(actor_critics) == 2
+    assert r.stdout.count("trained vs a fresh network of the same config") == 2
+    dqn = next(p for p in runs if p.parts[-4] == "dqn")
+    r = subprocess.run([sys.executable, "-m", "replication.diagnose", "--activations", str(dqn)], capture_output=True,
+                       text=True, cwd=ROOT)
+    assert r.returncode == 2 and r.stderr.strip().splitlines() == [
+        "error: the activation census reads actor-critics; the run's algorithm is 'dqn'; accepted: a2c, a3c_ff, "
+        "a3c_lstm"]
     r = subprocess.run([sys.executable, "-m", "replication.diagnose", str(tmp_path)], capture_output=True,
                        text=True, cwd=ROOT)
     assert r.returncode == 2 and r.stderr.strip().splitlines() == [
