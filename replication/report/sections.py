@@ -11,6 +11,7 @@ import pandas as pd
 
 from replication.report.clemente import clemente_section, mnih_figure3_section
 from replication.report.curves_figure import curve_bands, curves_caption, draw_curves, game_pages
+from replication.report.dqn import dqn_section
 from replication.report.figures import draw_lr, draw_parity, draw_profile, draw_speedup
 from replication.report.layout import Document
 from replication.results import reference
@@ -294,6 +295,7 @@ def paper_sections(doc: Document, t: dict, summary: pd.DataFrame, tables: Path,
               "prints no score, or the game is not in it. Ours: no-op starts evaluation, mean over seeds ('not run': "
               "the group did not run the game).", size=7.5,
               missing={c: "none" if c in reference.TABLE_S3_COLUMNS.values() else "not run" for c in s3.columns})
+    skipped += dqn_section(doc, curves, t["runs"], published)
     skipped += clemente_section(doc, scores, curves, throughput, t["runs"], published)
     parity_section(doc, tables)
     doc.heading("Beyond the papers: throughput and per-run tables", new_page=True)

@@ -150,6 +150,22 @@ def claim_ci(seed_means: np.ndarray, one_seed_ci: tuple[float, float] | None = N
     return mean, np.nan, np.nan, NO_CI
 
 
+def leaves_random_at(frames, scores, game: str, margin_hn: float = CLAIM_MARGIN_HN) -> float:
+    """Where a learning curve leaves ``game``'s random score: the first ``frames`` (ascending, e.g. the ends of a
+    curve's bins) whose score is at least random + ``margin_points(game, margin_hn)`` (no-op reference; Pong:
+    -20.7 + 3.0 = -17.7); NaN if none is, or the game has no reference score.
+
+    Args:
+        frames: emulator frames, ascending, one per point.
+        scores: the curve's score (game points) at each of ``frames``.
+    """
+    ref = reference.noop_reference(game)
+    if ref is None:
+        return float("nan")
+    above = np.flatnonzero(np.asarray(scores, dtype=float) >= ref[0] + margin_points(game, margin_hn))
+    return float(np.asarray(frames, dtype=float)[above[0]]) if len(above) else float("nan")
+
+
 def margin_points(game: str, margin_hn: float = CLAIM_MARGIN_HN) -> float:
     """``margin_hn`` human-normalized percentage points in ``game``'s own points: ``margin_hn / 100 * (human -
     random)`` with the no-op reference scores (``reference.noop_reference``); 3.0 for Pong at 10.

@@ -288,3 +288,44 @@ def test_run_directories_written_before_the_rename_read_as_their_group(tmp_path)
     with pytest.raises(UserError, match=r"scores.csv' has no group column \(aggregated by an older version\); "
                                         r"accepted: .*rerun python -m replication.aggregate"):
         build_report(tmp_path / "tables", tmp_path / "r.pdf")
+
+
+def test_leaves_random_at_by_hand():
+    from replication.results.verdict import leaves_random_at
+
+    # Pong: random -20.7 (no-op), margin 10% of (9.3 + 20.7) = 3.0: the first point at or above -17.7
+    assert leaves_random_at([1e6, 2e6, 3e6, 4e6], [-21.0, -17.8, -17.6, -10.0], "pong") == 3e6
+    assert np.isnan(leaves_random_at([1e6, 2e6], [-21.0, -17.8], "pong"))  # not yet
+    assert np.isnan(leaves_random_at([1e6], [5.0], "no_such_game"))  # no reference score
+
+
+def test_dqn_page_draws_the_runs_beside_the_published_schedules(tmp_path, monkeypatch):
+    r = tmp_path / "runs"
+    # episodes end evenly over 4M frames: -21, -20, ... rising a point per game; the aggregate bins them
+    d = fake_run(r, "dqn_nature", "pong", 1, 0, [-20.0], [-21.0 + i for i in range(8)], frames=4_000_000)
+    cfg = json.loads((d / "config.json").read_text())
+    (d / "config.json").write_text(json.dumps({**cfg, "algorithm": "dqn"}))
+    aggregate([d], tmp_path / "tables")
+    bench = tmp_path / "bench"
+    bench.mkdir()
+    short = "epsilon_decay_agent_steps=100000; replay_capacity=100000"
+    pd.DataFrame({"group": "dqn", "algorithm": "dqn", "game": "pong", "workers": 1, "settings": short, "seeds": 1,
+                  "frames": [1e6, 2e6, 3e6], "hours": [1.0, 2.0, 3.0], "mean": [-20.5, -17.0, -12.0],
+                  "ci_low": np.nan, "ci_high": np.nan}).to_csv(bench / "claims_training_curves.csv", index=False)
+    pages, texts = report_texts(monkeypatch, tmp_path / "tables", tmp_path / "r.pdf", published=bench,
+                                check_layout=True)  # raises on text outside a page, below 7 pt, nan/None
+    assert "DQN: the schedule and the curve a user sees" in pages
+    drawn = [t for page in texts for t in page]
+    assert "published: dqn (1 seed)" in drawn and "this run: dqn_nature (1 seed)" in drawn
+    assert short in drawn and "2M" in drawn  # the published shortened run leaves random (-17.7) at its 2M bin
+    from replication.report.dqn import dqn_bands, schedule_table
+
+    curves = pd.read_csv(tmp_path / "tables" / "curves.csv")
+    published = pd.read_csv(bench / "claims_training_curves.csv")
+    table = schedule_table(dqn_bands(curves, [{"config": {**cfg, "algorithm": "dqn"}}], published))
+    rows = table.set_index("source")
+    assert rows.loc["published", "leaves random at"] == "2M" and rows.loc["published", "last bin"] == "-12.0"
+    assert rows.loc["this run", "settings"] == "paper" and rows.loc["this run", "group"] == "dqn_nature"
+    assert rows.loc["this run", "frames"] == "4M"
+    # one DQN curve on a game (no published one there): nothing to set side by side, no page
+    assert dqn_bands(curves, [{"config": {**cfg, "algorithm": "dqn"}}], published.assign(game="breakout")).empty
