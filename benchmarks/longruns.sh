@@ -11,7 +11,7 @@
 # is: move it on with `git -C ROOT/code checkout --detach COMMIT` between runs. PYTHONPATH makes its package the
 # one every job imports; the .venv of this checkout (`make`) supplies the libraries.
 # Rerun the script to resume, after a stop or a machine restart alike: Snakemake skips finished runs and each
-# train job resumes from its checkpoint.pt (a killed Snakemake may first need `--unlock`, see docs/reliability.md).
+# train job resumes from its checkpoint.pt (a lock a killed Snakemake left is lifted first, docs/reliability.md).
 # To stop before a session or a booking ends: kill this script, then Snakemake (`pkill -TERM -f "bin/snakemake -s
 # ROOT/code"`: its train rule retries a failed job, so a training process stopped first is started again), then
 # SIGTERM the training process (`pkill -TERM -f replication.train`, or `replication.parity train`): it saves a
@@ -28,6 +28,11 @@ step() {  # step NAME CONFIG TARGET...: the targets of CONFIG, run directories u
   local name=$1 cfg=$2 rc
   shift 2
   mkdir -p "$ROOT/$name"
+  # a machine that stopped mid-run leaves Snakemake's lock behind: with no Snakemake working there now, lift it
+  if ! pgrep -f "snakemake -s $CODE/Snakefile -d $ROOT/$name " > /dev/null; then
+    PYTHONPATH=$CODE "$SMK" -s "$CODE/Snakefile" -d "$ROOT/$name" --cores 2 --configfile "$CODE/$cfg" \
+      --config results_dir="$ROOT/$name" reports_dir="$ROOT/$name/reports" --unlock >> "$ROOT/$name/snakemake.log" 2>&1
+  fi
   echo "$(date -u +%FT%TZ) start $name ($(git -C "$CODE" rev-parse --short HEAD))"
   PYTHONPATH=$CODE "$SMK" -s "$CODE/Snakefile" -d "$ROOT/$name" --cores 2 --configfile "$CODE/$cfg" \
     --config results_dir="$ROOT/$name" reports_dir="$ROOT/$name/reports" \
