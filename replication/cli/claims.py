@@ -25,6 +25,7 @@ from pathlib import Path
 import pandas as pd
 
 from replication.cli.benchmarks import folder_cli
+from replication.cli.published import published_csv
 from replication.core.errors import UserError, cli_main
 from replication.report.curves_figure import curve_figure
 from replication.report.pdf_pages import save_png
@@ -52,7 +53,7 @@ def write_claims(run_dirs: list[str | Path], out: str | Path, update: bool = Fal
              "claims_training_curves.csv": (published_curves(runs), "%.5g")}
     members = dict(run_groups(runs))  # (group, game, workers) -> its seeds' runs
     if update:
-        files = {name: (keep_other_groups(df, _published(out / name, df.columns), set(members)), fmt)
+        files = {name: (keep_other_groups(df, published_csv(out / name, df.columns), set(members)), fmt)
                  for name, (df, fmt) in files.items()}
     for name, (df, fmt) in files.items():
         atomic_write_bytes(out / name, df.to_csv(index=False, float_format=fmt).encode())
@@ -66,25 +67,6 @@ def write_claims(run_dirs: list[str | Path], out: str | Path, update: bool = Fal
         save_png(curve_figure(claim, members[(row["group"], game, int(workers))], row, beside),
                  out / f"claims_{claim}_{game}_w{workers}.png")
     return files["claims.csv"][0]
-
-
-def _published(path: Path, columns) -> pd.DataFrame:
-    """The file ``path`` as written before (empty where there is none).
-
-    Raises:
-        UserError: it is not a CSV with ``columns``.
-    """
-    if not path.exists():
-        return pd.DataFrame(columns=columns)
-    try:
-        df = pd.read_csv(path)
-    except (ValueError, OSError) as e:
-        raise UserError(f"{str(path)!r} is not a readable CSV ({e}); accepted: a file this command wrote, or none "
-                        "(move it away to write it anew)") from None
-    if list(df.columns) != list(columns):
-        raise UserError(f"{str(path)!r} has columns {list(df.columns)}; accepted: {list(columns)} (move it away to "
-                        "write it anew)")
-    return df
 
 
 @cli_main

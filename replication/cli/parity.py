@@ -10,6 +10,7 @@ Usage::
     python -m replication.parity train --configfile configs/parity.yaml --group a2c --game seaquest --workers 16 \\
         --seed 0                   # -> results/runs/sb3_a2c/seaquest/w16/s0
     python -m replication.parity table --out benchmarks/parity.csv RUN_DIR ...   # ours and sb3_* run dirs
+    python -m replication.parity table --update --out benchmarks/parity.csv RUN_DIR ...  # keep the other pairs
     snakemake --cores 2 parity --configfile configs/parity.yaml                  # all of it, one after another
 """
 
@@ -24,11 +25,12 @@ import pandas as pd
 
 from replication.config.identity import check_run_dir
 from replication.config.launch import add_run_arguments, resolve_args
+from replication.cli.published import published_csv
 from replication.core.errors import ArgumentParser, check_output, cli_main
 from replication.peers.sb3 import check_peer_algorithm, peer_run_config, train_peer
 from replication.report.figures import parity_figure
 from replication.report.pdf_pages import save_png
-from replication.results.parity import paired_runs, parity_curves, parity_table
+from replication.results.parity import keep_other_pairs, paired_runs, parity_curves, parity_table
 from replication.runs.read import read_run
 from replication.runs.rundir import algorithm_of, atomic_write_bytes, run_dir
 
@@ -54,20 +56,26 @@ def _train(args) -> int:
     return 0
 
 
-def write_parity_files(runs: list[dict], csv_path: str | Path) -> pd.DataFrame:
+def write_parity_files(runs: list[dict], csv_path: str | Path, update: bool = False) -> pd.DataFrame:
     """Write ``parity.csv`` at ``csv_path`` and, beside it, ``<stem>_curves.csv`` and ``<stem>.png`` (the parity
-    figure); returns the table.
+    figure); returns the table. With ``update``, the rows of the (run group, game) pairs that ``runs`` do not
+    regenerate are kept from the files already there (``results.parity.keep_other_pairs``), and the figure draws
+    them too.
 
     Raises:
-        UserError: no pair of ours and a peer run (``parity_table``).
+        UserError: no pair of ours and a peer run (``parity_table``); with ``update``, a file there that is not a
+            CSV with the columns this command writes.
     """
 
     csv_path = Path(csv_path)
+    curves_path = csv_path.with_name(csv_path.stem + "_curves.csv")
     table = parity_table(runs)
     binned = parity_curves(paired_runs(runs))
+    if update:
+        table, binned = keep_other_pairs(table, binned, published_csv(csv_path, table.columns),
+                                         published_csv(curves_path, binned.columns))
     atomic_write_bytes(csv_path, table.to_csv(index=False, float_format="%.4g").encode())
-    atomic_write_bytes(csv_path.with_name(csv_path.stem + "_curves.csv"),
-                       binned.to_csv(index=False, float_format="%.5g").encode())
+    atomic_write_bytes(curves_path, binned.to_csv(index=False, float_format="%.5g").encode())
     save_png(parity_figure(binned, table), csv_path.with_suffix(".png"))
     return table
 
@@ -75,7 +83,7 @@ def write_parity_files(runs: list[dict], csv_path: str | Path) -> pd.DataFrame:
 def _table(args) -> int:
 
     check_output(args.out, directory=False)
-    table = write_parity_files([read_run(p) for p in args.runs], args.out)
+    table = write_parity_files([read_run(p) for p in args.runs], args.out, args.update)
     cols = ["group", "game", "seeds", "frames", "ours_mean", "peer_mean", "difference", "difference_low",
             "difference_high", "random", "verdict"]
     print(table[cols].to_string(index=False, float_format=lambda v: f"{v:.2f}"))
@@ -92,6 +100,9 @@ def main(argv: list[str] | None = None) -> int:
     tb = sub.add_parser("table", help="the parity table (CSV), binned curves (CSV) and their figure (PNG) from "
                                       "finished run directories")
     tb.add_argument("--out", required=True, help="CSV path, e.g. benchmarks/parity.csv")
+    tb.add_argument("--update", action="store_true",
+                    help="keep the rows of (run group, game) pairs that no RUN_DIR belongs to from the files already "
+                         "at --out (their run directories may be gone); the PNG draws them too")
     tb.add_argument("runs", nargs="+", help="run directories of both sides (each with done.json)")
     args = p.parse_args(argv)
     if args.command == "train":

@@ -132,3 +132,25 @@ def parity_curves(runs: list[dict], bins: int = 20) -> pd.DataFrame:
         parts.append(c)
     return pd.concat(parts, ignore_index=True)
 
+
+
+def keep_other_pairs(table: pd.DataFrame, curves: pd.DataFrame, published_table: pd.DataFrame,
+                     published_curves: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``parity_table`` and ``parity_curves`` output with the published rows (``parity.csv`` and its
+    ``_curves.csv`` as written before) of every (run group, game) pair not in ``table`` put back: what
+    ``python -m replication.parity table --update`` writes, so that a pair whose run directories are gone (another
+    host, a machine since replaced) keeps its published rows while the regenerated pairs' rows are all replaced.
+    A curve row belongs to the pair of its group's label without the peer's ``sb3_`` prefix. Rows are sorted by
+    group and game (stable: each pair's per-seed rows keep their order before its pooled row); columns are
+    ``table``'s and ``curves``'."""
+    fresh = set(zip(table["group"].astype(str), table["game"].astype(str)))
+
+    def ours(group: str) -> str:
+        return group[len(PEER_PREFIX):] if group.startswith(PEER_PREFIX) else group
+
+    def merged(new: pd.DataFrame, old: pd.DataFrame, label) -> pd.DataFrame:
+        kept = old[[(label(str(g)), str(game)) not in fresh for g, game in zip(old["group"], old["game"])]]
+        both = pd.concat([d for d in (kept.reindex(columns=new.columns), new) if len(d)] or [new], ignore_index=True)
+        return both.sort_values(["group", "game"], kind="stable", key=lambda c: c.astype(str)).reset_index(drop=True)
+
+    return merged(table, published_table, str), merged(curves, published_curves, ours)

@@ -62,6 +62,25 @@ def test_stratified_cis_weigh_runs_equally():
         stratified_mean_ci([np.array([])])
 
 
+def test_keep_other_pairs_puts_back_the_published_pairs_not_regenerated():
+    from replication.results.parity import keep_other_pairs
+
+    old_t = pd.DataFrame({"group": ["a2c", "a2c", "a2c", "dqn"], "game": ["qbert", "qbert", "seaquest", "pong"],
+                          "seeds": ["0", "0 1", "0", "0"]})
+    old_c = pd.DataFrame({"side": ["ours", "sb3", "ours", "sb3"], "group": ["a2c", "sb3_a2c", "dqn", "sb3_dqn"],
+                          "game": ["qbert", "qbert", "pong", "pong"], "frames": [1, 1, 1, 1]})
+    new_t = pd.DataFrame({"group": ["dqn", "dqn"], "game": ["pong", "pong"], "seeds": ["0", "1"], "extra": [1, 2]})
+    new_c = pd.DataFrame({"side": ["ours", "sb3"], "group": ["dqn", "sb3_dqn"], "game": ["pong", "pong"],
+                          "frames": [2, 2]})
+    table, curves = keep_other_pairs(new_t, new_c, old_t, old_c)
+    # the a2c pairs kept (their rows in order, no extra column: blank), every dqn/pong row replaced, peers' too
+    assert table[["group", "game", "seeds"]].values.tolist() == [["a2c", "qbert", "0"], ["a2c", "qbert", "0 1"],
+                                                                 ["a2c", "seaquest", "0"], ["dqn", "pong", "0"],
+                                                                 ["dqn", "pong", "1"]]
+    assert table["extra"].isna().tolist() == [True, True, True, False, False]
+    assert curves[["group", "frames"]].values.tolist() == [["a2c", 1], ["dqn", 2], ["sb3_a2c", 1], ["sb3_dqn", 2]]
+
+
 def test_learning_rate_schedules():
     assert scheduled_lr("constant", 7e-4, 900, 1000) == 7e-4
     assert scheduled_lr("linear", 7e-4, 500, 1000) == pytest.approx(3.5e-4)
@@ -247,6 +266,18 @@ def test_parity_table_and_report_page(both_sides, tmp_path):
     assert (tmp_path / "parity.png").stat().st_size > 10_000
     curves = pd.read_csv(tmp_path / "parity_curves.csv")
     assert set(curves["side"]) == {"ours", "sb3"}
+    # --update keeps a published pair whose run directories are gone (here: the same rows as Qbert's)
+    written = {n: pd.read_csv(tmp_path / n) for n in ("parity.csv", "parity_curves.csv")}
+    for name, df in written.items():
+        pd.concat([df.assign(game="qbert"), df]).to_csv(tmp_path / name, index=False)
+    runs_args = [str(both_sides / "a2c"), str(both_sides / "sb3")]
+    r = _cli("replication.parity", "table", "--update", "--out", str(tmp_path / "parity.csv"), *runs_args)
+    assert r.returncode == 0, r.stderr[-2000:]
+    for name, df in written.items():
+        again = pd.read_csv(tmp_path / name)
+        assert len(again) == 2 * len(df) and list(again["game"].unique()) == ["breakout", "qbert"]
+    r = _cli("replication.parity", "table", "--out", str(tmp_path / "parity.csv"), *runs_args)
+    assert r.returncode == 0 and list(pd.read_csv(tmp_path / "parity.csv")["game"]) == ["breakout"]
     tables = aggregate([both_sides / "a2c", both_sides / "sb3"], tmp_path / "tables")
     assert len(tables["parity"]) == 1 and set(tables["scores"]["group"]) == {"a2c", "sb3_a2c"}
     from replication.report.build import build_report
