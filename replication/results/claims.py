@@ -43,6 +43,7 @@ import pandas as pd
 from replication.algorithms.registry import algorithms
 from replication.core.errors import UserError
 from replication.results import reference
+from replication.results.parity import is_peer
 from replication.results.stats import grouped_mean_ci, mean_ci
 from replication.results.verdict import (CURVE_MIN_SHARE, band_position, claim_ci, curve_claim_verdict, margin_points,
                                          score_claim_verdict)
@@ -276,12 +277,14 @@ def run_groups(runs: list[dict]) -> list[tuple[tuple[str, str, int], list[dict]]
 
 
 def claims_table(runs: list[dict]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """``claims.csv``'s rows for every claim the ``read_live_run`` dicts test (one per claim and run group, game
-    and workers), and the curve points behind the curve claims (``curve_points`` with ``CURVE_KEYS``; those
+    """``claims.csv``'s rows for every claim the ``read_live_run`` dicts of our runs test (one per claim and run
+    group, game and workers; a peer's ``sb3_*`` runs test none), and the curve points behind the curve claims (``curve_points`` with ``CURVE_KEYS``; those
     columns alone, no rows, while no run has reached a paper point)."""
     rows, points = [], []
     for (_, game, workers), members in run_groups(runs):
         c0 = members[0]["config"]
+        if is_peer(members[0]):  # SB3's runs are drawn beside ours (published_curves), never judged as ours
+            continue
         for claim in claims_of(algorithm_of(c0), game, workers):
             row, pts = claim_row(claim, members)
             rows.append(row)

@@ -322,6 +322,7 @@ def test_the_shortened_dqn_schedules_are_drawn_beside_the_nature_settings_claim(
     table = pd.read_csv(out / "claims.csv").set_index("group")
     assert table.loc["dqn_nature", "settings"] == "paper" and table.loc["dqn_nature", "paper"] == 16.2
     assert table.loc["dqn", "settings"] == "replay_capacity=100000; target_update_agent_steps=2000"
+    assert "sb3_dqn" not in table.index  # SB3's run: drawn beside, never a claim row of ours
     curves = pd.read_csv(out / "claims_training_curves.csv")
     beside = beside_curves("mnih2016_table_s3_dqn", "pong", 1, curves, "dqn_nature")
     assert sorted(set(beside["group"])) == ["dqn", "sb3_dqn"] and len(beside) == 4  # 2 bins each, not its own 6
