@@ -23,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from replication.report.curves_figure import plot_band, run_colours
+from replication.report.curves_figure import finish_band_panel, plot_band, run_colours
 from replication.report.layout import Document
 from replication.report.page import fit_grid
 from replication.results import reference
@@ -183,13 +183,8 @@ def draw_band_panels(fig, rect, curves: pd.DataFrame, verdicts: pd.DataFrame, x:
         ref = reference.noop_reference(v.game)
         if ref:
             ax.axhline(ref[0], ls="--", color="grey", lw=0.8, label="random (no-op)")
-        ax.set_title(f"{v.game}, {v.group} {workers_name} {v.workers}: {v.verdict}", fontsize=8.5)
-        ax.set_xlabel("epochs (4M frames)" if x == "frames" else "wall-clock hours (paper's host; ours: this host)",
-                      fontsize=7.5)
-        ax.set_ylabel("training return", fontsize=7.5)
-        ax.tick_params(labelsize=7)
-        ax.legend(fontsize=7)
-        ax.grid(alpha=0.3)
+        finish_band_panel(ax, f"{v.game}, {v.group} {workers_name} {v.workers}: {v.verdict}",
+                          "epochs (4M frames)" if x == "frames" else "wall-clock hours (paper's host; ours: this host)")
     fit_grid(gs, fig, rect)
 
 

@@ -105,6 +105,17 @@ def plot_band(ax, xs, band: pd.DataFrame, colour, label: str | None = None, mark
     ax.fill_between(xs, band["ci_low"], band["ci_high"], color=colour, alpha=0.2, lw=0)
 
 
+def finish_band_panel(ax, title: str, xlabel: str) -> None:
+    """A band panel's text and grid (the Figure 3/4 pages, the DQN page): ``title``, ``xlabel``, "training
+    return" on the y-axis, the axes' legend, at the pages' panel type sizes."""
+    ax.set_title(title, fontsize=8.5)
+    ax.set_xlabel(xlabel, fontsize=7.5)
+    ax.set_ylabel("training return", fontsize=7.5)
+    ax.tick_params(labelsize=7)
+    ax.legend(fontsize=7)
+    ax.grid(alpha=0.3)
+
+
 def plot_bands(ax, rows: pd.DataFrame, hue: str, x: str, value: str = "episode_return") -> None:
     """Every group of ``rows`` by column ``hue`` (one row per seed and bin) as a ``plot_band`` over column ``x``:
     the mean of ``value`` over the seeds per bin with its 95% bootstrap CI (``grouped_mean_ci``), each group in its

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from replication.report.curves_figure import game_pages, grid_shape, plot_band, run_colours
+from replication.report.curves_figure import finish_band_panel, game_pages, grid_shape, plot_band, run_colours
 from replication.report.layout import Document
 from replication.report.page import fit_grid
 from replication.results import reference
@@ -88,12 +88,7 @@ def draw_dqn_panels(fig, rect, bands: pd.DataFrame, games: list[str]) -> None:
             ax.axhline(float(s3.loc[game, "dqn"]), ls=":", color="#e69f00", lw=1.2,
                        label=f"Table S3 DQN ({reference.TABLE_S3_PROTOCOL}, after "
                              f"{fmt_frames(reference.PAPER_FRAME_BUDGET['dqn'])} frames)")
-        ax.set_title(game, fontsize=8.5)
-        ax.set_xlabel("emulator frames (millions)", fontsize=7.5)
-        ax.set_ylabel("training return", fontsize=7.5)
-        ax.tick_params(labelsize=7)
-        ax.legend(fontsize=7)
-        ax.grid(alpha=0.3)
+        finish_band_panel(ax, game, "emulator frames (millions)")
     fit_grid(gs, fig, rect)
 
 
