@@ -31,7 +31,8 @@ report: "rules/report/workflow.rst"  # `snakemake --report`: outputs flagged rep
 
 
 wildcard_constraints:
-    group=f"(?!{PEER_PREFIX})[a-z0-9_]+",  # our run groups (config key groups); sb3_<group> directories are train_peer's
+    # our run groups (config key groups); sb3_<group> directories are train_peer's
+    group=f"(?!{PEER_PREFIX})[a-z0-9_]+",
     game="[a-z0-9_]+",
     workers="[0-9]+",
     seed="[0-9]+",

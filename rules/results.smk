@@ -19,8 +19,8 @@ def report_title(w):
 
 
 def tables(scope):
-    """The aggregate step's outputs for ``scope`` (a pattern): one CSV per table plus runs.json (provenance); the tables a
-    reader looks up and the provenance are flagged for `snakemake --report` (caption rules/report/<name>.rst)."""
+    """The aggregate step's outputs for ``scope`` (a pattern): one CSV per table plus runs.json (provenance); the tables
+    a reader looks up and the provenance are flagged for `snakemake --report` (caption rules/report/<name>.rst)."""
     folder = f"{RESULTS}/tables/{scope}"
     names = ["scores", "curves", "throughput", "normalized", "missing", "parity", "parity_curves"]
     out = {**{n: f"{folder}/{n}.csv" for n in names}, "runs": f"{folder}/runs.json"}

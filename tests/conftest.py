@@ -49,8 +49,8 @@ def stop_after_checkpoint(cmd: list[str], out: Path, timeout: int = 120) -> tupl
 @pytest.fixture(scope="session")
 def local_smoke_run(tmp_path_factory) -> Path:
     """Workflow directory of one local ``snakemake --cores 2 --configfile configs/smoke.yaml`` run, shared by the
-    tests of tests/workflow/test_smoke_workflow.py and the SLURM test (which compares its cluster run with it), so CI pays
-    for it once. ``make test`` runs two pytest-xdist workers with ``--dist loadfile`` (a file's tests on one
+    tests of tests/workflow/test_smoke_workflow.py and the SLURM test (which compares its cluster run with it), so CI
+    pays for it once. ``make test`` runs two pytest-xdist workers with ``--dist loadfile`` (a file's tests on one
     worker): every test that uses this run lives in test_smoke_workflow.py, so it is built once.
 
     Raises:

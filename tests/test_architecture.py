@@ -34,7 +34,8 @@ def imports(path: Path, known: set[str]) -> list[tuple[str, bool]]:
             inside = in_function or isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda))
             if isinstance(child, ast.Import):
                 out.extend((a.name, inside) for a in child.names if a.name.startswith("replication"))
-            elif isinstance(child, ast.ImportFrom) and child.level == 0 and (child.module or "").startswith("replication"):
+            elif (isinstance(child, ast.ImportFrom) and child.level == 0
+                  and (child.module or "").startswith("replication")):
                 for a in child.names:  # ``from replication.x import y`` imports the module y when it is one
                     sub = f"{child.module}.{a.name}"
                     out.append((sub if sub in known else child.module, inside))

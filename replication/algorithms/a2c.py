@@ -60,7 +60,8 @@ class A2CConfig:
     loss_scale: PositiveFloat = 5.0  # Alfredvc/paac networks.py loss_scaling = 5.0 (= max_local_steps of the tuning)
     network: Literal[NETWORKS] = "nips"  # Alfredvc/paac train.py arch="NIPS"; "nature" is the other option
     init: Literal[INITS] = "torch"  # Alfredvc/paac networks.py init="torch"; "orthogonal" as OpenAI Baselines
-    lr_schedule: Literal[LR_SCHEDULES] = "linear"  # PAAC / Mnih 2016 §8: annealed linearly to 0; "constant" as SB3's A2C
+    # PAAC / Mnih 2016 §8: annealed linearly to 0; "constant" as SB3's A2C
+    lr_schedule: Literal[LR_SCHEDULES] = "linear"
     lr_annealing_frames: NonNegativeInt = 320_000_000  # Alfredvc/paac train.py lr_annealing_steps=80M global steps
     # x 4 frames each: PAAC's horizon whatever the run's length; 0 = the run's own total_frames (Mnih 2016 §8)
     env_groups: PositiveInt = 1  # engineering, not in the paper: 1 = PAAC's single lockstep batch; 2 overlaps emulation

@@ -64,7 +64,8 @@ class A3CConfig:
     value_loss_weight: NonNegativeFloat = 0.25
     max_grad_norm: PositiveFloat = 40.0  # deviation: tuned but not printed (Mnih 2016 §5.1); 40 as PAAC's paper value
     network: Literal[NETWORKS] = "nature"  # Mnih 2016 §5.1 set-up (b): the Nature DQN torso; "nips" for set-up (a)
-    init: Literal[INITS] = "torch"  # Torch7's default, which the A3C authors used (muupan/async-rl wiki); or "orthogonal"
+    # Torch7's default, which the A3C authors used (muupan/async-rl wiki); or "orthogonal"
+    init: Literal[INITS] = "torch"
     lstm: bool = False  # a3c_lstm: 256 LSTM cells after the last hidden layer (Mnih 2016 §5.1)
 
     def __post_init__(self):

@@ -61,7 +61,8 @@ class DQNConfig:
     """
 
     replay_capacity: PositiveInt = 1_000_000  # DDQN appendix "1M tuples"; release code replay_memory=1000000
-    replay_start_agent_steps: NonNegativeInt = 50_000  # release code learn_start=50000; Dopamine min_replay_history=50000
+    # release code learn_start=50000; Dopamine min_replay_history=50000
+    replay_start_agent_steps: NonNegativeInt = 50_000
     batch_size: PositiveInt = 32  # DDQN appendix "minibatches of size 32"; release code minibatch_size=32
     update_every_agent_steps: PositiveInt = 4  # DDQN appendix "every 4 steps"; release code update_freq=4
     target_update_agent_steps: PositiveInt = 10_000  # DDQN appendix tau=10,000; release code target_q=10000
@@ -70,7 +71,8 @@ class DQNConfig:
     epsilon_decay_agent_steps: NonNegativeInt = 1_000_000  # DDQN appendix "over 1M steps"; release code ep_endt=1000000
     gamma: Probability = 0.99  # DDQN appendix; release code discount=0.99
     learning_rate: PositiveFloat = 0.00025  # DDQN appendix alpha=0.00025; release code lr=0.00025 (constant)
-    rmsprop_decay: Annotated[float, Field(ge=0, lt=1)] = 0.95  # release code: g and g2 averages decay with 0.95 (DDQN "momentum 0.95")
+    # release code: g and g2 averages decay with 0.95 (DDQN "momentum 0.95")
+    rmsprop_decay: Annotated[float, Field(ge=0, lt=1)] = 0.95
     rmsprop_eps: PositiveFloat = 0.01  # release code: 0.01 added under the square root of g2 - g^2
     td_error_clip: PositiveFloat = 1.0  # release code clip_delta=1 (Huber loss with delta 1)
     eval_epsilon: Probability = 0.05  # DDQN "epsilon-greedy policy where epsilon = 0.05"; Dopamine epsilon_eval=0.05

@@ -10,8 +10,8 @@ transitions need ``capacity + 1`` frame slots.
 
 Episode starts: ale-py's ``AtariVectorEnv`` (the agent's environment, ``replication/envs/atari.py``) fills the stack
 of an episode's first observation with zeros before the first frame, ``[0, 0, 0, f_0]``, then
-``[0, 0, f_0, f_1]``, ... (checked in ``tests/algorithms/test_replay.py`` against a real environment). The buffer rebuilds
-stacks the same way: frames before the episode's first frame are zeros, never frames of the previous episode.
+``[0, 0, f_0, f_1]``, ... (checked in ``tests/algorithms/test_replay.py`` against a real environment). The buffer
+rebuilds stacks the same way: frames before the episode's first frame are zeros, never frames of the previous episode.
 A life loss with ``terminal_on_life_loss`` is a training terminal but not a reset: the agent's stack runs on
 across it, and so does the rebuilt one. With same-step autoreset the observation returned at a game over is
 already the new game's first one; ``add(..., next_is_first=True)`` stores it as such. A transition into an

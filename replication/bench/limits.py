@@ -56,10 +56,10 @@ def _timed(fn, repeats: int, warmup: int = 3, trials: int = 3) -> float:
 
 def bench_network_limit(num_envs: int, network: str, rollout_length: int, threads: int, updates: int = 30,
                         precision: str = "fp32") -> float:
-    """A2C's network alone, in frames/s: the learner's whole share of an update as in ``replication.algorithms.a2c.train``:
-    ``rollout_length`` acting forwards at batch ``num_envs`` (``networks.act``: convolutions with autograd on,
-    action sampling), one bootstrap forward, the FC layer and heads with gradients over the whole batch, the
-    actor-critic loss, one backward, gradient-norm clipping and one RMSProp step."""
+    """A2C's network alone, in frames/s: the learner's whole share of an update as in
+    ``replication.algorithms.a2c.train``: ``rollout_length`` acting forwards at batch ``num_envs`` (``networks.act``:
+    convolutions with autograd on, action sampling), one bootstrap forward, the FC layer and heads with gradients over
+    the whole batch, the actor-critic loss, one backward, gradient-norm clipping and one RMSProp step."""
     torch.set_num_threads(threads)
     hp = A2CConfig()
     model = ActorCritic(network, 6)

@@ -133,7 +133,8 @@ def folder_cli(argv: list[str] | None, prog: str, description: str, write, colum
 @cli_main
 def main(argv: list[str] | None = None) -> int:
     return folder_cli(argv, "python -m replication.benchmarks", __doc__.split("\n")[0], write_benchmarks,
-                      ["group", "game", "workers", "seed", "frames", "wall_time_s", "eval_mean", "train_last10pct_mean"],
+                      ["group", "game", "workers", "seed", "frames", "wall_time_s", "eval_mean",
+                       "train_last10pct_mean"],
                       "finished run directories (each with done.json)")
 
 

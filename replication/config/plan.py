@@ -13,8 +13,8 @@ from replication.peers.sb3 import peer_label
 
 def group_env(cfg: dict, label: str) -> dict:
     """The environment overrides of run group ``label``: its algorithm's paper protocol
-    (``registry.AlgorithmSpec.env_defaults``, life-loss terminals for Nature DQN), then the config's top-level ``env:``, then the group's own ``env:``
-    (later wins); unset keys keep ``AtariConfig``'s defaults."""
+    (``registry.AlgorithmSpec.env_defaults``, life-loss terminals for Nature DQN), then the config's top-level ``env:``,
+    then the group's own ``env:`` (later wins); unset keys keep ``AtariConfig``'s defaults."""
     section = cfg["groups"][label]
     spec = ALGORITHMS.get(group_algorithm(label, section))
     paper = spec.env_defaults if spec else {}  # A2C/A3C: AtariConfig's own

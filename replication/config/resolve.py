@@ -1,7 +1,7 @@
 """Workflow config -> one resolved config per run.
 
-The workflow config (``configs/*.yaml``, checked against the package's ``replication/data/config_schema.yaml``) names games, seeds and,
-under ``groups:``, run groups. A group's key is its label, which names its run directories
+The workflow config (``configs/*.yaml``, checked against the package's ``replication/data/config_schema.yaml``) names
+games, seeds and, under ``groups:``, run groups. A group's key is its label, which names its run directories
 (``results/runs/{label}/...``); its algorithm is ``algorithm:`` or, when absent, the label itself. So
 ``a3c_ff: {...}`` is plain A3C FF, while ``a3c_ff_speedup: {algorithm: a3c_ff, ...}`` is a second group of A3C FF runs
 (other games, worker counts or hyperparameters). A group may sweep learning rates: ``lr_samples: N`` draws

@@ -18,7 +18,8 @@ import torch.nn.functional as F
 
 @dataclass
 class A2CLossTerms:
-    """Scalar tensors: ``total`` (to backprop), ``policy``, ``value`` (unweighted mean squared error), ``entropy`` (mean, nats)."""
+    """Scalar tensors: ``total`` (to backprop), ``policy``, ``value`` (unweighted mean squared error), ``entropy``
+    (mean, nats)."""
 
     total: torch.Tensor
     policy: torch.Tensor

@@ -48,7 +48,8 @@ class AtariConfig:
     repeat_action_probability: Probability = 0.0  # papers: deterministic ALE; Machado et al. 2018 use 0.25
     clip_rewards: bool = True  # Mnih 2015 / muupan wiki for A3C: rewards clipped to [-1, 1] for training
     terminal_on_life_loss: bool = False  # Alfredvc/paac train.py single_life_episodes=False
-    fire_reset: bool = False  # a later OpenAI Baselines addition, off by default (docs/design.md, "Environment protocol")
+    # a later OpenAI Baselines addition, off by default (docs/design.md, "Environment protocol")
+    fire_reset: bool = False
     max_episode_frames: PositiveInt = 108_000  # 30 min at 60 Hz (van Hasselt et al. 2016)
     full_action_space: bool = False  # minimal action set, as in the papers
     num_threads: NonNegativeInt = 0  # emulator threads; 0 lets ale-py pick (one per core)

@@ -41,7 +41,8 @@ def build_bench_report(csv: str | Path, out: str | Path) -> list[str]:
               " ".join([f"Host: {host}. Each line trained alone, one after another; frames are emulator frames "
                         "(frame skip 4 included). 'env limit' and 'network limit' bound an unpipelined learner; "
                         "fraction_of_serial_bound = frames/s / (1 / (1/env + 1/network)). With --repeats, "
-                        "frames_per_s is the median of the line's runs (round-robin over lines and games), _min/_max their range; "
+                        "frames_per_s is the median of the line's runs (round-robin over lines and games), "
+                        "_min/_max their range; "
                         "cpu_steal: the mean share of the host's CPU time the hypervisor took during them (a shared "
                         "host's slow spell shows there). "
                         "ratio_to_peer compares with SB3 at the same algorithm, network and number of environments "
@@ -52,11 +53,13 @@ def build_bench_report(csv: str | Path, out: str | Path) -> list[str]:
                  & ~lines.str.contains("env groups")]
     if "game" in trained and trained["game"].nunique() > 1:  # Figure 2 on one game: the bench's first
         trained = trained[trained["game"] == trained["game"].iloc[0]]
-    if trained["workers"].nunique() >= 2:  # Clemente 2017 Figure 2 on this host (python -m replication.bench --algos paac)
+    # Clemente 2017 Figure 2 on this host (python -m replication.bench --algos paac)
+    if trained["workers"].nunique() >= 2:
         a2c = trained.assign(group="bench, " + trained["network"].astype(str))  # one line per network
         doc.figure(lambda fig, rect: draw_paper_throughput(fig, rect, a2c, dict(zip(a2c["group"], a2c["network"]))),
                    "Figure 2 on this host (bench)", f"Host: {host}. Ours: the bench's A2C lines (median frames/s) per "
-                   "n_e and network; the paper's: Clemente et al. 2017 Figure 2, digitized, its PAAC global steps/s x 4 frames.")
+                   "n_e and network; the paper's: Clemente et al. 2017 Figure 2, digitized, its PAAC global steps/s "
+                   "x 4 frames.")
     with report_pdf(out) as pdf:
         doc.render(pdf)
     return pdf.pages

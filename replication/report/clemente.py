@@ -8,7 +8,8 @@
   and 95% CI over seeds per frame bin, ``curves.csv``) over the paper's band, x in epochs (Figure 3) and in hours
   (Figure 4: the paper's hours are on one GPU, ours on this host); the curve verdict (``claims.curve_points``,
   ``claims.curve_claim``) at the paper's points.
-* Figure 2 on this host: our A2C training frames/s per n_e beside the paper's GPU and CPU curves (PAAC global steps/s x 4 frames).
+* Figure 2 on this host: our A2C training frames/s per n_e beside the paper's GPU and CPU curves
+  (PAAC global steps/s x 4 frames).
 
 With ``published`` (``claims.published_curves``, read from the suite's ``benchmarks/claims_training_curves.csv``),
 Figures 3 and 4 also draw the suite's own published curve for a panel's algorithm, game, n_e and settings, so a
@@ -76,7 +77,8 @@ def table1_verdicts(scores: pd.DataFrame, networks: dict[str, str]) -> pd.DataFr
 
 
 # a curve claim -> (the algorithm it judges, what the paper calls the worker count, the paper)
-CURVE_CLAIMS = {"clemente2017_fig3": ("a2c", "n_e", "Clemente 2017"), "mnih2016_fig3": ("a3c_ff", "threads", "Mnih 2016")}
+CURVE_CLAIMS = {"clemente2017_fig3": ("a2c", "n_e", "Clemente 2017"),
+                "mnih2016_fig3": ("a3c_ff", "threads", "Mnih 2016")}
 
 
 def curve_verdicts(curves: pd.DataFrame, claim: str = "clemente2017_fig3") -> pd.DataFrame:
@@ -113,11 +115,13 @@ def clemente_lines(scores: pd.DataFrame, curves: pd.DataFrame, runs: list[dict])
     for r in table.itertuples():
         c = curve.loc[(r.group, r.game, r.workers)] if (r.group, r.game, r.workers) in curve.index else None
         ci = f"[{r.ci_low:.1f}, {r.ci_high:.1f}] ({r.ci_over})" if not np.isnan(r.ci_low) else f"({NO_CI})"
+        detail = None if c is None else (
+            c["detail"].split(";")[0] if c["verdict"] == "not comparable" else c["detail"].split(" (")[0])
         lines.append(
             f"Clemente et al. 2017 on {r.game} ({r.group}, n_e {r.workers}, {r.network} network, {r.seeds} seed(s), "
             f"{fmt_frames(r.frames)} frames, {r.hours:.2f} h per run on this host): Table 1 score {r.verdict} "
             f"(ours {r.mean:.1f} {ci} vs {r.paper_column} {r.paper:g}, margin {r.margin:.3g})"
-            + (f"; Figure 3 curve {c['verdict']} ({c['detail'].split(';')[0] if c['verdict'] == 'not comparable' else c['detail'].split(' (')[0]})"
+            + (f"; Figure 3 curve {c['verdict']} ({detail})"
                if c is not None else "") + ".")
     return lines
 
@@ -218,7 +222,8 @@ def draw_paper_throughput(fig, rect, a2c: pd.DataFrame, networks: dict[str, str]
     paper = reference.clemente_throughput().dropna(subset=["frames_per_s"])
     for (arch, device), g in paper.groupby(["architecture", "device"]):
         ax.plot(g["n_e"], g["frames_per_s"], ls="--" if device == "CPU" else "-", marker="^", lw=1,
-                color="#e69f00" if arch == "arch_nips" else "#cc79a7", label=f"Clemente 2017 Figure 2: {arch}, {device}")
+                color="#e69f00" if arch == "arch_nips" else "#cc79a7",
+                label=f"Clemente 2017 Figure 2: {arch}, {device}")
     colours = run_colours(a2c["group"])
     for group, g in a2c.groupby("group"):
         m = g.groupby("workers", as_index=False)["frames_per_s"].mean()
@@ -281,7 +286,7 @@ def clemente_section(doc: Document, scores: pd.DataFrame, curves: pd.DataFrame, 
     else:
         doc.figure(lambda fig, rect: draw_paper_throughput(fig, rect, a2c, networks), "Figure 2 on this host",
                    "Training frames per second (emulator frames, 4 per timestep) against n_e: the paper's GPU and CPU "
-                   "curves (Clemente et al. 2017 Figure 2, digitized, PAAC global steps/s x 4 frames) and ours (throughput.csv, "
-                   "mean over runs, final evaluation excluded). A sweep of n_e on one host: python -m "
+                   "curves (Clemente et al. 2017 Figure 2, digitized, PAAC global steps/s x 4 frames) and ours "
+                   "(throughput.csv, mean over runs, final evaluation excluded). A sweep of n_e on one host: python -m "
                    "replication.bench (benchmarks/speed/).")
     return skipped

@@ -22,8 +22,10 @@ from replication.runs.rundir import algorithm_of
 
 
 # where each algorithm's hyperparameters and their paper sources live (the provenance page cites them)
-ALGORITHM_SOURCES = {"a2c": "replication/algorithms/a2c.py (A2CConfig)", "a3c_ff": "replication/algorithms/a3c.py (A3CConfig)",
-                     "a3c_lstm": "replication/algorithms/a3c.py (A3CLSTMConfig)", "dqn": "replication/algorithms/dqn.py (DQNConfig)"}
+ALGORITHM_SOURCES = {"a2c": "replication/algorithms/a2c.py (A2CConfig)",
+                     "a3c_ff": "replication/algorithms/a3c.py (A3CConfig)",
+                     "a3c_lstm": "replication/algorithms/a3c.py (A3CLSTMConfig)",
+                     "dqn": "replication/algorithms/dqn.py (DQNConfig)"}
 
 
 S3_SOURCE = f"Mnih et al. 2016, Table S3 ({reference.TABLE_S3_PROTOCOL} of emulator time)"
@@ -51,9 +53,9 @@ PARITY_NOTE = ("Measure: mean training score (unclipped, whole games) of the epi
                "the frame budget, averaged over runs; 95% CIs from a bootstrap stratified by run (each run's episodes "
                "resampled on their own, scipy.stats.bootstrap). Verdict: 'not informative' when the peer's CI reaches "
                "the game's random score (no-op random, van Hasselt et al. 2016 / Wang et al. 2016), else 'parity' when "
-               "the CI of ours - peer contains 0, else 'ours ahead' / 'ours behind'. Peer: Stable-Baselines3 at the same "
-               "settings (replication/peers/sb3.py lists where the protocols cannot match). Wall times are not a speed "
-               "benchmark (see the bench).")
+               "the CI of ours - peer contains 0, else 'ours ahead' / 'ours behind'. Peer: Stable-Baselines3 "
+               "at the same settings (replication/peers/sb3.py lists where the protocols cannot match). Wall times "
+               "are not a speed benchmark (see the bench).")
 
 
 def parity_section(doc: Document, tables: Path) -> bool:

@@ -49,7 +49,8 @@ class TableLayout:
 
 
 def layout_table(df: pd.DataFrame, title: str, caption: str, size: float = TABLE_PT, missing="none",
-                 fills: dict[str, Callable[[str], str | None]] | None = None, width: float = CONTENT_WIDTH) -> TableLayout:
+                 fills: dict[str, Callable[[str], str | None]] | None = None,
+                 width: float = CONTENT_WIDTH) -> TableLayout:
     """Measure ``df`` as a table no wider than ``width`` inches: each column as wide as its widest cell; when the
     whole is too wide, the widest columns are capped at one width (cells wrap), and below a readable cap the font
     shrinks, not below ``MIN_PT``.

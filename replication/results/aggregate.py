@@ -14,7 +14,8 @@ file (a cut-short or malformed CSV row, a malformed ``done.json`` or ``config.js
 what to do, and the tables already there are left as they were; so is a path that is not a run directory. The
 logs are read by the one reader of the run directory's contract (``logs.read_log_rows``); a finished run must be
 whole: unlike the live progress report (``progress_report.read_log``), aggregate never skips a torn row.
-``checkpoint.pt`` is not read (the tables do not depend on it; ``python -m replication.train`` checks it when it resumes).
+``checkpoint.pt`` is not read (the tables do not depend on it; ``python -m replication.train`` checks it when it
+resumes).
 """
 
 from __future__ import annotations

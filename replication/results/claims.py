@@ -278,8 +278,8 @@ def run_groups(runs: list[dict]) -> list[tuple[tuple[str, str, int], list[dict]]
 
 def claims_table(runs: list[dict]) -> tuple[pd.DataFrame, pd.DataFrame]:
     """``claims.csv``'s rows for every claim the ``read_live_run`` dicts of our runs test (one per claim and run
-    group, game and workers; a peer's ``sb3_*`` runs test none), and the curve points behind the curve claims (``curve_points`` with ``CURVE_KEYS``; those
-    columns alone, no rows, while no run has reached a paper point)."""
+    group, game and workers; a peer's ``sb3_*`` runs test none), and the curve points behind the curve claims
+    (``curve_points`` with ``CURVE_KEYS``; those columns alone, no rows, while no run has reached a paper point)."""
     rows, points = [], []
     for (_, game, workers), members in run_groups(runs):
         c0 = members[0]["config"]

@@ -36,7 +36,8 @@ SETTING_KEYS = ("total_frames", "checkpoint_every_frames", "log_every_updates", 
 _SPEED_ONLY = {"env": ("num_threads",)}
 _ABSENT = "(absent)"
 
-RESULTS_DIR = "results"  # the schema's default results_dir (replication/data/config_schema.yaml), for a run given without a config
+# the schema's default results_dir (replication/data/config_schema.yaml), for a run given without a config
+RESULTS_DIR = "results"
 
 
 def run_dir(root: str | Path, group: str, game: str, workers: int | str, seed: int | str) -> Path:

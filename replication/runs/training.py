@@ -306,10 +306,10 @@ class TrainingRun:
 
     def periodic(self) -> None:
         """After each update (A3C's supervisor: after each message from its workers or each idle poll of their
-        queue; the SB3 peer: after each rollout): a progress line when ~30 s have passed (``replication/runs/progress.py``); evaluate
-        the policy given to ``start`` when ``eval.every_frames`` has passed, then checkpoint every
-        ``checkpoint_every_frames`` (after the evaluation, so the checkpoint knows about it and a resume
-        neither repeats nor loses it)."""
+        queue; the SB3 peer: after each rollout): a progress line when ~30 s have passed
+        (``replication/runs/progress.py``); evaluate the policy given to ``start`` when ``eval.every_frames`` has
+        passed, then checkpoint every ``checkpoint_every_frames`` (after the evaluation, so the checkpoint knows about
+        it and a resume neither repeats nor loses it)."""
         self.progress.maybe_report(self.frames, self.updates)
         if self._next_eval is not None and self._next_eval <= self.frames < self.total_frames:
             self._evaluate()
@@ -356,7 +356,8 @@ class TrainingRun:
         remove_replays(self.dir, keep=replay_file)
 
     def finish(self) -> None:
-        """Final evaluation (of the policy given to ``start``), final checkpoint, then ``done.json`` (its presence means the run finished).
+        """Final evaluation (of the policy given to ``start``), final checkpoint, then ``done.json`` (its presence means
+        the run finished).
 
         ``wall_time_s``, ``frames_per_s`` and ``cpu_steal`` in ``done.json`` cover training only, not the final
         evaluation. ``cpu_steal``: the share of the host's CPU time the hypervisor gave to other machines while the

@@ -9,7 +9,8 @@ import sys
 
 import pytest
 
-PROBE = ("import replication, torch, os; from replication.runs.provenance import provenance; r = provenance()['runtime']; "
+PROBE = ("import replication, torch, os; from replication.runs.provenance import provenance; "
+         "r = provenance()['runtime']; "
          "print(os.environ['GOMP_SPINCOUNT'], r['GOMP_SPINCOUNT'], r['malloc_keeps_freed_memory'])")
 
 

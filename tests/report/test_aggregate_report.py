@@ -73,7 +73,8 @@ def test_summary_and_verdict_against_table_s3(tmp_path, runs):
     t = aggregate(runs, tmp_path / "tables")
     summary = per_game_summary(t["scores"]).set_index("game")
     assert summary.loc["pong", "mean"] == pytest.approx(15.0) and summary.loc["pong", "seeds"] == 2
-    assert summary.loc["pong", "ci_low"] == pytest.approx(12.0) and summary.loc["pong", "ci_high"] == pytest.approx(18.0)
+    assert (summary.loc["pong", "ci_low"] == pytest.approx(12.0)
+            and summary.loc["pong", "ci_high"] == pytest.approx(18.0))
     # the runs were evaluated with an 18,000-frame cap: Table S3's 30 minutes (108,000 frames) is another protocol,
     # and 1M frames is 0.31% of the 320M behind "A3C FF, 1 day" (the column A2C is set beside)
     short = verdict_table(summary.reset_index()).set_index("game")
@@ -253,7 +254,8 @@ def test_tables_carry_the_algorithm_beside_the_group_and_the_report_filters_by_i
     pages = build_report(tmp_path / "tables", tmp_path / "r.pdf")
     assert "Figure 2 on this host" in pages and "Figure 3 with ours: score vs epochs" in pages  # Pong, n_e 16 and 32
     lines = provenance_lines(json.loads((tmp_path / "tables" / "runs.json").read_text()))
-    assert any("run group a2c_baselines (algorithm a2c" in s and "replication/algorithms/a2c.py (A2CConfig)" in s for s in lines)
+    assert any("run group a2c_baselines (algorithm a2c" in s and "replication/algorithms/a2c.py (A2CConfig)" in s
+               for s in lines)
 
 
 def test_run_directories_written_before_the_rename_read_as_their_group(tmp_path):

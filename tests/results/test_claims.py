@@ -73,7 +73,8 @@ def _run_dir(root, seed, evals, done, hyper=None, frames=None, games=()):
         "group": "a2c", "algorithm": "a2c", "game": "pong", "workers": 32, "seed": seed, "total_frames": 80_000_000,
         "hyper": hyper, "host": {"cpu": "test cpu", "cores": 2}}))
     rows = [f"{f},noop30_18000f_sampled,{i},{s},1000" for f, scores in evals.items() for i, s in enumerate(scores)]
-    (d / "eval.csv").write_text("frames,protocol,episode,episode_return,episode_length\n" + "".join(r + "\n" for r in rows))
+    (d / "eval.csv").write_text("frames,protocol,episode,episode_return,episode_length\n"
+                                + "".join(r + "\n" for r in rows))
     last = frames or max(evals)
     games = [*games, (last, -20)]
     (d / "episodes.csv").write_text("frames,agent_steps,wall_time_s,worker,episode_return,episode_length\n" + "".join(

@@ -28,7 +28,8 @@ def test_progress_reports_once_per_period_and_keeps_the_last_100_games():
     t0 = p._mark[0]
     assert p.maybe_report(100, 1, now=t0 + 10) is None  # within the period: nothing
     line = p.maybe_report(600, 5, now=t0 + 30)
-    assert "600/1,000 (60.0%)" in line and "20 frames/s" in line and "ETA 0m20s" in line  # 400 frames left at 20 frames/s
+    # 400 frames left at 20 frames/s
+    assert "600/1,000 (60.0%)" in line and "20 frames/s" in line and "ETA 0m20s" in line
     assert "score 99.5 (last 100 games)" in line  # mean of 50..149
     assert out.getvalue() == line + "\n"
     assert p.maybe_report(700, 6, now=t0 + 40) is None  # the period restarts at each line

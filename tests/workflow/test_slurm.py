@@ -31,9 +31,9 @@ STATE = Path(os.environ.get("LOCAL_SLURM_DIR", "/var/lib/local-slurm"))
 PARTITION = "local"
 CPUS = len(os.sched_getaffinity(0))
 
-# What a user of profiles/slurm sets for this cluster (docs/running.md, "SLURM"): its partition, no account (the plugin's
-# --slurm-no-account alone does not drop the profile's slurm_account), squeue polling (no accounting
-# database), threads capped at a node's CPUs, and the cores in use at once (the cluster's 2).
+# What a user of profiles/slurm sets for this cluster (docs/running.md, "SLURM"): its partition, no account
+# (the plugin's --slurm-no-account alone does not drop the profile's slurm_account), squeue polling (no
+# accounting database), threads capped at a node's CPUs, and the cores in use at once (the cluster's 2).
 # --default-resources replaces the profile's whole default-resources, so runtime is given again.
 SITE_VALUES = ["--default-resources", f"slurm_partition={PARTITION}", "slurm_account=''", "runtime=60",
                "--slurm-no-account", "--slurm-status-command", "squeue", "--max-threads", str(CPUS),

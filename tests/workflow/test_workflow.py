@@ -1,4 +1,5 @@
-"""The Snakemake workflow's dry runs and config checks (the smoke run end to end: tests/workflow/test_smoke_workflow.py)."""
+"""The Snakemake workflow's dry runs and config checks (the smoke run end to end:
+tests/workflow/test_smoke_workflow.py)."""
 
 import re
 
