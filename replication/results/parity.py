@@ -31,7 +31,8 @@ from replication.runs.rundir import algorithm_of
 FINAL_FRACTION = 0.1  # the last 10% of the frame budget (the parity issue's measure)
 COLUMNS = ["group", "algorithm", "game", "seeds", "frames", "ours_mean", "ours_low", "ours_high", "peer_mean",
            "peer_low", "peer_high", "difference", "difference_low", "difference_high", "random", "verdict",
-           "ours_episodes", "peer_episodes", "ours_wall_time_s", "peer_wall_time_s", "ours_frames_per_s", "peer_frames_per_s"]
+           "ours_episodes", "peer_episodes", "ours_wall_time_s", "peer_wall_time_s", "ours_frames_per_s",
+           "peer_frames_per_s"]
 
 
 def final_window(episodes: pd.DataFrame, total_frames: int, fraction: float = FINAL_FRACTION) -> np.ndarray:
