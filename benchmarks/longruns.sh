@@ -45,7 +45,8 @@ step() {  # step NAME CONFIG TARGET...: the targets of CONFIG, run directories u
 step a3c_lstm_pong configs/mnih2016_a3c_lstm_pong.yaml a3c_lstm/pong/w2/s0/done.json
 # DQN learning parity with Stable-Baselines3 on Pong (issue 29 row 1; parity.csv; ~3.4 h SB3's side, ~2.6 h ours;
 # a stop saves each side's replay memory beside its checkpoint, a rerun goes on with it)
-step dqn_parity configs/parity.yaml sb3_dqn/pong/w1/s0/done.json dqn/pong/w1/s0/done.json
+step dqn_parity configs/parity.yaml sb3_dqn/pong/w1/s0/done.json dqn/pong/w1/s0/done.json \
+  dqn/pong/w1/s1/done.json sb3_dqn/pong/w1/s1/done.json
 # Mnih 2016 Figure 3's 1-thread curve and, with the 2-thread run below, the speed-up in time to a score per
 # actor-learner count (issue 28 item 4; ~5-7.5 h: 32M frames on one core)
 step a3c_pong configs/mnih2016_a3c_pong.yaml a3c_ff/pong/w1/s0/done.json
