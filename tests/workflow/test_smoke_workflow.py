@@ -68,9 +68,13 @@ def test_snakemake_html_report_collects_figures_tables_and_provenance(local_smok
     figures = sorted(f"reports/replication/figures/{p.name}"
                      for p in (local_smoke_run / "reports" / "replication" / "figures").glob("*.png"))
     # Mnih 2016 Figure 1 analogue vs frames and vs hours (one game: one page each); its Figures 3 and 4 with ours
-    # (A3C FF with 2 workers on Pong: the paper's 2-thread band); Clemente 2017 Figure 2 on this host (A2C ran; at
-    # n_e 4 Clemente's Figure 3 draws no band, so no Figure 3 / 4 pages of its own)
-    assert len(figures) == 5 and figures[-1].endswith("figure_2_on_this_host.png")
+    # (A3C FF with 2 workers on Pong: the paper's 2-thread band); the DQN page (the smoke DQN run beside the suite's
+    # published DQN curves on Pong, benchmarks/claims_training_curves.csv); Clemente 2017 Figure 2 on this host (A2C
+    # ran; at n_e 4 Clemente's Figure 3 draws no band, so no Figure 3 / 4 pages of its own)
+    published = pd.read_csv(ROOT / "benchmarks" / "claims_training_curves.csv")
+    assert ((published["algorithm"] == "dqn") & (published["game"] == "pong")).any()  # the DQN pair's curves
+    assert len(figures) == 6 and figures[-1].endswith("figure_2_on_this_host.png")
+    assert sum("dqn_the_schedule_and_the_curve_a_user_sees" in f for f in figures) == 1
     assert sum("mnih_et_al_2016_figure_3_with_ours" in f or "mnih_et_al_2016_figure_4_with_ours" in f
                for f in figures) == 2
     assert {c: {s: sorted(files) for s, files in sub.items()} for c, sub in categories.items()} == {
