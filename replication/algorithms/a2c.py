@@ -85,6 +85,13 @@ class A2CConfig:
         return annealing_frames(self.lr_annealing_frames, total_frames)
 
 
+def build_model(hp: A2CConfig, num_actions: int, in_channels: int) -> ActorCritic:
+    """A2C's actor-critic for ``hp`` (its ``network`` and ``init``; Clemente et al. 2017 section 4: the NIPS or
+    Nature torso with a softmax policy and a linear value head): uint8 ``(B, in_channels, 84, 84)`` -> ``(logits
+    (B, num_actions), value (B,))``, float32 (``core.networks.ActorCritic``)."""
+    return ActorCritic(hp.network, num_actions, in_channels, init=hp.init)
+
+
 def train(run: TrainingRun) -> None:
     """Train A2C for ``run.total_frames`` frames, logging into ``run.dir``; resumes from its checkpoint.
 
@@ -99,7 +106,7 @@ def train(run: TrainingRun) -> None:
     cols = [slice(g * m, (g + 1) * m) for g in range(G)]  # group g's columns of the (T, n) rollout tensors
     device = run.device
     envs = [AtariBatch(run.game, m, run.env, seed=run.env_seed() + g * m) for g in range(G)]
-    model = ActorCritic(hp.network, envs[0].num_actions, run.env.frame_stack, init=hp.init).to(device)
+    model = build_model(hp, envs[0].num_actions, run.env.frame_stack).to(device)
     lr0 = hp.learning_rate(n)
     opt = PaperRMSprop(model.parameters(), lr=lr0, alpha=hp.rmsprop_alpha, eps=hp.rmsprop_eps,
                        square_avg_init=hp.rmsprop_square_avg_init)

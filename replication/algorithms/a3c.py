@@ -80,7 +80,10 @@ class A3CLSTMConfig(A3CConfig):
 
 
 def build_model(hp: A3CConfig, num_actions: int, in_channels: int) -> torch.nn.Module:
-    """The feed-forward or LSTM actor-critic for ``hp``."""
+    """The feed-forward or LSTM actor-critic for ``hp`` (Mnih et al. 2016 section 5.1 and Supp. section 8: the
+    torso of ``hp.network``, then 256 LSTM cells when ``hp.lstm``, then softmax policy and linear value heads):
+    uint8 ``(B, in_channels, 84, 84)`` -> float32 ``(logits (B, num_actions), value (B,))`` (the LSTM also takes and
+    returns its ``(h, c)`` state, ``core.networks.ActorCriticLSTM``)."""
     cls = ActorCriticLSTM if hp.lstm else ActorCritic
     return cls(hp.network, num_actions, in_channels, init=hp.init)
 

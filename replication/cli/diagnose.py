@@ -26,16 +26,22 @@ from replication.results.optimizer_census import optimizer_census
 from replication.runs.rundir import load_checkpoint, read_config
 
 
+def _checkpoint_path(run_dir: str | Path) -> Path:
+    """``run_dir``'s ``checkpoint.pt``; UserError (one line) where there is none."""
+    path = Path(run_dir) / "checkpoint.pt"
+    if not path.is_file():
+        raise UserError(f"no checkpoint.pt in {str(run_dir)!r}; accepted: a run directory of replication.train "
+                        "that has saved a checkpoint")
+    return path
+
+
 def census_text(run_dir: str | Path) -> str:
     """The census of ``run_dir``'s checkpoint as printed text: one header line, then the table.
 
     Raises:
         UserError: no ``checkpoint.pt`` in ``run_dir``, a damaged one, or one without RMSProp state.
     """
-    path = Path(run_dir) / "checkpoint.pt"
-    if not path.is_file():
-        raise UserError(f"no checkpoint.pt in {str(run_dir)!r}; accepted: a run directory of replication.train "
-                        "that has saved a checkpoint")
+    path = _checkpoint_path(run_dir)
     table, info = optimizer_census(load_checkpoint(path))
     head = (f"{run_dir}: frames {info['frames']:,}, updates {info['updates']:,}; RMSProp lr {info['lr']:.4g}, "
             f"eps {info['eps']:g} under the root (SGD rate where eps decides: lr / sqrt(eps) = "
@@ -50,10 +56,7 @@ def activations_text(run_dir: str | Path, frames: dict) -> str:
     Raises:
         UserError: no ``checkpoint.pt`` or ``config.json`` in ``run_dir``, or not an actor-critic run.
     """
-    path = Path(run_dir) / "checkpoint.pt"
-    if not path.is_file():
-        raise UserError(f"no checkpoint.pt in {str(run_dir)!r}; accepted: a run directory of replication.train "
-                        "that has saved a checkpoint")
+    path = _checkpoint_path(run_dir)
     config = read_config(run_dir)
     key = (config["game"], json.dumps(config.get("env", {}), sort_keys=True))
     if key not in frames:

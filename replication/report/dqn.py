@@ -44,7 +44,7 @@ def dqn_bands(curves: pd.DataFrame, runs: list[dict], published: pd.DataFrame | 
     if not out:
         return pd.DataFrame(columns=BAND_COLUMNS)
     bands = pd.concat(out, ignore_index=True)[BAND_COLUMNS]
-    curves_per_game = bands.groupby("game")[["source", "group"]].apply(lambda g: len(g.drop_duplicates()))
+    curves_per_game = bands.drop_duplicates(["game", "source", "group"])["game"].value_counts()
     return bands[bands["game"].isin(curves_per_game[curves_per_game > 1].index)].reset_index(drop=True)
 
 

@@ -18,15 +18,14 @@ import numpy as np
 import pandas as pd
 import torch
 
-from replication.algorithms.a3c import build_model
-from replication.algorithms.registry import algorithms
+from replication.algorithms.registry import ALGORITHMS
 from replication.core.errors import UserError
-from replication.core.networks import ActorCritic, scale_frames
+from replication.core.networks import scale_frames
 from replication.envs.atari import AtariBatch, AtariConfig
 from replication.runs.rundir import algorithm_of
 
 COLUMNS = ["quantity", "trained", "at_init"]
-ACTOR_CRITICS = ("a2c", "a3c_ff", "a3c_lstm")
+ACTOR_CRITICS = tuple(name for name, spec in ALGORITHMS.items() if spec.build_model is not None)
 
 
 def observations(game: str, env: AtariConfig, agent_steps: int = 300, num_envs: int = 4,
@@ -42,22 +41,25 @@ def observations(game: str, env: AtariConfig, agent_steps: int = 300, num_envs: 
     return torch.from_numpy(np.stack(frames))
 
 
-def actor_critic_of(config: dict, num_actions: int) -> torch.nn.Module:
-    """A freshly initialised network of a run's ``config`` (``config.json``): A2C's ``ActorCritic`` or A3C's FF /
-    LSTM model, as its training builds it.
-
-    Raises:
-        UserError: the run's algorithm is not an actor-critic (``ACTOR_CRITICS``).
-    """
+def _actor_critic_spec(config: dict):
+    """The registry's spec of the run's algorithm; UserError unless it is an actor-critic (``ACTOR_CRITICS``)."""
     algorithm = algorithm_of(config)
     if algorithm not in ACTOR_CRITICS:
         raise UserError(f"the activation census reads actor-critics; the run's algorithm is {algorithm!r}; accepted: "
                         f"{', '.join(ACTOR_CRITICS)}")
-    hp = algorithms()[algorithm][0](**config.get("hyper", {}))
-    stack = int(config.get("env", {}).get("frame_stack", 4))
-    if algorithm == "a2c":
-        return ActorCritic(hp.network, num_actions, stack, init=hp.init)
-    return build_model(hp, num_actions, stack)
+    return ALGORITHMS[algorithm]
+
+
+def actor_critic_of(config: dict, num_actions: int) -> torch.nn.Module:
+    """A freshly initialised network of a run's ``config`` (``config.json``), built as its training builds it
+    (the registry's ``build_model``: A2C's ``ActorCritic``, A3C's FF or LSTM model).
+
+    Raises:
+        UserError: the run's algorithm is not an actor-critic (``ACTOR_CRITICS``).
+    """
+    spec = _actor_critic_spec(config)
+    return spec.build_model(spec.config(**config.get("hyper", {})), num_actions,
+                            int(config.get("env", {}).get("frame_stack", 4)))
 
 
 def _quantities(model: torch.nn.Module, obs: torch.Tensor, burn_in: int) -> dict[str, float]:
@@ -104,7 +106,8 @@ def activation_census(checkpoint: dict, config: dict, obs: torch.Tensor, burn_in
     """
     if obs.shape[0] <= burn_in:
         raise ValueError(f"obs has {obs.shape[0]} agent steps; accepted: more than burn_in = {burn_in}")
-    num_actions = int(checkpoint["model"]["policy.weight"].shape[0]) if "policy.weight" in checkpoint["model"] else 0
+    _actor_critic_spec(config)  # refuses a run that is not an actor-critic before its checkpoint is read
+    num_actions = int(checkpoint["model"]["policy.weight"].shape[0])
     torch.manual_seed(int(config.get("seed", 0)))
     fresh = actor_critic_of(config, num_actions)
     trained = actor_critic_of(config, num_actions)
