@@ -9,7 +9,9 @@ like any run. SB3 is an optional dependency (the ``bench`` extra).
 The settings come from our resolved run config and are mapped to SB3's arguments (``a2c_kwargs``,
 ``dqn_kwargs``), refusing what SB3 cannot express. The protocol: SB3's ``AtariWrapper`` over ale-py's
 ``ALE/{Game}-v5`` with ``frameskip=1``; its options take our ``env:`` values. Where the two cannot match is in
-``PROTOCOL_GAPS`` (what the report and ``benchmarks/parity.md`` print beside the verdicts).
+``PROTOCOL_GAPS`` (what the report and ``benchmarks/parity.md`` print beside the verdicts). The frames themselves
+match: SB3's ``WarpFrame`` (OpenCV grayscale, ``INTER_AREA`` resize) and ale-py's give the same 84x84 frames but
+for 0.2% of pixels on Pong (``tests/peers/test_parity.py``).
 
 Counting: SB3's ``num_timesteps`` is agent steps summed over environments; ``frames = agent_steps * frame_skip``
 as ours. The final evaluation uses *our* evaluator (ale-py vector env, our no-op protocol) for both sides.
@@ -40,7 +42,6 @@ PROTOCOL_GAPS = (
     "FIRE: SB3's FireResetEnv presses FIRE (and action 2) after every reset, a lost life included when life-loss "
     "terminals are on; ale-py's use_fire_reset (ours, fire_reset: true) presses it at the start of a game only",
     "life-loss reset: SB3's EpisodicLifeEnv takes one no-op agent step after a lost life; ours takes none",
-    "resize: SB3's WarpFrame resizes with OpenCV INTER_AREA, ale-py with its own resampler",
     "time limit: SB3 A2C bootstraps V(s) at a time-limit truncation; ours treats it as a terminal",
     "episode_length: ours counts agent steps of a whole game; the peer's rows count the agent steps the "
     "callback saw (the life-loss no-op step and FIRE presses inside SB3's reset are not agent steps)",
