@@ -30,7 +30,8 @@ from replication.core.errors import ArgumentParser, check_output, cli_main
 from replication.peers.sb3 import check_peer_algorithm, peer_run_config, train_peer
 from replication.report.figures import parity_figure
 from replication.report.pdf_pages import save_png
-from replication.results.parity import keep_other_pairs, paired_runs, parity_curves, parity_table
+from replication.results.parity import (HALF_GAIN_COLUMNS, PARITY_COLUMNS, keep_other_pairs, paired_runs,
+                                        parity_curves, parity_table, with_half_gain)
 from replication.runs.read import read_run
 from replication.runs.rundir import algorithm_of, atomic_write_bytes, run_dir
 
@@ -72,8 +73,9 @@ def write_parity_files(runs: list[dict], csv_path: str | Path, update: bool = Fa
     table = parity_table(runs)
     binned = parity_curves(paired_runs(runs))
     if update:
-        table, binned = keep_other_pairs(table, binned, published_csv(csv_path, table.columns),
-                                         published_csv(curves_path, binned.columns))
+        published = published_csv(csv_path, PARITY_COLUMNS).drop(columns=HALF_GAIN_COLUMNS)
+        table, binned = keep_other_pairs(table, binned, published, published_csv(curves_path, binned.columns))
+    table = with_half_gain(table, binned)  # every row's, the kept pairs' too, from the curves written beside
     atomic_write_bytes(csv_path, table.to_csv(index=False, float_format="%.4g").encode())
     atomic_write_bytes(curves_path, binned.to_csv(index=False, float_format="%.5g").encode())
     save_png(parity_figure(binned, table), csv_path.with_suffix(".png"))

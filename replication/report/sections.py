@@ -53,7 +53,9 @@ PARITY_NOTE = ("Measure: mean training score (unclipped, whole games) of the epi
                "the frame budget, averaged over runs; 95% CIs from a bootstrap stratified by run (each run's episodes "
                "resampled on their own, scipy.stats.bootstrap). Verdict: 'not informative' when the peer's CI reaches "
                "the game's random score (no-op random, van Hasselt et al. 2016 / Wang et al. 2016), else 'parity' when "
-               "the CI of ours - peer contains 0, else 'ours ahead' / 'ours behind'. Peer: Stable-Baselines3 "
+               "the CI of ours - peer contains 0, else 'ours ahead' / 'ours behind'. 'Half-way at': the frames at which "
+               "each side's curve (20 frame bins) first reaches halfway from the random score to the peer's final "
+               "score, averaged over the seeds; '-' where a seed's never does. Peer: Stable-Baselines3 "
                "at the same settings (replication/peers/sb3.py lists where the protocols cannot match). Wall times "
                "are not a speed benchmark (see the bench).")
 
@@ -80,6 +82,10 @@ def parity_section(doc: Document, tables: Path) -> bool:
                           "ours (95% CI)": ci("ours", "ours_mean"), "SB3 (95% CI)": ci("peer", "peer_mean"),
                           "ours - SB3 (95% CI)": ci("difference", "difference"), "random": table["random"],
                           "verdict": table["verdict"]})
+    if "ours_half_gain_at" in table:  # not in tables aggregated before the column existed
+        at = table[["ours_half_gain_at", "peer_half_gain_at"]].itertuples(index=False)
+        shown.insert(len(shown.columns) - 1, "half-way at (ours / SB3)",
+                     [" / ".join("-" if pd.isna(f) else fmt_frames(f) for f in pair) for pair in at])
     doc.heading("Learning parity with Stable-Baselines3", new_page=True)
     doc.table(shown, "Parity verdicts per run group and game", PARITY_NOTE)
     doc.figure(lambda fig, rect: draw_parity(fig, rect, curves, table), "Learning parity: curves",

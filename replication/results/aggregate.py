@@ -109,9 +109,9 @@ def aggregate(run_dirs: list[str | Path], out: str | Path) -> dict[str, pd.DataF
         "throughput": pd.DataFrame([throughput_row(r) for r in runs]).sort_values(order),
         "normalized": normalized_rows(scores),
         "missing": missing,  # unfinished runs: listed in the report, never averaged
-        "parity": parity.parity_table(runs, require=False),
         "parity_curves": parity.parity_curves(parity.paired_runs(runs)),
     }
+    tables["parity"] = parity.with_half_gain(parity.parity_table(runs, require=False), tables["parity_curves"])
     out = Path(out)
     for name, df in tables.items():
         atomic_write_bytes(out / f"{name}.csv", df.to_csv(index=False).encode())

@@ -13,6 +13,11 @@ ours minus the peer come from a bootstrap stratified by run (``replication.resul
 
 The CI covers the episodes' spread within the runs given, not the spread of seeds beyond them; each seed's own
 line is in the table too.
+
+Beside the verdict, how soon each side got there (``with_half_gain``): the frames at which each side's curve (the
+20 frame bins of ``parity_curves``) first reaches halfway from the game's random score to the peer's final score.
+Where learning has only begun at the end of the budget (the DQN pair on Pong) the final score turns on when each
+side began, which these columns show per seed.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from replication.core.errors import UserError
 from replication.peers.sb3 import PEER_PREFIX
 from replication.results import reference
 from replication.results.stats import stratified_difference_ci, stratified_mean_ci
+from replication.results.verdict import first_reaching
 from replication.runs.read import curve_rows
 from replication.runs.rundir import algorithm_of
 
@@ -33,6 +39,8 @@ COLUMNS = ["group", "algorithm", "game", "seeds", "frames", "ours_mean", "ours_l
            "peer_low", "peer_high", "difference", "difference_low", "difference_high", "random", "verdict",
            "ours_episodes", "peer_episodes", "ours_wall_time_s", "peer_wall_time_s", "ours_frames_per_s",
            "peer_frames_per_s"]
+HALF_GAIN_COLUMNS = ["ours_half_gain_at", "peer_half_gain_at"]  # frames; see ``with_half_gain``
+PARITY_COLUMNS = COLUMNS + HALF_GAIN_COLUMNS  # what parity.csv holds
 
 
 def final_window(episodes: pd.DataFrame, total_frames: int, fraction: float = FINAL_FRACTION) -> np.ndarray:
@@ -133,6 +141,32 @@ def parity_curves(runs: list[dict], bins: int = 20) -> pd.DataFrame:
         parts.append(c)
     return pd.concat(parts, ignore_index=True)
 
+
+def with_half_gain(table: pd.DataFrame, curves: pd.DataFrame) -> pd.DataFrame:
+    """``table`` (``parity_table`` rows) with ``HALF_GAIN_COLUMNS`` added: per row and side, the frames at which each
+    of the row's seeds' binned curve (``parity_curves`` rows: ``group, game, seed, frames, episode_return``) first
+    reaches ``random + (peer_mean - random) / 2`` (game points: halfway from the row's random score to the peer's final
+    score; ``verdict.first_reaching``), averaged over the row's seeds. NaN where a seed's curve never does, or the
+    peer's final score is not above the random score (or either is NaN).
+
+    Example: Pong (random -20.7) with the peer at -17.7 at the end: the curves are timed to -19.2.
+    """
+    def frames_to(group: str, game: str, seeds: list[int], score: float) -> float:
+        at = []
+        for s in seeds:
+            c = curves[(curves["group"] == group) & (curves["game"] == game) & (curves["seed"] == s)]
+            c = c.sort_values("frames")
+            at.append(first_reaching(c["frames"], c["episode_return"], score))
+        return float(np.mean(at)) if at and np.isfinite(at).all() else float("nan")
+
+    out = table.copy()
+    targets = table["random"] + (table["peer_mean"] - table["random"]) / 2.0
+    targets = targets.where(table["peer_mean"] > table["random"])  # NaN: no gain to time
+    for column, prefix in zip(HALF_GAIN_COLUMNS, ("", PEER_PREFIX)):
+        out[column] = [frames_to(prefix + str(group), str(game), [int(s) for s in str(seeds).split()], score)
+                       if np.isfinite(score) else float("nan")
+                       for group, game, seeds, score in zip(table["group"], table["game"], table["seeds"], targets)]
+    return out
 
 
 def keep_other_pairs(table: pd.DataFrame, curves: pd.DataFrame, published_table: pd.DataFrame,

@@ -16,14 +16,14 @@ import numpy as np
 import pandas as pd
 
 from replication.results import reference
+from replication.results.verdict import first_reaching
 
 
 def time_to_score(curve: pd.DataFrame, score: float) -> float:
     """Hours at which ``curve`` (rows sorted by frames; columns ``hours``, ``episode_return``) first reaches
     ``score``; NaN if it never does."""
-    hit = curve.sort_values("frames")
-    hit = hit[hit["episode_return"] >= score]
-    return float(hit["hours"].iloc[0]) if len(hit) else float("nan")
+    c = curve.sort_values("frames")
+    return first_reaching(c["hours"], c["episode_return"], score)
 
 
 def speedup_rows(throughput: pd.DataFrame, curves: pd.DataFrame) -> pd.DataFrame:

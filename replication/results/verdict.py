@@ -162,8 +162,14 @@ def leaves_random_at(frames, scores, game: str, margin_hn: float = CLAIM_MARGIN_
     ref = reference.noop_reference(game)
     if ref is None:
         return float("nan")
-    above = np.flatnonzero(np.asarray(scores, dtype=float) >= ref[0] + margin_points(game, margin_hn))
-    return float(np.asarray(frames, dtype=float)[above[0]]) if len(above) else float("nan")
+    return first_reaching(frames, scores, ref[0] + margin_points(game, margin_hn))
+
+
+def first_reaching(x, scores, score: float) -> float:
+    """The first of ``x`` (in the order given: a curve's frames or hours) whose ``scores`` entry is at least ``score``
+    (game points); NaN if none is. E.g. ``first_reaching([1, 2, 3], [-21, -18, -15], -18) == 2``."""
+    above = np.flatnonzero(np.asarray(scores, dtype=float) >= score)
+    return float(np.asarray(x, dtype=float)[above[0]]) if len(above) else float("nan")
 
 
 def margin_points(game: str, margin_hn: float = CLAIM_MARGIN_HN) -> float:

@@ -81,6 +81,26 @@ def test_keep_other_pairs_puts_back_the_published_pairs_not_regenerated():
     assert curves[["group", "frames"]].values.tolist() == [["a2c", 1], ["dqn", 2], ["sb3_a2c", 1], ["sb3_dqn", 2]]
 
 
+def test_half_gain_is_where_each_side_gets_halfway_to_the_peers_final_score():
+    """Pong's random score is -20.7; a peer ending at -16.7 sets the mark halfway, -18.7: a curve reaches it at the end
+    of its first bin at or above it; a row's value is the mean over its seeds, NaN if one never does, or if the peer
+    ended at or below the random score."""
+    from replication.results.parity import with_half_gain
+
+    returns = {("dqn", 0): [-20, -18.7, -15], ("dqn", 1): [-20, -19, -17], ("sb3_dqn", 0): [-20, -19, -18.8],
+               ("sb3_dqn", 1): [-18, -16, -15]}
+    curves = pd.DataFrame([{"side": "sb3" if g.startswith("sb3_") else "ours", "group": g, "game": "pong",
+                            "seed": seed, "frames": f, "episode_return": r}
+                           for (g, seed), rs in returns.items() for f, r in zip((3e6, 1e6, 2e6), rs[2:] + rs[:2])])
+    table = pd.DataFrame({"group": ["dqn"] * 4, "game": ["pong"] * 4, "seeds": ["0", "1", "0 1", "0"],
+                          "random": [-20.7] * 4, "peer_mean": [-16.7, -16.7, -16.7, -20.9]})
+    out = with_half_gain(table, curves)
+    assert out["ours_half_gain_at"].iloc[:3].tolist() == [2e6, 3e6, 2.5e6]
+    assert out["peer_half_gain_at"].iloc[1] == 1e6
+    assert np.isnan(out["peer_half_gain_at"].iloc[0]) and np.isnan(out["peer_half_gain_at"].iloc[2])
+    assert out.iloc[3][["ours_half_gain_at", "peer_half_gain_at"]].isna().all()  # the peer did not gain
+
+
 def test_learning_rate_schedules():
     assert scheduled_lr("constant", 7e-4, 900, 1000) == 7e-4
     assert scheduled_lr("linear", 7e-4, 500, 1000) == pytest.approx(3.5e-4)

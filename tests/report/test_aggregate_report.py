@@ -299,6 +299,9 @@ def test_leaves_random_at_by_hand():
     assert leaves_random_at([1e6, 2e6, 3e6, 4e6], [-21.0, -17.8, -17.6, -10.0], "pong") == 3e6
     assert np.isnan(leaves_random_at([1e6, 2e6], [-21.0, -17.8], "pong"))  # not yet
     assert np.isnan(leaves_random_at([1e6], [5.0], "no_such_game"))  # no reference score
+    from replication.results.verdict import first_reaching
+
+    assert first_reaching([3.0, 1.0, 2.0], [-15, -21, -18], -18) == 3.0  # the first in the order given
 
 
 def test_dqn_page_draws_the_runs_beside_the_published_schedules(tmp_path, monkeypatch):
