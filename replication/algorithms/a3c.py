@@ -215,6 +215,13 @@ class UpdateMessage:
 
 
 @dataclass(frozen=True)
+class ReadyMessage:
+    """A worker has built its environment and network and waits for the parent's ``go`` to start training."""
+
+    worker: int
+
+
+@dataclass(frozen=True)
 class ErrorMessage:
     """A worker's failure: the formatted traceback (the worker also printed it to stderr), its exception's message,
     and whether it was a ``TrainingDiverged`` (the parent then fails the run with that, not ``WorkerFailed``)."""
@@ -226,12 +233,14 @@ class ErrorMessage:
 
 
 def worker_main(spec: WorkerSpec, shared_model: torch.nn.Module, square_avgs: list | None, counters: torch.Tensor,
-                stop: mp.Event, messages: mp.Queue) -> None:
+                stop: mp.Event, messages: mp.Queue, go: mp.Event | None = None) -> None:
     """One actor-learner process (Algorithm S3). Runs until the global frame count reaches ``spec.total_frames``.
 
     ``counters`` is int64 ``(workers, 2)`` in shared memory: ``[agent_steps, updates]`` of each worker; this
     worker writes only row ``spec.worker``. Global frames = ``base_frames + frame_skip * counters[:, 0].sum()``.
-    It sends the parent ``EpisodeMessage``, ``UpdateMessage`` and, on any failure, ``ErrorMessage``.
+    Once its environment and network are built it sends ``ReadyMessage`` and, given a ``go`` event, waits for it
+    (the parent sets it when every worker is ready and starts the training clock then), or for ``stop``. Then it
+    sends the parent ``EpisodeMessage``, ``UpdateMessage`` and, on any failure, ``ErrorMessage``.
     """
     _die_with_parent()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and sets ``stop``
@@ -258,6 +267,9 @@ def worker_main(spec: WorkerSpec, shared_model: torch.nn.Module, square_avgs: li
         def global_frames() -> int:
             return base_frames + frame_skip * int(counters[:, 0].sum())
 
+        messages.put(ReadyMessage(worker))
+        while go is not None and not go.wait(timeout=0.2) and not stop.is_set():
+            pass
         while not stop.is_set() and global_frames() < total_frames:
             local.load_state_dict(shared_model.state_dict())  # sync theta' <- theta
             terms, state, transitions = rollout_loss(local, env, hp, state, generator, precision)

@@ -14,8 +14,8 @@ import queue as queue_mod
 import torch
 import torch.multiprocessing as mp
 
-from replication.algorithms.a3c import (A3CConfig, EpisodeMessage, ErrorMessage, UpdateMessage, WorkerSpec,
-                                        build_model, worker_main)
+from replication.algorithms.a3c import (A3CConfig, EpisodeMessage, ErrorMessage, ReadyMessage, UpdateMessage,
+                                        WorkerSpec, build_model, worker_main)
 from replication.core.networks import RecurrentPolicy
 from replication.core.optim import PaperRMSprop, annealing_frames
 from replication.core.update import TrainingDiverged
@@ -56,7 +56,7 @@ def train(run: TrainingRun, *, raise_at_update: int = 0) -> None:
     frame_skip = run.env.frame_skip
     counters = torch.zeros(run.workers, 2, dtype=torch.int64).share_memory_()
     ctx = mp.get_context("spawn")
-    stop, messages = ctx.Event(), ctx.Queue()
+    stop, go, messages = ctx.Event(), ctx.Event(), ctx.Queue()
     torch.set_num_threads(1)
     procs = []
     for w in range(run.workers):
@@ -65,7 +65,7 @@ def train(run: TrainingRun, *, raise_at_update: int = 0) -> None:
                           annealing_frames=annealing_frames(hp.lr_annealing_frames, run.total_frames),
                           log_every_updates=run.log_every_updates, precision=run.precision,
                           raise_at_update=raise_at_update)
-        p = ctx.Process(target=worker_main, args=(spec, model, square_avgs, counters, stop, messages),
+        p = ctx.Process(target=worker_main, args=(spec, model, square_avgs, counters, stop, messages, go),
                         name=f"a3c-worker-{w}", daemon=True)
         p.start()
         procs.append(p)
@@ -76,6 +76,7 @@ def train(run: TrainingRun, *, raise_at_update: int = 0) -> None:
                          base_updates + updates)
 
     last_episode_frames = base_frames
+    ready = set()
     try:
         while True:
             try:
@@ -88,6 +89,11 @@ def train(run: TrainingRun, *, raise_at_update: int = 0) -> None:
                 last_episode_frames = max(last_episode_frames, msg.frames)
                 run.log_episode(msg.worker, msg.episode_return, msg.episode_length, frames=last_episode_frames,
                                 agent_steps=last_episode_frames // frame_skip)
+            elif isinstance(msg, ReadyMessage):
+                ready.add(msg.worker)
+                if len(ready) == run.workers:  # all built: the clock starts, as A2C's after its environments
+                    run.start_clock()
+                    go.set()
             elif isinstance(msg, UpdateMessage):
                 if msg.worker == 0:  # one worker's updates stand for all (updates.csv counts every worker's)
                     run.log_update(msg.scalars)

@@ -49,7 +49,8 @@ def test_shared_rmsprop_statistics_are_one_storage():
 
 
 def test_hogwild_two_processes_update_the_shared_model():
-    """Two real worker processes train one shared model: parameters and shared g change in the parent's memory."""
+    """Two real worker processes train one shared model: parameters and shared g change in the parent's memory. Each
+    says it is ready and trains only after the parent's ``go`` (where the supervisor starts the training clock)."""
     hp = A3CConfig(network="nips")
     model = build_model(hp, 6, 4)
     opt = PaperRMSprop(model.parameters(), lr=hp.learning_rate)
@@ -58,13 +59,17 @@ def test_hogwild_two_processes_update_the_shared_model():
     initial = [p.detach().clone() for p in model.parameters()]
     counters = torch.zeros(2, 2, dtype=torch.int64).share_memory_()
     ctx = mp.get_context("spawn")
-    stop, messages = ctx.Event(), ctx.Queue()
+    stop, go, messages = ctx.Event(), ctx.Event(), ctx.Queue()
     specs = [WorkerSpec(worker=w, game="pong", env=SMALL, hyper=hp, seed=100 + w, total_frames=2000, base_frames=0,
                         learning_rate=1e-3, annealing_frames=2000, log_every_updates=10**9) for w in range(2)]
-    procs = [ctx.Process(target=worker_main, args=(spec, model, square_avgs, counters, stop, messages), daemon=True)
-             for spec in specs]
+    procs = [ctx.Process(target=worker_main, args=(spec, model, square_avgs, counters, stop, messages, go),
+                         daemon=True) for spec in specs]
     for p in procs:
         p.start()
+    assert sorted(messages.get(timeout=120).worker for _ in procs) == [0, 1]  # both ReadyMessage first
+    time.sleep(0.5)
+    assert int(counters.sum()) == 0, "no worker trains before go"
+    go.set()
     for p in procs:
         p.join(timeout=300)
     assert [p.exitcode for p in procs] == [0, 0]
