@@ -85,7 +85,7 @@ def parity_section(doc: Document, tables: Path) -> bool:
     if "ours_half_gain_at" in table:  # not in tables aggregated before the column existed
         at = table[["ours_half_gain_at", "peer_half_gain_at"]].itertuples(index=False)
         shown.insert(len(shown.columns) - 1, "half-way at (ours / SB3)",
-                     [" / ".join("-" if pd.isna(f) else fmt_frames(f) for f in pair) for pair in at])
+                     [" / ".join("-" if pd.isna(f) else f"{f / 1e6:.2f}M" for f in pair) for pair in at])
     doc.heading("Learning parity with Stable-Baselines3", new_page=True)
     doc.table(shown, "Parity verdicts per run group and game", PARITY_NOTE)
     doc.figure(lambda fig, rect: draw_parity(fig, rect, curves, table), "Learning parity: curves",
