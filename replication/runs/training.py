@@ -227,10 +227,9 @@ class TrainingRun:
         self.start_clock()
 
     def start_clock(self) -> None:
-        """(Re)start this session's training clock at the frames so far: ``wall_time_s``, ``host_cpu_s`` and the
-        progress line count from now. ``start`` calls it; A3C's supervisor again once its actor-learner processes
-        have started and built their environments (spawning each and importing torch in it takes seconds: counted,
-        they held a 60k-frame benchmark line at 2 workers to 2,351 frames/s where a 32M-frame run made 3,393)."""
+        """(Re)start this session's training clock (``wall_time_s``, ``host_cpu_s``, progress). ``start`` calls it;
+        A3C's supervisor again once its actor-learners have started: spawning each and importing torch in it takes
+        seconds, which held a 60k-frame bench line at 2 workers to 2,351 frames/s (a 32M-frame run made 3,393)."""
         self._t0 = time.monotonic()
         self._cpu_mark = cpu_times()
         self._rate_mark = (self._t0, self.frames)
