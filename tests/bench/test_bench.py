@@ -251,3 +251,132 @@ def test_games_run_round_robin_with_the_lines_and_ratios_stay_within_a_game(monk
     assert rows.loc[("ours a2c", "pong"), "ratio_to_peer"] == 2.0
     assert rows.loc[("ours a2c", "breakout"), "ratio_to_peer"] == 1.0  # not 400 / 300 from Pong's peer
     assert rows.loc[("ours a2c", "pong"), "cpu_steal"] == 0.1 and rows.loc[("sb3 a2c", "breakout"), "cpu_steal"] == 0.4
+
+
+# -- --device: the bench's learners and network limits on a GPU (tests/bench/test_bench.py -k device) -------------
+def test_device_cuda_without_cuda_is_a_one_line_error(capsys, tmp_path):
+    """On a host without CUDA (this project's CPU hosts) --device cuda is refused before anything is measured or
+    written, naming the value and what is accepted; so is a direct call of a network limit on cuda."""
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this host has CUDA (the lent device): the refusal is for hosts without it")
+    out = tmp_path / "bench.csv"
+    with pytest.raises(SystemExit) as e:
+        main(["--algos", "paac", "--device", "cuda", "--out", str(out)])
+    assert e.value.code == 2 and not out.exists()
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: --device 'cuda' requested but this host has no CUDA (torch ") and "\n" not in err
+    assert "torch.cuda.is_available() is False); accepted: cpu on this host" in err
+    with pytest.raises(UserError, match="--device 'cuda' requested but this host has no CUDA"):
+        bench_network_limit(2, "nips", rollout_length=2, threads=1, updates=1, device="cuda")
+    from replication.bench.throughput import bench_table
+
+    with pytest.raises(UserError, match="no CUDA"):
+        bench_table(["paac"], ["pong"], 1000, 1000, threads=1, device="cuda")
+
+
+def test_device_refusals_that_do_not_depend_on_the_host():
+    """A3C's lines are CPU processes: --device cuda with them is refused on any host; an unknown device is one line."""
+    with pytest.raises(UserError, match="--algos a3c cannot run with --device cuda: A3C's actor-learners are CPU "
+                                        "processes .*accepted with --device cuda: --algos from a2c, dqn, paac"):
+        main.__wrapped__(["--algos", "paac", "a3c", "--device", "cuda"])
+    with pytest.raises(UserError, match="--device: invalid choice: 'tpu'"):
+        main.__wrapped__(["--device", "tpu"])
+    from replication.bench.throughput import bench_table
+
+    with pytest.raises(UserError, match="--algos paac with --precisions bf16 selects no line on cpu \\(PAAC's lines "
+                                        "are fp32 only"):  # it crashed with KeyError 'line' after the limits
+        bench_table(["paac"], ["pong"], 1000, 1000, threads=1, precisions=("bf16",))
+    from replication.bench.limits import bench_device
+
+    with pytest.raises(UserError, match="--device 'mps'; accepted: cpu, cuda"):
+        bench_device("mps")
+    assert bench_device("cpu").type == "cpu"
+
+
+def test_device_reaches_the_lines_the_run_config_and_the_network_limits(monkeypatch):
+    """With device cuda our lines carry it (and their names say it), the SB3 peers drop out, the training run's
+    config asks for it, the network limits are timed on it, and the env limit stays on the CPU."""
+    import torch
+
+    from replication.bench import throughput as bench
+
+    lines = bench.select_lines("a2c", ["fp32", "bf16"], native_bf16=True, device="cuda")
+    assert [line.who for line in lines] == ["ours"] * 5 and {line.device for line in lines} == {"cuda"}
+    assert lines[1].name == "ours a2c bf16 on cuda" and bench.select_lines("a2c", ["fp32"], False)[0].name == "ours a2c"
+    assert [line.who for line in bench.select_lines("dqn", ["fp32"], False, "cuda")] == ["ours"]
+    assert bench.select_lines("paac", ["fp32"], False, "cpu") == bench.LINES["paac"]
+
+    class Stop(Exception):
+        pass
+
+    seen = {}
+
+    def fake_make_run(resolved, out):
+        seen["run device"] = resolved["device"]
+        raise Stop  # no training: the config is what this checks
+
+    monkeypatch.setattr(bench, "make_run", fake_make_run)
+    with pytest.raises(Stop):
+        bench.bench_ours("pong", "a2c", 2, {"network": "nips"}, 800, threads=1, device="cuda")
+    assert seen == {"run device": "cuda"}
+
+    calls = []
+    monkeypatch.setattr(bench, "bench_ours", lambda *a, **k: calls.append(("train", k["device"])) or 1.0)
+    monkeypatch.setattr(bench, "bench_env_limit", lambda game, n, frames, threads: calls.append(("env", n)) or 1000.0)
+    monkeypatch.setattr(bench, "bench_network_limit", lambda n, network, t_max, threads, precision="fp32",
+                        device="cpu": calls.append(("network", device)) or 500.0)
+    monkeypatch.setattr(bench, "dqn_network_times", lambda network, threads, precision="fp32", device="cpu":
+                        calls.append(("dqn network", device)) or (1e-3, 1e-2))
+    paac = bench.select_lines("paac", ["fp32"], False, "cuda")[0]
+    rows, bound = bench.limit_rows(paac, "pong", 1000, threads=1)
+    assert calls == [("env", 16), ("network", "cuda")] and bound == pytest.approx(1 / (1 / 1000 + 1 / 500))
+    assert [(r["line"], r["device"]) for r in rows] == [("env limit", "cpu"), ("network limit", "cuda")]
+    bench.limit_rows(bench.select_lines("dqn", ["fp32"], False, "cuda")[0], "pong", 20_000, threads=1)
+    assert calls[-1] == ("dqn network", "cuda")
+    bench.run_line(paac, "pong", 1000, threads=1)
+    assert calls[-1] == ("train", "cuda")
+    monkeypatch.setattr(bench, "bench_device", lambda name: torch.device(name))  # as on a host with CUDA
+    monkeypatch.setattr(bench, "native_bf16", lambda device: device == "cuda")
+    df = bench.bench_table(["a2c"], ["pong"], 1000, 1000, threads=1, device="cuda")  # fp32 and bf16
+    assert list(df.loc[df["line"].str.startswith(("ours", "sb3")), "line"]) == [
+        "ours a2c on cuda", "ours a2c bf16 on cuda", "ours a2c 2 env groups on cuda", "ours a2c on cuda",
+        "ours a2c bf16 on cuda"]  # no SB3 line
+    assert set(df.loc[df["line"] == "env limit", "device"]) == {"cpu"}
+    assert set(df.loc[df["line"] != "env limit", "device"]) == {"cuda"}
+
+
+def test_network_limits_wait_for_the_device_before_reading_the_clock(monkeypatch):
+    import types
+
+    import torch
+
+    from replication.bench import limits
+
+    events = []
+
+    def clock():
+        events.append("clock")
+        return float(len(events))
+
+    monkeypatch.setattr(limits, "time", types.SimpleNamespace(perf_counter=clock))
+    limits._timed(lambda: events.append("fn"), repeats=2, warmup=1, trials=1, sync=lambda: events.append("sync"))
+    assert events == ["fn", "sync", "clock", "fn", "fn", "sync", "clock"]  # queued GPU work ends inside the timing
+    assert limits.synchronizer(torch.device("cuda")) is torch.cuda.synchronize
+    limits.synchronizer(torch.device("cpu"))()  # nothing to wait for on the CPU
+    assert bench_network_limit(2, "nips", rollout_length=2, threads=1, updates=1, device="cpu") > 0
+
+
+@pytest.mark.skipif(not __import__("torch").cuda.is_available(), reason="needs a CUDA GPU (the lent device)")
+def test_device_cuda_lines_train_and_time_on_the_gpu():
+    """On the lent GPU machine (benchmarks/device_check.sh): the network limits and a short training of A2C and
+    DQN run on CUDA, in fp32 and bf16."""
+    for precision in ("fp32", "bf16"):
+        assert bench_network_limit(32, "nips", rollout_length=5, threads=2, updates=2, precision=precision,
+                                   device="cuda") > 0
+    t_act, t_update = dqn_network_times("nature", threads=2, repeats=2, compile_optimizer=False, device="cuda")
+    assert 0 < t_act < t_update
+    assert bench_ours("pong", "a2c", 8, {"network": "nips"}, 4000, threads=2, precision="bf16", device="cuda") > 0
+    assert bench_ours("pong", "dqn", 1, {"replay_capacity": 500, "replay_start_agent_steps": 50, "network": "nips"},
+                      800, threads=2, compile_optimizer=False, device="cuda") > 0
