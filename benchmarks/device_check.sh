@@ -17,7 +17,8 @@
 #                GPU) -> $OUT/bench_gpu.csv
 #   5. train     a PAAC run on the GPU (configs/clemente2017_pong.yaml: A2C, NIPS network, n_e 32, Pong, seed 0, the
 #                final evaluation cut to 2 games) for 150 s of frames at step 4's n_e 32 NIPS rate (15,000
-#                frames/s assumed where step 4 left no such line) -> $OUT/train_{done,config}.json, $OUT/train_updates_tail.csv
+#                frames/s assumed where step 4 left no such line) -> $OUT/train_{done,config}.json,
+#                $OUT/train_updates_tail.csv
 #   6. bench_a2c python -m replication.bench --algos a2c --device cuda: bf16 beside fp32 and env_groups 2 at n_e 32
 #                NIPS and 16 Nature, in the time left -> $OUT/bench_gpu_a2c.csv
 #   7. summary   the tables above in a few lines, for README.md / docs/speed.md
@@ -110,7 +111,8 @@ print("torch", torch.__version__, "cuda build", torch.version.cuda, "cudnn", tor
 if torch.cuda.is_available():
     p = torch.cuda.get_device_properties(0)
     print("gpu", torch.cuda.get_device_name(0), "capability", torch.cuda.get_device_capability(0),
-          f"{p.total_memory / 2**30:.0f} GiB", "bf16", torch.cuda.is_bf16_supported(), "count", torch.cuda.device_count())
+          f"{p.total_memory / 2**30:.0f} GiB", "bf16", torch.cuda.is_bf16_supported(),
+          "count", torch.cuda.device_count())
 else:
     print("gpu: none (torch.cuda.is_available() is False)")
 from importlib.metadata import version, PackageNotFoundError
