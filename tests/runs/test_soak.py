@@ -66,6 +66,7 @@ def session(argv, log, stack):
     os.dup2(fd, 1)
     os.dup2(fd, 2)
     faulthandler.register(signal.SIGUSR1, file=open(stack, "w"), all_threads=True)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGUSR1})  # a SIGUSR1 sent before now is handled here
     try:
         code = train.main(argv)
     except SystemExit as e:
@@ -77,6 +78,9 @@ print("ready", flush=True)
 for line in sys.stdin:
     req = json.loads(line)
     config, t0 = os.path.join(req["out"], "config.json"), time.time()
+    # SIGUSR1 blocked across the fork: one sent before the session has registered faulthandler waits for it
+    # (unblocked, it would end the session by itself: status -10, seen once in an "early" kill)
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGUSR1})
     pid = os.fork()
     if pid == 0:
         session(req["argv"], req["log"], req["stack"])
