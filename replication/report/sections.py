@@ -55,9 +55,10 @@ PARITY_NOTE = ("Measure: mean training score (unclipped, whole games) of the epi
                "the game's random score (no-op random, van Hasselt et al. 2016 / Wang et al. 2016), else 'parity' when "
                "the CI of ours - peer contains 0, else 'ours ahead' / 'ours behind'. 'Half-way at': the frames at "
                "which each side's curve (20 frame bins) first reaches halfway from the random score to the peer's "
-               "final score, averaged over the seeds; '-' where a seed's never does. Peer: Stable-Baselines3 "
-               "at the same settings (replication/peers/sb3.py lists where the protocols cannot match). Wall times "
-               "are not a speed benchmark (see the bench).")
+               "final score after its lowest bin (not at a random policy's lucky first bins), averaged over the "
+               "seeds; '-' where a seed's never does. Peer: Stable-Baselines3 at the same settings "
+               "(replication/peers/sb3.py lists where the protocols cannot match). Wall times are not a speed "
+               "benchmark (see the bench).")
 
 
 def parity_section(doc: Document, tables: Path) -> bool:

@@ -15,7 +15,8 @@ The CI covers the episodes' spread within the runs given, not the spread of seed
 line is in the table too.
 
 Beside the verdict, how soon each side got there (``with_half_gain``): the frames at which each side's curve (the
-20 frame bins of ``parity_curves``) first reaches halfway from the game's random score to the peer's final score.
+20 frame bins of ``parity_curves``) first reaches halfway from the game's random score to the peer's final score,
+after its lowest bin.
 Where learning has only begun at the end of the budget (the DQN pair on Pong) the final score turns on when each
 side began, which these columns show per seed.
 """
@@ -146,8 +147,9 @@ def with_half_gain(table: pd.DataFrame, curves: pd.DataFrame) -> pd.DataFrame:
     """``table`` (``parity_table`` rows) with ``HALF_GAIN_COLUMNS`` added: per row and side, the frames at which each
     of the row's seeds' binned curve (``parity_curves`` rows: ``group, game, seed, frames, episode_return``) first
     reaches ``random + (peer_mean - random) / 2`` (game points: halfway from the row's random score to the peer's final
-    score; ``verdict.first_reaching``), averaged over the row's seeds. NaN where a seed's curve never does, or the
-    peer's final score is not above the random score (or either is NaN).
+    score) at or after its lowest bin (``verdict.first_reaching(..., after_lowest=True)``: where the peer gained
+    little, the mark lies within a random policy's first bins), averaged over the row's seeds. NaN where a seed's curve
+    never does, or the peer's final score is not above the random score (or either is NaN).
 
     Example: Pong (random -20.7) with the peer at -17.7 at the end: the curves are timed to -19.2.
     """
@@ -156,7 +158,7 @@ def with_half_gain(table: pd.DataFrame, curves: pd.DataFrame) -> pd.DataFrame:
         for s in seeds:
             c = curves[(curves["group"] == group) & (curves["game"] == game) & (curves["seed"] == s)]
             c = c.sort_values("frames")
-            at.append(first_reaching(c["frames"], c["episode_return"], score))
+            at.append(first_reaching(c["frames"], c["episode_return"], score, after_lowest=True))
         return float(np.mean(at)) if at and np.isfinite(at).all() else float("nan")
 
     out = table.copy()

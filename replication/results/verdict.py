@@ -165,10 +165,20 @@ def leaves_random_at(frames, scores, game: str, margin_hn: float = CLAIM_MARGIN_
     return first_reaching(frames, scores, ref[0] + margin_points(game, margin_hn))
 
 
-def first_reaching(x, scores, score: float) -> float:
+def first_reaching(x, scores, score: float, after_lowest: bool = False) -> float:
     """The first of ``x`` (in the order given: a curve's frames or hours) whose ``scores`` entry is at least ``score``
-    (game points); NaN if none is. E.g. ``first_reaching([1, 2, 3], [-21, -18, -15], -18) == 2``."""
-    above = np.flatnonzero(np.asarray(scores, dtype=float) >= score)
+    (game points); NaN if none is. E.g. ``first_reaching([1, 2, 3], [-21, -18, -15], -18) == 2``.
+
+    With ``after_lowest``, the first at or after the curve's lowest entry, so that a curve touching a mark near its
+    start by chance (a random policy's first bins on Pong score -20.0 to -20.4, above the reference random score
+    -20.7, before DQN's greedier policy drops to -20.9) is not timed there: ``first_reaching([1, 2, 3, 4], [-20, -21,
+    -19, -18], -20, after_lowest=True) == 3``.
+    """
+    values = np.asarray(scores, dtype=float)
+    reached = values >= score
+    if after_lowest and reached.any():
+        reached[:int(np.nanargmin(values))] = False
+    above = np.flatnonzero(reached)
     return float(np.asarray(x, dtype=float)[above[0]]) if len(above) else float("nan")
 
 

@@ -101,6 +101,18 @@ def test_half_gain_is_where_each_side_gets_halfway_to_the_peers_final_score():
     assert out.iloc[3][["ours_half_gain_at", "peer_half_gain_at"]].isna().all()  # the peer did not gain
 
 
+def test_half_gain_is_not_timed_at_a_random_policys_lucky_first_bin():
+    """Ours' DQN seed 1 on Pong: a first bin of -20.0 under a random policy, back to -20.8, then learning; the peer
+    ended at -19.7, so the mark is -20.2 (random -20.7): timed after the curve's lowest bin (at 3M), not at 1M."""
+    from replication.results.parity import with_half_gain
+
+    curves = pd.DataFrame({"side": "ours", "group": "dqn", "game": "pong", "seed": 0,
+                           "frames": [1e6, 2e6, 3e6, 4e6, 5e6], "episode_return": [-20.0, -20.8, -20.1, -20.4, -19.0]})
+    table = pd.DataFrame({"group": ["dqn"], "game": ["pong"], "seeds": ["0"], "random": [-20.7],
+                          "peer_mean": [-19.7]})
+    assert with_half_gain(table, curves)["ours_half_gain_at"].iloc[0] == 3e6
+
+
 def test_learning_rate_schedules():
     assert scheduled_lr("constant", 7e-4, 900, 1000) == 7e-4
     assert scheduled_lr("linear", 7e-4, 500, 1000) == pytest.approx(3.5e-4)

@@ -302,6 +302,9 @@ def test_leaves_random_at_by_hand():
     from replication.results.verdict import first_reaching
 
     assert first_reaching([3.0, 1.0, 2.0], [-15, -21, -18], -18) == 3.0  # the first in the order given
+    assert first_reaching([1, 2, 3, 4], [-20, -21, -19, -18], -20) == 1.0
+    assert first_reaching([1, 2, 3, 4], [-20, -21, -19, -18], -20, after_lowest=True) == 3.0  # after the -21
+    assert np.isnan(first_reaching([1, 2, 3], [-18, -21, -21], -20, after_lowest=True))  # never after its lowest
 
 
 def test_dqn_page_draws_the_runs_beside_the_published_schedules(tmp_path, monkeypatch):
