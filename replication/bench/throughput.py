@@ -177,13 +177,25 @@ def run_line(line: Line, game: str, frames: int, threads: int) -> float:
                       device=line.device)
 
 
-def limit_rows(line: Line, game: str, frames: int, threads: int) -> tuple[list[dict], float | None]:
+def limit_rows(line: Line, game: str, frames: int, threads: int,
+               env_limits: dict | None = None) -> tuple[list[dict], float | None]:
     """The env-limit and network-limit rows at ``line``'s shape and the serial bound (frames/s); none for A3C LSTM,
     whose network limit (the recurrent network unrolled over t_max) is not measured. The env limit runs on the CPU
-    (ale-py), the network limit on ``line.device``."""
+    (ale-py), the network limit on ``line.device``.
+
+    ``env_limits``: env limits measured already, by ``(game, num_envs, frames, threads)``; one measured here is
+    added. The env limit depends on the number of environments alone, not on the network, precision or device, so
+    a bench passes one dict to all its lines (PAAC's ten lines measure five env limits)."""
     if line.algorithm == "a3c_lstm":
         return [], None
-    env_fps = bench_env_limit(game, line.workers, min(frames, 200_000), threads)
+    env_limits = {} if env_limits is None else env_limits
+
+    def env_limit(num_envs: int, n: int, t: int) -> float:
+        if (game, num_envs, n, t) not in env_limits:
+            env_limits[game, num_envs, n, t] = bench_env_limit(game, num_envs, n, t)
+        return env_limits[game, num_envs, n, t]
+
+    env_fps = env_limit(line.workers, min(frames, 200_000), threads)
     if line.algorithm == "dqn":
         net_fps = dqn_network_limit(frames, *dqn_network_times(line.network, threads, line.precision,
                                                                device=line.device))
@@ -191,7 +203,7 @@ def limit_rows(line: Line, game: str, frames: int, threads: int) -> tuple[list[d
         net_fps = bench_network_limit(line.workers, line.network, 5, threads, precision=line.precision,
                                       device=line.device)
     else:  # A3C: one process per worker, each with one thread and its own batch-1 network
-        env_fps = bench_env_limit(game, 1, min(frames, 100_000), 1) * line.workers
+        env_fps = env_limit(1, min(frames, 100_000), 1) * line.workers
         net_fps = bench_network_limit(1, line.network, 5, 1, precision=line.precision) * line.workers
     base = {"algorithm": line.algorithm, "game": game, "workers": line.workers, "precision": line.precision}
     rows = [{**base, "line": "env limit", "network": "-", "device": "cpu", "frames_per_s": round(env_fps, 1)},
@@ -230,13 +242,13 @@ def bench_table(algorithms: list[str], games: list[str], frames: int, dqn_frames
     training line and game). Ours train on ``device`` (``cpu`` or ``cuda``), their network limits are timed there;
     on ``cuda`` the SB3 lines are skipped (``select_lines``).
 
-    The limits come first, once per shape and game. Then each algorithm's lines train ``repeats`` times,
-    round-robin (every line on every game once, then all again), so a slow spell on a shared host hits every line
-    and game rather than one; ``frames_per_s`` is the median of a line's runs, ``frames_per_s_min`` / ``_max``
-    their range, ``cpu_steal`` the mean share of the host's CPU time the hypervisor took during them
-    (``provenance.cpu_steal_share``: a slow run on a shared host shows there). With ``out``, the CSV is rewritten
-    after every line's run (a line's ``repeats`` column says how many runs it has so far), so a stopped bench keeps
-    every line it finished.
+    The limits come first, once per shape and game (an env limit once per number of environments). Then each
+    algorithm's lines train ``repeats`` times, round-robin (every line on every game once, then all again), so a
+    slow spell on a shared host hits every line and game rather than one; ``frames_per_s`` is the median of a line's
+    runs, ``frames_per_s_min`` / ``_max`` their range, ``cpu_steal`` the mean share of the host's CPU time the
+    hypervisor took during them (``provenance.cpu_steal_share``: a slow run on a shared host shows there). With
+    ``out``, the CSV is rewritten after every line's run (a line's ``repeats`` column says how many runs it has so
+    far), so a stopped bench keeps every line it finished.
 
     Raises:
         UserError: ``device`` is unknown, or ``cuda`` without CUDA (``limits.bench_device``), or ``cuda`` with
@@ -273,10 +285,10 @@ def bench_table(algorithms: list[str], games: list[str], frames: int, dqn_frames
         n = dqn_frames if algorithm == "dqn" else frames
         lines = selected[algorithm]
         runs = [(line, game) for game in games for line in lines]
-        limits, bounds = {}, {}
+        limits, bounds, env_limits = {}, {}, {}
         for line, game in runs:
             if line.who == "ours" and (line.shape, game) not in bounds:
-                limits[line, game], bounds[line.shape, game] = limit_rows(line, game, n, threads)
+                limits[line, game], bounds[line.shape, game] = limit_rows(line, game, n, threads, env_limits)
         rates = {key: [] for key in runs}
         steals = {key: [] for key in runs}
         for r in range(repeats):
