@@ -159,8 +159,10 @@ def speedup_section(doc: Document, throughput: pd.DataFrame, curves: pd.DataFram
               "time to score: wall-clock hours until the binned training return first reaches the lowest best "
               "return among the compared runs. paper_a3c: Mnih et al. 2016 Table 2, A3C row (time-to-score "
               "speed-up averaged over seven games, 16-core CPU).", missing="not in Table 2")
-    doc.table(rows, "Speed-up per game", "Per game and worker count; frames/s over the whole run.",
-              missing="not reached")
+    doc.table(rows, "Speed-up per game", "Per game and worker count; frames/s over the whole run; frames_to_score "
+              "and hours_to_score: emulator frames and training hours until the binned training return first "
+              "reaches reference_score (the time-to-score speed-up is the frames/s speed-up times the ratio of "
+              "frames to score).", missing="not reached")
     doc.figure(lambda fig, rect: draw_speedup(fig, rect, summary), "Speed-up vs workers (Figure 3 analogue)",
                "Speed-up of frames/s and of time to score relative to the fewest workers, beside Mnih et al. 2016 "
                "Table 2's A3C row and the ideal linear speed-up (log-log).")

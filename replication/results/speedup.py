@@ -19,18 +19,27 @@ from replication.results import reference
 from replication.results.verdict import first_reaching
 
 
-def time_to_score(curve: pd.DataFrame, score: float) -> float:
-    """Hours at which ``curve`` (rows sorted by frames; columns ``hours``, ``episode_return``) first reaches
-    ``score``; NaN if it never does."""
+def time_to_score(curve: pd.DataFrame, score: float, x: str = "hours") -> float:
+    """The ``x`` (``hours``, or ``frames``) at which ``curve`` (columns ``frames``, ``hours``, ``episode_return``;
+    any order) first reaches ``score``, in frames order; NaN if it never does."""
     c = curve.sort_values("frames")
-    return first_reaching(c["hours"], c["episode_return"], score)
+    return first_reaching(c[x], c["episode_return"], score)
+
+
+def _seed_mean(values: list[float]) -> float:
+    """Mean over seeds of the seeds that reached the score; NaN if none did."""
+    return float(np.nanmean(values)) if not np.all(np.isnan(values)) else np.nan
 
 
 def speedup_rows(throughput: pd.DataFrame, curves: pd.DataFrame) -> pd.DataFrame:
     """Per (group, game, workers): mean frames/s, time to the reference score and both speed-ups.
 
     Only (group, game) pairs with at least two worker counts are included. Columns: ``group, game, workers,
-    seeds, frames_per_s, reference_score, hours_to_score, speedup_frames_per_s, speedup_time_to_score``.
+    seeds, frames_per_s, reference_score, frames_to_score, hours_to_score, speedup_frames_per_s,
+    speedup_time_to_score``. ``frames_to_score`` (emulator frames) is the data-efficiency side of the time: the
+    time-to-score speed-up is the frames/s speed-up times ``frames_to_score(w_min) / frames_to_score(w)``, so a
+    host's speed and the Hogwild updates' effect on learning can be read apart (Mnih 2016 Figure 3 draws the latter
+    against frames).
     """
     rows = []
     for (group, game), tp in throughput.groupby(["group", "game"]):
@@ -41,17 +50,18 @@ def speedup_rows(throughput: pd.DataFrame, curves: pd.DataFrame) -> pd.DataFrame
         ref = float(best.min()) if len(best) else float("nan")
         per = []
         for workers, g in tp.groupby("workers"):
-            hours = [time_to_score(cv[(cv["workers"] == workers) & (cv["seed"] == s)], ref) for s in g["seed"]]
+            runs = [cv[(cv["workers"] == workers) & (cv["seed"] == s)] for s in g["seed"]]
             per.append({"group": group, "game": game, "workers": int(workers), "seeds": len(g),
                         "frames_per_s": float(g["frames_per_s"].mean()), "reference_score": ref,
-                        "hours_to_score": float(np.nanmean(hours)) if not np.all(np.isnan(hours)) else np.nan})
+                        "frames_to_score": _seed_mean([time_to_score(c, ref, "frames") for c in runs]),
+                        "hours_to_score": _seed_mean([time_to_score(c, ref) for c in runs])})
         per = pd.DataFrame(per).sort_values("workers")
         base = per.iloc[0]
         per["speedup_frames_per_s"] = per["frames_per_s"] / base["frames_per_s"]
         per["speedup_time_to_score"] = base["hours_to_score"] / per["hours_to_score"]
         rows.append(per)
-    cols = ["group", "game", "workers", "seeds", "frames_per_s", "reference_score", "hours_to_score",
-            "speedup_frames_per_s", "speedup_time_to_score"]
+    cols = ["group", "game", "workers", "seeds", "frames_per_s", "reference_score", "frames_to_score",
+            "hours_to_score", "speedup_frames_per_s", "speedup_time_to_score"]
     return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=cols)
 
 

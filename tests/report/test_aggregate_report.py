@@ -190,6 +190,7 @@ def test_speedup_against_hand_computed_values(tmp_path, monkeypatch):
     assert rows.loc[1, "reference_score"] == 10  # the lower of the two runs' best returns
     assert rows.loc[4, "speedup_frames_per_s"] == pytest.approx(3.0)
     assert rows.loc[1, "hours_to_score"] == pytest.approx(0.5)
+    assert (rows.loc[1, "frames_to_score"], rows.loc[4, "frames_to_score"]) == (1_800_000, 2_700_000)  # 3x / 1.5
     assert rows.loc[4, "hours_to_score"] == pytest.approx(0.25)
     assert rows.loc[4, "speedup_time_to_score"] == pytest.approx(2.0)
     summary = speedup_summary(rows.reset_index()).set_index("workers")
