@@ -9,13 +9,12 @@ Usage::
     snakemake --cores all bench        # the same, plus reports/bench.pdf
     python -m replication.bench --algos paac --device cuda --threads 16   # PAAC's Figure 2 lines on a GPU
 
-Every line trains on the same host, one after another (never concurrently), and reports training frames/s
-(emulator frames, frame skip included, per second of training wall time; building the environments and the
-final evaluation excluded, on both sides). For each shape two
-limits come first: the environment alone (ale-py ``AtariVectorEnv``, random actions) and the network alone; their
-serial combination ``1 / (1/env + 1/network)`` is what an unpipelined learner can reach
-(``fraction_of_serial_bound``). ``ratio_to_peer`` compares a line with Stable-Baselines3 at the same algorithm,
-network and number of environments.
+Every line trains on the same host, one after another (never concurrently), and reports training frames/s (emulator
+frames, frame skip included, per second of training wall time; building the environments and the final evaluation
+excluded, on both sides). For each shape two limits come first: the environment alone (ale-py ``AtariVectorEnv``,
+random actions) and the network alone; their serial combination ``1 / (1/env + 1/network)`` is what an unpipelined
+learner can reach (``fraction_of_serial_bound``). ``ratio_to_peer`` compares a line with Stable-Baselines3 at the
+same algorithm, network and number of environments.
 
 * A2C: ours at PAAC's 32 environments with the NIPS network, and at 16 environments with the Nature network, the
   shape of SB3's ``A2C("CnnPolicy")`` with 16 environments and ``n_steps=5``; also ``bf16`` (the opt-in
@@ -46,11 +45,10 @@ cuda`` on a host without CUDA (naming the value and what is accepted) or with ``
 ``--dqn-frames`` that ends before DQN's first update; an ``--out`` that cannot be written; algorithms and precisions
 that select no line (``--algos paac --precisions bf16``: PAAC's lines are fp32).
 
-Preprocessing is the same on both sides: no-op starts (30), frame skip 4 with max-pool, 84x84 grayscale, stack of
-4, clipped rewards; SB3 adds its episodic-life and fire-reset wrappers. This is a benchmark, not a test: numbers
-depend on the host and on what else runs on it; on a virtual machine, also on what its neighbours run, which
-``cpu_steal`` shows per line (the share of CPU time the hypervisor gave elsewhere while the line ran).
-"""
+Preprocessing is the same on both sides: no-op starts (30), frame skip 4 with max-pool, 84x84 grayscale, stack of 4,
+clipped rewards; SB3 adds its episodic-life and fire-reset wrappers. This is a benchmark, not a test: numbers depend
+on the host and on what else runs on it; on a virtual machine, also on what its neighbours run, which ``cpu_steal``
+shows per line (the share of CPU time the hypervisor gave elsewhere while the line ran). """
 
 from __future__ import annotations
 
@@ -181,19 +179,16 @@ def limit_rows(line: Line, game: str, frames: int, threads: int,
                env_limits: dict | None = None) -> tuple[list[dict], float | None]:
     """The env-limit and network-limit rows at ``line``'s shape and the serial bound (frames/s); none for A3C LSTM,
     whose network limit (the recurrent network unrolled over t_max) is not measured. The env limit runs on the CPU
-    (ale-py), the network limit on ``line.device``.
-
-    ``env_limits``: env limits measured already, by ``(game, num_envs, frames, threads)``; one measured here is
-    added. The env limit depends on the number of environments alone, not on the network, precision or device, so
-    a bench passes one dict to all its lines (PAAC's ten lines measure five env limits)."""
+    (ale-py), the network limit on ``line.device``. ``env_limits``: those measured already, by ``(game, num_envs,
+    frames, threads)``, one measured here added: a bench shares one among its lines (they differ in n_e alone)."""
     if line.algorithm == "a3c_lstm":
         return [], None
-    env_limits = {} if env_limits is None else env_limits
+    measured = {} if env_limits is None else env_limits
 
-    def env_limit(num_envs: int, n: int, t: int) -> float:
-        if (game, num_envs, n, t) not in env_limits:
-            env_limits[game, num_envs, n, t] = bench_env_limit(game, num_envs, n, t)
-        return env_limits[game, num_envs, n, t]
+    def env_limit(*key) -> float:  # key: num_envs, frames, threads
+        if (game, *key) not in measured:
+            measured[game, *key] = bench_env_limit(game, *key)
+        return measured[game, *key]
 
     env_fps = env_limit(line.workers, min(frames, 200_000), threads)
     if line.algorithm == "dqn":
