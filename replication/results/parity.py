@@ -30,8 +30,8 @@ import pandas as pd
 from replication.core.errors import UserError
 from replication.peers.sb3 import PEER_PREFIX
 from replication.results import reference
+from replication.results.speedup import time_to_score
 from replication.results.stats import stratified_difference_ci, stratified_mean_ci
-from replication.results.verdict import first_reaching
 from replication.runs.read import curve_rows
 from replication.runs.rundir import algorithm_of
 
@@ -157,8 +157,7 @@ def with_half_gain(table: pd.DataFrame, curves: pd.DataFrame) -> pd.DataFrame:
         at = []
         for s in seeds:
             c = curves[(curves["group"] == group) & (curves["game"] == game) & (curves["seed"] == s)]
-            c = c.sort_values("frames")
-            at.append(first_reaching(c["frames"], c["episode_return"], score, after_lowest=True))
+            at.append(time_to_score(c, score, "frames", after_lowest=True))
         return float(np.mean(at)) if at and np.isfinite(at).all() else float("nan")
 
     out = table.copy()

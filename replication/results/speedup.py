@@ -19,11 +19,12 @@ from replication.results import reference
 from replication.results.verdict import first_reaching
 
 
-def time_to_score(curve: pd.DataFrame, score: float, x: str = "hours") -> float:
+def time_to_score(curve: pd.DataFrame, score: float, x: str = "hours", after_lowest: bool = False) -> float:
     """The ``x`` (``hours``, or ``frames``) at which ``curve`` (columns ``frames``, ``hours``, ``episode_return``;
-    any order) first reaches ``score``, in frames order; NaN if it never does."""
+    any order) first reaches ``score`` (game points), in frames order; NaN if it never does. ``after_lowest``: not
+    before the curve's lowest point (``verdict.first_reaching``)."""
     c = curve.sort_values("frames")
-    return first_reaching(c[x], c["episode_return"], score)
+    return first_reaching(c[x], c["episode_return"], score, after_lowest)
 
 
 def _seed_mean(values: list[float]) -> float:
