@@ -14,6 +14,9 @@ it (``claims.BESIDE``, e.g. A3C LSTM beside A3C FF, the shortened DQN schedule b
 ``claims_training_curves.csv`` written (with ``--update``, the kept ones too), so the FF figure shows the LSTM curve
 when the FF run directory is passed (a PNG is drawn only for a group regenerated from its run directories).
 
+``speedup.csv``: Mnih et al. 2016 Table 2's speed-up per worker count for a run group given at 2+ worker counts
+(``results.claims.speedup_table``); with ``--update`` a group and game's rows are regenerated together.
+
 The claims, their measures and verdicts, and the files written: ``replication.results.claims``.
 """
 
@@ -29,16 +32,17 @@ from replication.cli.published import published_csv
 from replication.core.errors import UserError, cli_main
 from replication.report.curves_figure import curve_figure
 from replication.report.pdf_pages import save_png
-from replication.results.claims import (FIGURE_CLAIMS, beside_curves, claims_table, keep_other_groups, published_curves,
-                                        read_live_run, run_groups)
+from replication.results.claims import (FIGURE_CLAIMS, GROUP_KEY, beside_curves, claims_table, keep_other_groups,
+                                        published_curves, read_live_run, run_groups, speedup_table)
 from replication.results.verdict import CLAIM_MARGIN_HN
 from replication.runs.rundir import atomic_write_bytes
 
 
 def write_claims(run_dirs: list[str | Path], out: str | Path, update: bool = False) -> pd.DataFrame:
-    """Write ``claims.csv``, ``claims_curves.csv``, ``claims_training_curves.csv`` and the curve PNGs
-    (``replication.results.claims``) into ``out``; returns the claims table as written. With ``update``, the rows
-    of other run groups already in ``out``'s files are kept (``keep_other_groups``).
+    """Write ``claims.csv``, ``claims_curves.csv``, ``claims_training_curves.csv``, ``speedup.csv`` (Table 2's
+    speed-up, for groups run at 2+ worker counts) and the curve PNGs (``replication.results.claims``) into ``out``;
+    returns the claims table as written. With ``update``, the rows of other run groups already in ``out``'s files
+    are kept (``keep_other_groups``).
 
     Raises:
         UserError: no run directories, or one without ``config.json``; with ``update``, a file in ``out`` that
@@ -50,10 +54,13 @@ def write_claims(run_dirs: list[str | Path], out: str | Path, update: bool = Fal
     runs = [read_live_run(p) for p in run_dirs]
     table, points = claims_table(runs)
     files = {"claims.csv": (table, "%.4g"), "claims_curves.csv": (points, "%.5g"),
-             "claims_training_curves.csv": (published_curves(runs), "%.5g")}
+             "claims_training_curves.csv": (published_curves(runs), "%.5g"),
+             "speedup.csv": (speedup_table(runs), "%.4g")}
     members = dict(run_groups(runs))  # (group, game, workers) -> its seeds' runs
-    if update:
-        files = {name: (keep_other_groups(df, published_csv(out / name, df.columns), set(members)), fmt)
+    if update:  # speedup.csv: a group and game's rows over all its worker counts are regenerated together
+        fresh = {name: (set(members), GROUP_KEY) for name in files} | {
+            "speedup.csv": ({(g, game) for g, game, _ in members}, ["group", "game"])}
+        files = {name: (keep_other_groups(df, published_csv(out / name, df.columns), *fresh[name]), fmt)
                  for name, (df, fmt) in files.items()}
     for name, (df, fmt) in files.items():
         atomic_write_bytes(out / name, df.to_csv(index=False, float_format=fmt).encode())
