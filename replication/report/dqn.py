@@ -66,12 +66,13 @@ def schedule_table(bands: pd.DataFrame) -> pd.DataFrame:
 def draw_dqn_panels(fig, rect, bands: pd.DataFrame, games: list[str]) -> None:
     """One panel per game of ``games`` (at most ``curves_figure.PANELS_PER_PAGE``), from ``bands``
     (``dqn_bands``): each curve (this run's solid, the published dash-dot) with its CI band, the game's random
-    score and Table S3's DQN score; x in emulator frames (millions)."""
+    score, Table S3's DQN score and the Nature paper's (Extended Data Table 2); x in emulator frames (millions)."""
     labels = [f"{s}: {g} ({n} seed{'s' if n > 1 else ''})"
               for s, g, n in zip(bands["source"], bands["group"], bands["seeds"])]
     bands = bands.assign(label=labels)
     colours = run_colours(bands["label"])
-    s3 = reference.table_s3().set_index("game")
+    s3, nature = reference.table_s3().set_index("game"), reference.nature_dqn().set_index("game")
+    budget = fmt_frames(reference.PAPER_FRAME_BUDGET['dqn'])
     rows, cols = grid_shape(len(games))
     gs = fig.add_gridspec(rows, cols)
     for i, game in enumerate(games):
@@ -86,8 +87,10 @@ def draw_dqn_panels(fig, rect, bands: pd.DataFrame, games: list[str]) -> None:
             ax.axhline(ref[0], ls="--", color="grey", lw=0.8, label="random (no-op)")
         if game in s3.index and pd.notna(s3.loc[game, "dqn"]):
             ax.axhline(float(s3.loc[game, "dqn"]), ls=":", color="#e69f00", lw=1.2,
-                       label=f"Table S3 DQN ({reference.TABLE_S3_PROTOCOL}, after "
-                             f"{fmt_frames(reference.PAPER_FRAME_BUDGET['dqn'])} frames)")
+                       label=f"Table S3 DQN ({reference.TABLE_S3_PROTOCOL}, after {budget} frames)")
+        if game in nature.index:
+            ax.axhline(float(nature.loc[game, "dqn_noop_mnih2015"]), ls="-.", color="#d55e00", lw=1.2,
+                       label=f"Nature DQN ({reference.NATURE_DQN_PROTOCOL}, after {budget} frames)")
         finish_band_panel(ax, game, "emulator frames (millions)")
     fit_grid(gs, fig, rect)
 
@@ -105,7 +108,8 @@ def dqn_section(doc: Document, curves: pd.DataFrame, runs: list[dict],
                "report's runs, dash-dot: the suite's published DQN runs on the same game (benchmarks/), whose "
                "settings the table below gives: 'paper' is Nature's schedule (Mnih et al. 2015, the defaults of "
                "replication/algorithms/dqn.py), the others name what they shorten. Dotted: Table S3's DQN score "
-               "(Nair et al. 2015's, human starts), reached after the paper's budget, far past these runs.")
+               "(Nair et al. 2015's, human starts); dash-dot orange: the Nature paper's (Mnih et al. 2015 Extended "
+               "Data Table 2, no-op starts as ours); both reached after the paper's budget, far past these runs.")
     for i, games in enumerate(game_pages(sorted(bands["game"].unique()))):
         doc.figure(lambda fig, rect, games=games: draw_dqn_panels(fig, rect, bands, games),
                    "DQN: the schedule and the curve a user sees" + (" (continued)" if i else ""), caption,

@@ -18,7 +18,8 @@ worker count) beside every claim it tests:
   interpolated between bin ends), ``verdict.curve_claim_verdict`` over them.
 * ``mnih2016_table_s3_dqn``: a DQN group against Mnih et al. 2016 Table S3's DQN column (Nair et al. 2015's
   human-start scores; the budget behind it is ``reference.PAPER_FRAME_BUDGET``'s 50M agent steps = 200M frames);
-  ours and the verdict as for ``clemente2017_table1``.
+  ours and the verdict as for ``clemente2017_table1``; ``mnih2015_dqn`` the same against the Nature paper's own
+  score (Extended Data Table 2, no-op starts: our evaluation protocol), with the same budget.
 
 A group with a run still short of its budget is ``running`` (its frames so far in ``frames``, the verdict so far in
 ``detail``). A finished group below ``MIN_FRAMES`` of the claim is ``not comparable``, except a score claim that
@@ -55,12 +56,14 @@ from replication.runs.rundir import algorithm_of, read_config, read_done
 # near its plateau by 10; Mnih 2016 Figure 3's 2-thread A3C curve has left random by 20 points at 8 epochs;
 # Table S3's DQN column: the Nature agent's own budget, 50M agent steps = 200M frames)
 MIN_FRAMES = {"clemente2017_table1": 40_000_000, "clemente2017_fig3": 40_000_000, "mnih2016_fig3": 32_000_000,
-              "mnih2016_table_s3_dqn": reference.PAPER_FRAME_BUDGET["dqn"]}
+              "mnih2016_table_s3_dqn": reference.PAPER_FRAME_BUDGET["dqn"],
+              "mnih2015_dqn": reference.PAPER_FRAME_BUDGET["dqn"]}
 SOURCES = {"clemente2017_table1": "Clemente et al. 2017, Table 1",
            "clemente2017_fig3": "Clemente et al. 2017, Figure 3 (digitized)",
            "mnih2016_fig3": "Mnih et al. 2016, Figure 3 (digitized)",
-           "mnih2016_table_s3_dqn": "Mnih et al. 2016, Table S3 (DQN column, from Nair et al. 2015)"}
-SCORE_CLAIMS = ("clemente2017_table1", "mnih2016_table_s3_dqn")
+           "mnih2016_table_s3_dqn": "Mnih et al. 2016, Table S3 (DQN column, from Nair et al. 2015)",
+           "mnih2015_dqn": "Mnih et al. 2015, Extended Data Table 2 (DQN, no-op starts)"}
+SCORE_CLAIMS = ("clemente2017_table1", "mnih2016_table_s3_dqn", "mnih2015_dqn")
 CURVE_BIN_FRAMES = 2_000_000  # half an epoch: ~500 Pong games per bin early in training, ~200 late
 CURVE_MIN_BINS = 10  # a run shorter than 10 such bins gets 10 bins of its budget (the DQN pair's 3M: 300k each)
 # the key columns of the curve points behind a curve claim (claims_table), one frame per claim and run group
@@ -68,12 +71,12 @@ CURVE_KEYS = ["claim", "group", "game", "workers"]
 # Run groups drawn beside a claim's own in its figures, not judged by it (algorithm per claim), at the same game
 # and worker count: Mnih 2016 Figure 3 draws A3C feed-forward only and the paper prints no A3C LSTM curve (its one
 # LSTM number on Pong is Table S3's, after four days on 16 threads), so an A3C LSTM group is set beside the FF group;
-# Table S3's DQN score has no curve at all, so the other DQN groups (configs/parity.yaml's shortened schedule, ours
-# and SB3's) are set beside the Nature-settings group, to show how the shortening changes the curve a user sees.
-BESIDE = {"mnih2016_fig3": ("a3c_lstm",), "mnih2016_table_s3_dqn": ("dqn",)}
+# the DQN scores (Table S3, Nature's) have no curve at all, so the other DQN groups (configs/parity.yaml's shortened
+# schedule, ours and SB3's) are set beside the Nature-settings group, to show how the shortening changes the curve.
+BESIDE = {"mnih2016_fig3": ("a3c_lstm",), "mnih2016_table_s3_dqn": ("dqn",), "mnih2015_dqn": ("dqn",)}
 # The claims with a figure of their own (``claims_{claim}_{game}_w{workers}.png``): the curve claims, over the
 # paper's band, and Table S3's DQN score, a learning curve towards the paper's final score with its BESIDE groups.
-FIGURE_CLAIMS = ("clemente2017_fig3", "mnih2016_fig3", "mnih2016_table_s3_dqn")
+FIGURE_CLAIMS = ("clemente2017_fig3", "mnih2016_fig3", "mnih2016_table_s3_dqn", "mnih2015_dqn")
 CLAIM_COLUMNS = ["claim", "source", "algorithm", "group", "game", "workers", "settings", "frames", "seeds",
                  "wall_time_h", "host", "ours", "ci_low", "ci_high", "ci_over", "paper", "margin", "verdict", "detail"]
 
@@ -150,15 +153,25 @@ def claims_of(algorithm: str, game: str, workers: int) -> list[str]:
             out.append("clemente2017_fig3")
     if algorithm == "a3c_ff" and paper_band("mnih2016_fig3", game, workers) is not None:
         out.append("mnih2016_fig3")
-    if algorithm == "dqn" and not np.isnan(_table_s3_dqn(game)):
-        out.append("mnih2016_table_s3_dqn")
+    if algorithm == "dqn":
+        out += [c for c in ("mnih2016_table_s3_dqn", "mnih2015_dqn") if not np.isnan(paper_score(c, game)[0])]
     return out
 
 
-def _table_s3_dqn(game: str) -> float:
-    """Table S3's DQN score for ``game`` (human starts); NaN where the table prints none."""
-    s3 = reference.table_s3().set_index("game")
-    return float(s3.loc[game, "dqn"]) if game in s3.index else np.nan
+def paper_score(claim: str, game: str, network: str = "nips") -> tuple[float, str, str]:
+    """A score claim's (paper's score on ``game`` in game points, NaN where the paper prints none; its column as
+    printed; the protocol it was evaluated with). ``network``: PAAC's Table 1 column (``nips`` / ``nature``)."""
+    if claim == "clemente2017_table1":
+        column = f"paac_{network}"
+        table, name = reference.clemente_table1(), reference.CLEMENTE_TABLE1_COLUMNS[column]
+        protocol = reference.CLEMENTE_TABLE1_PROTOCOL[column]
+    elif claim == "mnih2016_table_s3_dqn":
+        table, column, name, protocol = reference.table_s3(), "dqn", "DQN", reference.TABLE_S3_PROTOCOL
+    else:  # mnih2015_dqn
+        table, column, name = reference.nature_dqn(), "dqn_noop_mnih2015", "DQN"
+        protocol = reference.NATURE_DQN_PROTOCOL
+    t = table.set_index("game")
+    return (float(t.loc[game, column]) if game in t.index else np.nan), name, protocol
 
 
 def curve_points(curves: list[pd.DataFrame], band: pd.DataFrame, margin: float) -> pd.DataFrame:
@@ -219,12 +232,7 @@ def claim_row(claim: str, runs: list[dict]) -> tuple[dict, pd.DataFrame]:
     margin = margin_points(game)
     points = pd.DataFrame()
     if claim in SCORE_CLAIMS:
-        if claim == "clemente2017_table1":
-            column = f"paac_{network}"
-            paper = float(reference.clemente_table1().set_index("game").loc[game, column])
-            column, protocol = reference.CLEMENTE_TABLE1_COLUMNS[column], reference.CLEMENTE_TABLE1_PROTOCOL[column]
-        else:
-            paper, column, protocol = _table_s3_dqn(game), "DQN", reference.TABLE_S3_PROTOCOL
+        paper, column, protocol = paper_score(claim, game, network)
         ours, lo, hi, over = _latest_score(runs)
         judged = not np.isnan(ours)
         verdict = score_claim_verdict(lo, paper, margin) if judged else "not held"

@@ -2,7 +2,8 @@
 
 Copied from the project's reference folder; every value comes from a published table or figure (see SOURCES.md):
 Mnih et al. 2016 Table S3 (human starts), Table 1, Table 2 and Figures 1-4 (digitized, section E); Clemente et al.
-2017 Table 1 and Figures 2-4 (digitized, sections C and D); random/human reference scores.
+2017 Table 1 and Figures 2-4 (digitized, sections C and D); Mnih et al. 2015 Extended Data Table 2's DQN column
+(section F); random/human reference scores.
 
 Units are converted here, at the edge: the papers' "epochs" (4M frames) and PAAC's global steps (its figures' time
 axis unit; one emulator step of one environment = 4 frames at action repeat 4) become emulator ``frames``.
@@ -47,6 +48,8 @@ PAPER_FRAME_BUDGET = {"a3c_ff_1_day": 320_000_000, "a3c_ff": 1_000_000_000, "a3c
 # Wall-clock training time behind a column, hours (Table 1: "1 day on CPU", "4 days on CPU"; DQN "8 days on GPU")
 PAPER_TRAINING_HOURS = {"a3c_ff_1_day": 24.0, "a3c_ff": 96.0, "a3c_lstm": 96.0, "dqn": 192.0}
 TABLE_S3_PROTOCOL = "human starts, 30 min"  # how Table S3's scores were evaluated (its caption)
+# how Mnih et al. 2015 Extended Data Table 2's DQN scores were evaluated (SOURCES.md section F): our protocol
+NATURE_DQN_PROTOCOL = "no-op starts, 5 min, epsilon 0.05"
 
 
 def paper_column(algorithm: str, frames: float | None = None) -> str | None:
@@ -67,6 +70,12 @@ def _read(name: str) -> pd.DataFrame:
 def table_s3() -> pd.DataFrame:
     """Mnih et al. 2016 Table S3: one row per game (ale-py id in ``game``), raw human-start scores."""
     return _read("mnih2016_table_s3_human_starts.csv")
+
+
+def nature_dqn() -> pd.DataFrame:
+    """Mnih et al. 2015 Extended Data Table 2's DQN column, 49 games (ale-py id in ``game``): ``dqn_noop_mnih2015``
+    (score, game points, ``NATURE_DQN_PROTOCOL``) and ``dqn_noop_std_mnih2015`` (its printed +- std)."""
+    return _read("mnih2015_ext_table2_dqn.csv")
 
 
 def human_random() -> pd.DataFrame:

@@ -327,6 +327,7 @@ def test_dqn_page_draws_the_runs_beside_the_published_schedules(tmp_path, monkey
     drawn = [t for page in texts for t in page]
     assert "published: dqn (1 seed)" in drawn and "this run: dqn_nature (1 seed)" in drawn
     assert short in drawn and "2M" in drawn  # the published shortened run leaves random (-17.7) at its 2M bin
+    assert "Nature DQN (no-op starts, 5 min, epsilon 0.05, after 200M frames)" in drawn  # its 18.9, ours' protocol
     from replication.report.dqn import dqn_bands, schedule_table
 
     curves = pd.read_csv(tmp_path / "tables" / "curves.csv")

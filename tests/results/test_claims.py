@@ -253,6 +253,23 @@ def test_dqn_against_table_s3_holds_early_but_is_not_comparable_when_short(tmp_p
     assert short["ci_low"] <= 12.0 and short["verdict"] == "not comparable" and "below the 200M" in short["detail"]
 
 
+def test_dqn_against_the_nature_papers_own_score_at_its_protocol(tmp_path):
+    # Mnih 2015 Extended Data Table 2, Pong: 18.9 (no-op starts, as ours); held when our CI's lower bound >= 15.9.
+    # The evaluation games 18, 18, 18 that hold Table S3's 16.2 hold this one too; 15, 15 (lower bound 15) do not
+    rows = {}
+    for name, evals in (("held", [18.0, 18.0, 18.0]), ("below", [15.0, 15.0])):
+        table, _ = claims_table([read_live_run(_dqn_run(tmp_path / name, 50_000_000, {48_000_000: evals}))])
+        rows[name] = table.set_index("claim")
+        assert list(table["claim"]) == ["mnih2016_table_s3_dqn", "mnih2015_dqn"]
+    nature = rows["held"].loc["mnih2015_dqn"]
+    assert nature["paper"] == 18.9 and nature["verdict"] == "held" and nature["source"].startswith("Mnih et al. 2015")
+    assert "DQN column, protocol no-op starts, 5 min, epsilon 0.05" in nature["detail"]
+    assert rows["below"].loc["mnih2015_dqn", "verdict"] == "not comparable"  # 15 < 15.9, at a quarter of 200M
+    assert rows["below"].loc["mnih2016_table_s3_dqn", "verdict"] == "held"  # 15 >= 16.2 - 3
+    assert reference.nature_dqn().set_index("game").loc["breakout", "dqn_noop_mnih2015"] == 401.2
+    assert len(reference.nature_dqn()) == 49  # the Nature paper's games
+
+
 def _a3c_run(root, group, frames):
     """A finished A3C run directory (``group``: a3c_ff or a3c_lstm) on Pong with 2 workers, ``frames`` trained, one
     training game ending each 2M-frame bin with a score rising a point per epoch."""
@@ -321,8 +338,9 @@ def test_the_shortened_dqn_schedules_are_drawn_beside_the_nature_settings_claim(
     out = tmp_path / "bench"
     assert main(["--out", str(out), *map(str, dirs.values())]) == 0
     table = pd.read_csv(out / "claims.csv").set_index("group")
-    assert table.loc["dqn_nature", "settings"] == "paper" and table.loc["dqn_nature", "paper"] == 16.2
-    assert table.loc["dqn", "settings"] == "replay_capacity=100000; target_update_agent_steps=2000"
+    s3 = table[table["claim"] == "mnih2016_table_s3_dqn"]
+    assert s3.loc["dqn_nature", "settings"] == "paper" and s3.loc["dqn_nature", "paper"] == 16.2
+    assert s3.loc["dqn", "settings"] == "replay_capacity=100000; target_update_agent_steps=2000"
     assert "sb3_dqn" not in table.index  # SB3's run: drawn beside, never a claim row of ours
     curves = pd.read_csv(out / "claims_training_curves.csv")
     beside = beside_curves("mnih2016_table_s3_dqn", "pong", 1, curves, "dqn_nature")
@@ -330,7 +348,7 @@ def test_the_shortened_dqn_schedules_are_drawn_beside_the_nature_settings_claim(
     assert beside["mean"].iloc[0] == pytest.approx(-19.0)  # the first bin's one game
     assert set(beside_curves("mnih2016_table_s3_dqn", "pong", 1, curves)["group"]) == {"dqn", "dqn_nature", "sb3_dqn"}
     fig = curve_figure("mnih2016_table_s3_dqn", [read_live_run(dirs["dqn_nature"])],
-                       table.loc["dqn_nature"].to_dict() | {"group": "dqn_nature"}, beside)
+                       s3.loc["dqn_nature"].to_dict() | {"group": "dqn_nature"}, beside)
     texts = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
     notes = [t.get_text() for t in fig.texts]
     plt.close(fig)
@@ -339,9 +357,10 @@ def test_the_shortened_dqn_schedules_are_drawn_beside_the_nature_settings_claim(
     assert "ours (dqn, 1 seed(s)) beside it: no paper curve, not judged" in texts
     assert any("settings beside ours (paper): dqn: replay_capacity=100000; target_update_agent_steps=2000; "
                "sb3_dqn: replay_capacity" in t for t in notes)
-    # one figure for the claim on Pong with 1 worker (three groups test it): the paper-settings group's, drawn
+    # one figure per claim on Pong with 1 worker (three groups test each): the paper-settings group's, drawn
     # whichever order the run directories come in
-    assert [p.name for p in out.glob("*.png")] == ["claims_mnih2016_table_s3_dqn_pong_w1.png"]
+    assert sorted(p.name for p in out.glob("*.png")) == ["claims_mnih2015_dqn_pong_w1.png",
+                                                         "claims_mnih2016_table_s3_dqn_pong_w1.png"]
     first = (out / "claims_mnih2016_table_s3_dqn_pong_w1.png").read_bytes()
     assert main(["--out", str(out), *map(str, reversed(dirs.values()))]) == 0
     assert (out / "claims_mnih2016_table_s3_dqn_pong_w1.png").read_bytes() == first
