@@ -15,7 +15,7 @@ it (``claims.BESIDE``, e.g. A3C LSTM beside A3C FF, the shortened DQN schedule b
 when the FF run directory is passed (a PNG is drawn only for a group regenerated from its run directories).
 
 ``speedup.csv``: Mnih et al. 2016 Table 2's speed-up per worker count for a run group given at 2+ worker counts
-(``results.claims.speedup_table``); with ``--update`` a group and game's rows are regenerated together.
+(``results.speedup_runs.speedup_table``); with ``--update`` a group and game's rows are regenerated together.
 
 The claims, their measures and verdicts, and the files written: ``replication.results.claims``.
 """
@@ -33,7 +33,8 @@ from replication.core.errors import UserError, cli_main
 from replication.report.curves_figure import curve_figure
 from replication.report.pdf_pages import save_png
 from replication.results.claims import (FIGURE_CLAIMS, GROUP_KEY, beside_curves, claims_table, keep_other_groups,
-                                        published_curves, read_live_run, run_groups, speedup_table)
+                                        published_curves, read_live_run, run_groups)
+from replication.results.speedup_runs import speedup_table
 from replication.results.verdict import CLAIM_MARGIN_HN
 from replication.runs.rundir import atomic_write_bytes
 

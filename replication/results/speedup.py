@@ -7,7 +7,8 @@ Two measures, both relative to the smallest worker count run for the same (group
   the binned training return first reaches a reference score. The reference of a game is the lowest, over the
   runs compared, of each run's best binned return, so every run reaches it.
 
-Averages are over seeds first, then over games (Table 2 averages over seven games).
+Averages are over seeds first, then over games (Table 2 averages over seven games). From run directories:
+``speedup_runs.speedup_table``.
 """
 
 from __future__ import annotations
@@ -81,3 +82,4 @@ def speedup_summary(rows: pd.DataFrame) -> pd.DataFrame:
                     "paper_a3c": float(paper.get(f"threads_{int(workers)}", np.nan))})
     return pd.DataFrame(out, columns=["group", "workers", "games", "speedup_frames_per_s", "speedup_time_to_score",
                                       "paper_a3c"])
+

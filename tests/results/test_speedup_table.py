@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 
 from replication.cli.claims import main
-from replication.results.claims import read_live_run, speedup_table
+from replication.results.claims import read_live_run
+from replication.results.speedup_runs import speedup_table
 
 
 def _run(root, workers, frames_per_s, scores, done=True, group="a3c_ff"):
