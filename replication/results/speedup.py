@@ -29,7 +29,9 @@ def time_to_score(curve: pd.DataFrame, score: float, x: str = "hours", after_low
 
 
 def _seed_mean(values: list[float]) -> float:
-    """Mean over seeds of the seeds that reached the score; NaN if none did."""
+    """Mean over the seeds that reached the score; NaN if none did. With ``speedup_rows``' reference (the lowest of
+    the runs' best bins) every seed with a curve reaches it, so only a seed with no whole bin yet is left out
+    (``parity``'s half-way mark, a score some seeds may never reach, is NaN unless every seed reaches it)."""
     return float(np.nanmean(values)) if not np.all(np.isnan(values)) else np.nan
 
 
