@@ -74,7 +74,8 @@ CURVE_KEYS = ["claim", "group", "game", "workers"]
 # schedule, ours and SB3's) are set beside the Nature-settings group, to show how the shortening changes the curve.
 BESIDE = {"mnih2016_fig3": ("a3c_lstm",), "mnih2016_table_s3_dqn": ("dqn",), "mnih2015_dqn": ("dqn",)}
 # The claims with a figure of their own (``claims_{claim}_{game}_w{workers}.png``): the curve claims, over the
-# paper's band, and Table S3's DQN score, a learning curve towards the paper's final score with its BESIDE groups.
+# paper's band, and the DQN scores (Table S3's, Nature's): a learning curve towards the paper's final score with its
+# BESIDE groups.
 FIGURE_CLAIMS = ("clemente2017_fig3", "mnih2016_fig3", "mnih2016_table_s3_dqn", "mnih2015_dqn")
 CLAIM_COLUMNS = ["claim", "source", "algorithm", "group", "game", "workers", "settings", "frames", "seeds",
                  "wall_time_h", "host", "ours", "ci_low", "ci_high", "ci_over", "paper", "margin", "verdict", "detail"]
