@@ -50,12 +50,12 @@ step dqn_parity configs/parity.yaml sb3_dqn/pong/w1/s0/done.json dqn/pong/w1/s0/
 # Mnih 2016 Figure 3's 1-thread curve and, with the 2-thread run below, the speed-up in time to a score per
 # actor-learner count (issue 28 item 4; ~5-7.5 h: 32M frames on one core)
 step a3c_pong configs/mnih2016_a3c_pong.yaml a3c_ff/pong/w1/s0/done.json
-# DQN at Nature's settings (issue 29 row 2; claims.csv mnih2016_table_s3_dqn; ~40 h, so before the optional
-# LSTM rerun below: issue 29 waits on it)
-step dqn_nature configs/dqn_nature_pong.yaml dqn_nature/pong/w1/s0/done.json
 # A3C LSTM at 2e-3, inside Figure 2's band of rates that learned Pong, after the 7e-4 run stayed at the uniform
-# policy (issue 28 row 2; ~3.1 h; drawn beside the FF claim, not judged)
+# policy (issue 28 row 2; ~3.1 h; drawn beside the FF claim, not judged; first: 3 h that say whether our LSTM
+# agent learns at a rate the paper's did, before the ~25-40 h DQN run)
 step a3c_lstm_pong configs/mnih2016_a3c_lstm_pong.yaml a3c_lstm_lr_0p002/pong/w2/s0/done.json
+# DQN at Nature's settings (issue 29 row 2; claims.csv mnih2015_dqn and mnih2016_table_s3_dqn; ~25-40 h)
+step dqn_nature configs/dqn_nature_pong.yaml dqn_nature/pong/w1/s0/done.json
 # Published already (last, so a new machine trains the runs still missing first):
 # Mnih 2016 Figure 3, A3C FF with 2 threads on Pong (issue 28 row 1; held, finished 2026-12-04; claims.csv)
 step a3c_pong configs/mnih2016_a3c_pong.yaml a3c_ff/pong/w2/s0/done.json
