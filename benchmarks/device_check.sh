@@ -19,9 +19,12 @@
 #                final evaluation cut to 2 games) for 150 s of frames at step 4's n_e 32 NIPS rate (15,000
 #                frames/s assumed where step 4 left no such line) -> $OUT/train_{done,config}.json,
 #                $OUT/train_updates_tail.csv
-#   6. bench_a2c python -m replication.bench --algos a2c --device cuda: bf16 beside fp32 and env_groups 2 at n_e 32
+#   6. bench_a3c the bench's A3C FF lines on this host's CPU at 1, 2, 4, 8, 16 actor-learners (one per core, as
+#                many as it has), training frames/s alone (no env or network limits), one repeat: Mnih 2016 Table 2's
+#                workers on a bigger host than the 2-core one (issue 28 item 4) -> $OUT/bench_a3c.csv
+#   7. bench_a2c python -m replication.bench --algos a2c --device cuda: bf16 beside fp32 and env_groups 2 at n_e 32
 #                NIPS and 16 Nature, in the time left -> $OUT/bench_gpu_a2c.csv
-#   7. summary   the tables above in a few lines, for README.md / docs/speed.md
+#   8. summary   the tables above in a few lines, for README.md / docs/speed.md
 # Everything printed goes to $OUT/device_check.log too. The bench CSVs are rewritten after every line, so a step
 # stopped by its timeout keeps the lines it finished; a training run stopped by its timeout saves a checkpoint
 # (SIGTERM) and leaves updates.csv, but no done.json.
@@ -36,7 +39,7 @@ START=$(date +%s)
 if [ "${DEVICE_CHECK_DRY:-0}" = 1 ]; then
   PY=${PY:-.venv/bin/python}
   OUT=${OUT:-/tmp/devcheck_out}
-  DEVICE=cpu THREADS=2 DEADLINE_S=165 BENCH_FRAMES=4000
+  DEVICE=cpu THREADS=2 DEADLINE_S=200 BENCH_FRAMES=4000
   # the bench's own main with its lines cut to one small shape: on 2 cores the network limits of n_e 32..256 alone
   # take minutes (30 timed updates each, three times)
   BENCH=("$PY" -c 'import sys
@@ -45,15 +48,22 @@ t.LINES = {"paac": [t.Line("ours", "a2c", 4, "nips")],
            "a2c": [t.Line("ours", "a2c", 4, "nips", "bf16")]}
 sys.exit(t.main(sys.argv[1:]))')
   TRAIN_SECONDS=20 TRAIN_FRAMES_MIN=4000 TRAIN_FRAMES_MAX=4000 EVAL_MAX_FRAMES=2000
-  BUDGET_BENCH=60 BUDGET_TRAIN=60 BUDGET_BENCH2=60
+  BUDGET_BENCH=60 BUDGET_TRAIN=60 BUDGET_A3C=60 BUDGET_BENCH2=60 A3C_FRAMES=4000
 else
   PY=${PY:-python3}
   OUT=${OUT:-/tmp/devcheck_out}
   DEVICE=cuda THREADS=16 DEADLINE_S=540 BENCH_FRAMES=100000
   BENCH=("$PY" -m replication.bench)
   TRAIN_SECONDS=150 TRAIN_FRAMES_MIN=500000 TRAIN_FRAMES_MAX=8000000 EVAL_MAX_FRAMES=18000  # the config's cap
-  BUDGET_BENCH=210 BUDGET_TRAIN=200 BUDGET_BENCH2=150
+  BUDGET_BENCH=210 BUDGET_TRAIN=200 BUDGET_A3C=150 BUDGET_BENCH2=150 A3C_FRAMES=60000
 fi
+# the bench's own main with its A3C lines cut to A3C FF, training lines alone: its env and network limits would take
+# ~20 s per worker count, and this step is about frames/s per actor-learner count
+BENCH_A3C=("$PY" -c 'import sys
+from replication.bench import throughput as t
+t.LINES = {"a3c": [t.Line("ours", "a3c_ff", n, "nips") for n in t.a3c_worker_counts()]}
+t.limit_rows = lambda *args, **kwargs: ([], None)
+sys.exit(t.main(sys.argv[1:]))')
 RUN=/tmp/devcheck_run            # the training run's directory (rebuilt every time)
 CFG=/tmp/devcheck_pong.yaml      # configs/clemente2017_pong.yaml with this device, seed 0, a short final evaluation
 mkdir -p "$OUT"
@@ -176,11 +186,15 @@ done
 [ -f "$RUN/updates.csv" ] && { head -n 1 "$RUN/updates.csv"; tail -n +2 "$RUN/updates.csv" | tail -n 20; } \
   > "$OUT/train_updates_tail.csv"
 
-# 6. bf16 and overlap beside fp32 at A2C's two shapes, in the time left
+# 6. A3C FF per actor-learner count on this host's CPU cores (A3C's learners are CPU processes by design)
+step bench_a3c "$BUDGET_A3C" "${BENCH_A3C[@]}" --algos a3c --precisions fp32 --frames "$A3C_FRAMES" --repeats 1 \
+  --device cpu --threads "$THREADS" --out "$OUT/bench_a3c.csv"
+
+# 7. bf16 and overlap beside fp32 at A2C's two shapes, in the time left
 step bench_a2c "$BUDGET_BENCH2" "${BENCH[@]}" --algos a2c --precisions fp32 bf16 --frames "$BENCH_FRAMES" \
   --device "$DEVICE" --threads "$THREADS" --out "$OUT/bench_gpu_a2c.csv"
 
-# 7. the numbers for README.md / docs/speed.md
+# 8. the numbers for README.md / docs/speed.md
 RESERVE_S=0 step summary 30 "$PY" - "$OUT" <<'EOF'
 import json
 import sys
@@ -188,7 +202,7 @@ from pathlib import Path
 import pandas as pd
 out = Path(sys.argv[1])
 pd.set_option("display.width", 200)
-for name in ("bench_gpu.csv", "bench_gpu_a2c.csv"):
+for name in ("bench_gpu.csv", "bench_a3c.csv", "bench_gpu_a2c.csv"):
     if (out / name).exists():
         df = pd.read_csv(out / name)
         print(f"-- {name}; host: {df['host'].iloc[0]}")
