@@ -7,15 +7,17 @@ Usage::
 
 Unlike the report (``replication.report.build``), which waits for every planned run to finish, this reads whatever the
 run directories hold right now: a table of each run's frames so far against its budget (with its state: finished,
-training, or stopped with a checkpoint to resume from), and per game the training returns binned by frames, with
-each unfinished run's curve ending in a marker at its frames so far. Logs are read while trainings append to
-them, with the reader resume and aggregate use (``logs.read_log_rows``): a half-written last row is skipped, any
-other damage is named in one line. Nothing in a run directory is changed.
+training, or stopped with a checkpoint to resume from), the papers' claims the runs test with the verdict so far
+(``claims_so_far``: what ``benchmarks/claims.csv`` would say of them now), and per game the training returns binned
+by frames, with each unfinished run's curve ending in a marker at its frames so far. Logs are read while trainings
+append to them, with the reader resume and aggregate use (``logs.read_log_rows``): a half-written last row is
+skipped, any other damage is named in one line. Nothing in a run directory is changed.
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from pathlib import Path
 
@@ -26,6 +28,7 @@ from replication.core.errors import UserError, cli_main
 from replication.report.layout import Document
 from replication.report.page import fit_grid
 from replication.report.pdf_pages import report_pdf
+from replication.results.claims import claims_table, read_live_run
 from replication.runs.read import PROGRESS_REMEDY, curve_rows, read_live_log, training_now
 from replication.runs.rundir import CONFIG_KEYS, algorithm_of, read_config, read_json_file
 
@@ -58,7 +61,7 @@ def run_progress(path: str | Path) -> dict | None:
             "done_pct": 100.0 * frames / total, "state": state,
             "frames_per_s": float(updates["frames_per_s"].iloc[-1]) if len(updates) else float("nan"),
             "score_last100": float(last.mean()) if len(last) else float("nan"), "games": len(episodes),
-            "episodes": episodes, "config": cfg}
+            "episodes": episodes, "config": cfg, "path": path}
 
 
 def find_runs(runs_root: str | Path) -> list[dict]:
@@ -81,6 +84,23 @@ def progress_table(runs: list[dict]) -> pd.DataFrame:
     cols = ["group", "algorithm", "game", "workers", "seed", "frames", "total_frames", "done_pct", "state",
             "frames_per_s", "score_last100", "games"]
     return pd.DataFrame([{c: r[c] for c in cols} for r in runs], columns=cols)
+
+
+def claims_so_far(runs: list[dict]) -> pd.DataFrame:
+    """The papers' claims the runs present test (``results.claims.claims_table`` of each run directory as it is
+    now): ``claim, group, game, workers``, ``frames`` (the group's least so far), ``seeds``, ``ours``, ``paper``,
+    ``verdict`` (``running`` while a seed trains) and ``so_far`` (for a running claim, the verdict its frames so
+    far give; ``nothing to judge yet`` before its first evaluation or paper point). No rows where no run tests a
+    claim.
+
+    Raises:
+        UserError: a damaged ``config.json`` or ``done.json``; two runs of one seed in one group.
+    """
+    table, _ = claims_table([read_live_run(r["path"]) for r in runs])
+    so_far = [verdict if verdict != "running" else m.group(1) if (m := re.match(r"so far ([^;]+);", detail))
+              else "nothing to judge yet" for verdict, detail in zip(table["verdict"], table["detail"])]
+    return table.assign(so_far=so_far)[["claim", "group", "game", "workers", "frames", "seeds", "ours", "paper",
+                                        "verdict", "so_far"]]
 
 
 def progress_curves(runs: list[dict]) -> pd.DataFrame:
@@ -113,6 +133,15 @@ def build_progress_report(runs_root: str | Path, out: str | Path) -> list[str]:
               "stopped (rerun the train job to resume from checkpoint.pt); frames_per_s: the last logged "
               "rate; score_last100: mean unclipped score of the last 100 finished training games.",
               missing={"score_last100": "no games yet", "frames_per_s": "not logged yet"})
+    claims = claims_so_far(runs)
+    if len(claims):
+        doc.table(claims.assign(frames=claims["frames"].map(lambda f: f"{f / 1e6:.2f}M")),
+                  "The papers' claims so far",
+                  "Each claim a run group present tests (benchmarks/README.md gives the rules): ours and the paper's "
+                  "score (a curve claim: both at the paper's last point reached), the verdict, 'running' until every "
+                  "seed has finished, and so_far: the verdict the frames so far give. A score short of the paper's "
+                  "before the paper's budget says nothing about that budget ('not comparable' once finished).",
+                  missing={"ours": "no evaluation yet", "paper": "none"})
     palette = sns.color_palette("colorblind")
     groups = sorted(table["group"].unique())
 

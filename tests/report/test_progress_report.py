@@ -6,7 +6,7 @@ import subprocess
 import sys
 
 from conftest import snapshot
-from replication.report.progress_report import build_progress_report, find_runs, progress_table
+from replication.report.progress_report import build_progress_report, claims_so_far, find_runs, progress_table
 from replication.runs.logs import EPISODE_COLUMNS, UPDATE_COLUMNS
 from replication.runs.read import read_live_log
 
@@ -24,7 +24,7 @@ def fake_run(root, group, seed, frames, total, done=False, torn_row=False):
                                     + ("%d,250,1." % (frames + 500) if torn_row else ""))  # a writer killed mid-row
     (d / "updates.csv").write_text(",".join(UPDATE_COLUMNS) + "\n" + "\n".join(up) + "\n")
     if done:
-        (d / "done.json").write_text(json.dumps({"frames": frames}))
+        (d / "done.json").write_text(json.dumps({"frames": frames, "wall_time_s": frames / 1000, "frames_per_s": 1000}))
     return d
 
 
@@ -57,7 +57,7 @@ def test_progress_pdf_pages_and_run_directories_untouched(tmp_path):
     before = snapshot(runs)
     out = tmp_path / "reports" / "progress.pdf"
     pages = build_progress_report(runs, out)
-    assert pages == ["Progress: every run directory present", "Progress curves: pong"]
+    assert pages == ["Progress: every run directory present", "Progress curves: pong"]  # the claims table under it
     assert out.read_bytes().startswith(b"%PDF") and snapshot(runs) == before
 
 
@@ -75,3 +75,19 @@ def test_a_run_written_before_the_rename_reads_as_its_group(tmp_path):
     (d / "config.json").write_text(json.dumps({"algo": cfg.pop("group"), **cfg}))
     table = progress_table(find_runs(tmp_path))
     assert table[["group", "algorithm", "frames"]].values.tolist() == [["a2c", "a2c", 3000]]
+
+
+def test_claims_so_far_give_a_running_claims_verdict_from_its_frames_so_far(tmp_path):
+    # A2C on Pong (Clemente 2017 Table 1: 20.6, margin 3): seed 0 finished, its evaluation 20 and 21; seed 1 stopped
+    # after its evaluation 19 and 20. Ours 20.0 (the seeds' means 20.5 and 19.5), held so far, running as a group
+    for seed, done, scores in ((0, True, [20.0, 21.0]), (1, False, [19.0, 20.0])):
+        d = fake_run(tmp_path, "a2c", seed, 5000, 10000, done=done)
+        (d / "eval.csv").write_text("frames,protocol,episode,episode_return,episode_length\n" + "".join(
+            f"4000,noop30_18000f_sampled,{i},{s},1000\n" for i, s in enumerate(scores)))
+    claims = claims_so_far(find_runs(tmp_path)).set_index("claim")
+    row = claims.loc["clemente2017_table1"]
+    assert row["ours"] == 20.0 and row["paper"] == 20.6 and row["seeds"] == 2
+    assert row["verdict"] == "running" and row["so_far"] == "held"
+    (tmp_path / "a2c" / "pong" / "w4" / "s1" / "eval.csv").unlink()  # before seed 1's first evaluation
+    assert claims_so_far(find_runs(tmp_path)).set_index("claim").loc["clemente2017_table1", "so_far"] == (
+        "nothing to judge yet")
