@@ -17,7 +17,6 @@ skipped, any other damage is named in one line. Nothing in a run directory is ch
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 from pathlib import Path
 
@@ -28,7 +27,7 @@ from replication.core.errors import UserError, cli_main
 from replication.report.layout import Document
 from replication.report.page import fit_grid
 from replication.report.pdf_pages import report_pdf
-from replication.results.claims import claims_table, read_live_run
+from replication.results.claims import claims_table, read_live_run, verdict_so_far
 from replication.runs.read import PROGRESS_REMEDY, curve_rows, read_live_log, training_now
 from replication.runs.rundir import CONFIG_KEYS, algorithm_of, read_config, read_json_file
 
@@ -97,8 +96,7 @@ def claims_so_far(runs: list[dict]) -> pd.DataFrame:
         UserError: a damaged ``config.json`` or ``done.json``; two runs of one seed in one group.
     """
     table, _ = claims_table([read_live_run(r["path"]) for r in runs])
-    so_far = [verdict if verdict != "running" else m.group(1) if (m := re.match(r"so far ([^;]+);", detail))
-              else "nothing to judge yet" for verdict, detail in zip(table["verdict"], table["detail"])]
+    so_far = [verdict_so_far(v, d) for v, d in zip(table["verdict"], table["detail"])]
     return table.assign(so_far=so_far)[["claim", "group", "game", "workers", "frames", "seeds", "ours", "paper",
                                         "verdict", "so_far"]]
 

@@ -248,7 +248,7 @@ def claim_row(claim: str, runs: list[dict]) -> tuple[dict, pd.DataFrame]:
         judged = len(points) > 0
     finished = all(r["done"] is not None for r in runs)
     if not finished:
-        detail = (f"so far {verdict}; " if judged else "nothing to judge yet; ") + detail
+        detail = (f"{SO_FAR}{verdict}; " if judged else f"{NOTHING_YET}; ") + detail
         verdict = "running"
     elif frames < MIN_FRAMES[claim] and not (claim in SCORE_CLAIMS and verdict == "held"):
         detail = f"{frames / 1e6:.3g}M frames, below the {MIN_FRAMES[claim] / 1e6:.0f}M a verdict needs; " + detail
@@ -262,6 +262,17 @@ def claim_row(claim: str, runs: list[dict]) -> tuple[dict, pd.DataFrame]:
            "host": f"{host.get('cpu', '?')} ({host.get('cores', '?')} cores{steal})", "ours": ours, "ci_low": lo,
            "ci_high": hi, "ci_over": over, "paper": paper, "margin": margin, "verdict": verdict, "detail": detail}
     return row, points.assign(claim=claim, group=c0["group"], game=game, workers=workers)  # CURVE_KEYS
+
+
+SO_FAR, NOTHING_YET = "so far ", "nothing to judge yet"  # how a running claim's detail starts (claim_row)
+
+
+def verdict_so_far(verdict: str, detail: str) -> str:
+    """A claims.csv row's verdict, or for a ``running`` one the verdict its frames so far give (the start of its
+    ``detail``, as ``claim_row`` writes it): ``held``, ``not held`` or ``nothing to judge yet``."""
+    if verdict != "running" or not detail.startswith(SO_FAR):
+        return verdict if verdict != "running" else NOTHING_YET
+    return detail[len(SO_FAR):].split(";", 1)[0]
 
 
 def run_groups(runs: list[dict]) -> list[tuple[tuple[str, str, int], list[dict]]]:

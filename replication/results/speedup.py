@@ -28,6 +28,12 @@ def time_to_score(curve: pd.DataFrame, score: float, x: str = "hours", after_low
     return first_reaching(c[x], c["episode_return"], score, after_lowest)
 
 
+def table2_a3c(threads: int) -> float:
+    """Mnih 2016 Table 2's A3C time-to-score speed-up at ``threads`` actor-learners (averaged over seven games, a
+    16-core CPU; 1.0 at 1 thread); NaN for a thread count the table does not print."""
+    return float(reference.table2_speedup().set_index("method").loc["A3C"].get(f"threads_{int(threads)}", np.nan))
+
+
 def _seed_mean(values: list[float]) -> float:
     """Mean over the seeds that reached the score; NaN if none did. With ``speedup_rows``' reference (the lowest of
     the runs' best bins) every seed with a curve reaches it, so only a seed with no whole bin yet is left out
@@ -75,13 +81,11 @@ def speedup_summary(rows: pd.DataFrame) -> pd.DataFrame:
     Columns: ``group, workers, games, speedup_frames_per_s, speedup_time_to_score, paper_a3c``
     (Mnih 2016 Table 2, A3C, averaged over seven games; NaN where the paper has no such thread count).
     """
-    paper = reference.table2_speedup().set_index("method").loc["A3C"]
     out = []
     for (group, workers), g in rows.groupby(["group", "workers"]):
         out.append({"group": group, "workers": int(workers), "games": g["game"].nunique(),
                     "speedup_frames_per_s": float(g["speedup_frames_per_s"].mean()),
                     "speedup_time_to_score": float(g["speedup_time_to_score"].mean()),
-                    "paper_a3c": float(paper.get(f"threads_{int(workers)}", np.nan))})
+                    "paper_a3c": table2_a3c(workers)})
     return pd.DataFrame(out, columns=["group", "workers", "games", "speedup_frames_per_s", "speedup_time_to_score",
                                       "paper_a3c"])
-

@@ -7,10 +7,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from replication.results import reference
 from replication.results.claims import GROUP_KEY, run_groups, training_curve
 from replication.results.parity import is_peer
-from replication.results.speedup import speedup_rows
+from replication.results.speedup import speedup_rows, table2_a3c
 from replication.runs.rundir import algorithm_of
 
 
@@ -43,7 +42,6 @@ def speedup_table(runs: list[dict]) -> pd.DataFrame:
         return pd.DataFrame(columns=SPEEDUP_COLUMNS)
     rows = rows.merge(pd.DataFrame(groups), on=GROUP_KEY)
     rows["state"] = np.where(rows.groupby(["group", "game"])["training"].transform("any"), "running", "finished")
-    a3c = reference.table2_speedup().set_index("method").loc["A3C"]
-    rows["paper_a3c"] = [float(a3c.get(f"threads_{w}", np.nan)) if a.startswith("a3c") else np.nan
-                         for w, a in zip(rows["workers"], rows["algorithm"])]
+    rows["paper_a3c"] = [table2_a3c(w) if a.startswith("a3c") else np.nan for w, a in zip(rows["workers"],
+                                                                                           rows["algorithm"])]
     return rows[SPEEDUP_COLUMNS]
