@@ -153,7 +153,8 @@ def draw_band_panels(fig, rect, curves: pd.DataFrame, verdicts: pd.DataFrame, x:
     (``x="frames"``, drawn in epochs) or Figure 4's (``x="hours"``) band and line for the run's n_e, up to our
     last point, with the suite's ``published`` curve at the group's ``settings`` where there is one; the verdict
     in the panel title, and the run groups ``BESIDE`` the claim at the panel's game and n_e (A3C LSTM beside A3C FF),
-    unjudged. ``claim``: whose figure (``CURVE_CLAIMS``)."""
+    unjudged; on the hours panels (Figure 4) the title's verdict is the epochs one: the paper's hours
+    are another host's. ``claim``: whose figure (``CURVE_CLAIMS``)."""
     algorithm, workers_name, paper = CURVE_CLAIMS[claim]
     n = max(1, len(verdicts))
     cols = min(3, n)
@@ -187,7 +188,8 @@ def draw_band_panels(fig, rect, curves: pd.DataFrame, verdicts: pd.DataFrame, x:
         ref = reference.noop_reference(v.game)
         if ref:
             ax.axhline(ref[0], ls="--", color="grey", lw=0.8, label="random (no-op)")
-        finish_band_panel(ax, f"{v.game}, {v.group} {workers_name} {v.workers}: {v.verdict}",
+        verdict = v.verdict if x == "frames" else f"{v.verdict} on epochs (hours are not judged)"
+        finish_band_panel(ax, f"{v.game}, {v.group} {workers_name} {v.workers}: {verdict}",
                           "epochs (4M frames)" if x == "frames" else "wall-clock hours (paper's host; ours: this host)")
     fit_grid(gs, fig, rect)
 

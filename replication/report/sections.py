@@ -149,10 +149,11 @@ def lr_section(doc: Document, scores: pd.DataFrame) -> list[str]:
 
 
 def speedup_section(doc: Document, throughput: pd.DataFrame, curves: pd.DataFrame) -> list[str]:
-    """Table 2 / Figure 3 analogue when a run group ran several worker counts. Returns what is not drawn."""
+    """Mnih et al. 2016 Table 2 analogue (table and figure) when a run group ran several worker counts. Returns what
+    is not drawn."""
     rows = speedup_rows(throughput, curves)
     if rows.empty:
-        return ["Table 2 / Figure 3 analogues (speed-up vs workers): no run group ran 2+ worker counts on a game"]
+        return ["Table 2 analogue (speed-up vs workers): no run group ran 2+ worker counts on a game"]
     summary = speedup_summary(rows)
     doc.table(summary, "Speed-up vs number of workers (Mnih et al. 2016 Table 2 analogue)",
               "Speed-ups relative to the smallest worker count run, averaged over seeds then over the games listed; "
@@ -163,7 +164,7 @@ def speedup_section(doc: Document, throughput: pd.DataFrame, curves: pd.DataFram
               "and hours_to_score: emulator frames and training hours until the binned training return first "
               "reaches reference_score (the time-to-score speed-up is the frames/s speed-up times the ratio of "
               "frames to score).", missing="not reached")
-    doc.figure(lambda fig, rect: draw_speedup(fig, rect, summary), "Speed-up vs workers (Figure 3 analogue)",
+    doc.figure(lambda fig, rect: draw_speedup(fig, rect, summary), "Speed-up vs workers (Mnih et al. 2016 Table 2, drawn)",
                "Speed-up of frames/s and of time to score relative to the fewest workers, beside Mnih et al. 2016 "
                "Table 2's A3C row and the ideal linear speed-up (log-log).")
     return []

@@ -1,4 +1,4 @@
-"""Speed-up of training with more workers (Mnih et al. 2016 Table 2 and Figure 3 analogues).
+"""Speed-up of training with more workers (Mnih et al. 2016 Table 2 analogue).
 
 Two measures, both relative to the smallest worker count run for the same (group, game):
 

@@ -147,7 +147,7 @@ def test_report_with_every_algorithm_and_sweeps(tmp_path, monkeypatch):
     aggregate(dirs, tmp_path / "tables")
     out = tmp_path / "r.pdf"
     pages, texts = report_texts(monkeypatch, tmp_path / "tables", out)
-    for figure in ("Performance profile", "Speed-up vs workers (Figure 3 analogue)",
+    for figure in ("Performance profile", "Speed-up vs workers (Mnih et al. 2016 Table 2, drawn)",
                    "Final score vs learning rate (Figure 2 analogue)"):
         assert figure in pages  # a figure has a page of its own
     drawn = {t for page in texts for t in page}

@@ -317,7 +317,13 @@ def test_an_a3c_lstm_group_is_drawn_beside_the_ff_claim_and_not_judged(tmp_path)
     assert list(verdicts["group"]) == ["a3c_ff"]
     fig = plt.figure()
     draw_band_panels(fig, (0, 0, 1, 1), per_seed, verdicts, "frames", claim="mnih2016_fig3")
+    verdict = verdicts["verdict"].iloc[0]
+    assert fig.axes[0].get_title() == f"pong, a3c_ff threads 2: {verdict}"
     assert "ours: a3c_lstm, 1 seed(s), beside (no paper curve)" in legend(fig)
+    fig = plt.figure()  # Figure 4's hours: the title keeps the epochs verdict and says so
+    draw_band_panels(fig, (0, 0, 1, 1), per_seed, verdicts, "hours", claim="mnih2016_fig3")
+    assert fig.axes[0].get_title() == f"pong, a3c_ff threads 2: {verdict} on epochs (hours are not judged)"
+    plt.close(fig)
 
 
 def test_the_shortened_dqn_schedules_are_drawn_beside_the_nature_settings_claim(tmp_path):
