@@ -56,6 +56,9 @@ step a3c_pong configs/mnih2016_a3c_pong.yaml a3c_ff/pong/w1/s0/done.json
 step a3c_lstm_pong configs/mnih2016_a3c_lstm_pong.yaml a3c_lstm_lr_0p002/pong/w2/s0/done.json
 # DQN at Nature's settings (issue 29 row 2; claims.csv mnih2015_dqn and mnih2016_table_s3_dqn; ~25-40 h)
 step dqn_nature configs/dqn_nature_pong.yaml dqn_nature/pong/w1/s0/done.json
+# A second seed of Mnih 2016 Figure 3's 2-thread run: its held verdict and the 1.96x speed-up rest on one seed each
+# (~2.6 h; the config's seeds stay [0], a user's run is one seed per thread count)
+step a3c_pong configs/mnih2016_a3c_pong.yaml a3c_ff/pong/w2/s1/done.json
 # Published already (last, so a new machine trains the runs still missing first):
 # Mnih 2016 Figure 3, A3C FF with 2 threads on Pong (issue 28 row 1; held, finished 2026-12-04; claims.csv)
 step a3c_pong configs/mnih2016_a3c_pong.yaml a3c_ff/pong/w2/s0/done.json
