@@ -85,7 +85,7 @@ def draw_lr(fig, rect, scores: pd.DataFrame, swept) -> None:
 
 
 def draw_speedup(fig, rect, summary: pd.DataFrame) -> None:
-    """Mnih et al. 2016 Table 2 drawn: speed-up vs workers (frames/s and time to score) beside Mnih 2016 Table 2's A3C row."""
+    """Mnih et al. 2016 Table 2 drawn: our speed-up vs workers (frames/s and time to score) beside its A3C row."""
     gs, (ax,) = _single_axes(fig, rect)
     for group, g in summary.groupby("group"):
         ax.plot(g["workers"], g["speedup_frames_per_s"], marker="o", label=f"{group}: frames/s")

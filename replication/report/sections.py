@@ -164,7 +164,8 @@ def speedup_section(doc: Document, throughput: pd.DataFrame, curves: pd.DataFram
               "and hours_to_score: emulator frames and training hours until the binned training return first "
               "reaches reference_score (the time-to-score speed-up is the frames/s speed-up times the ratio of "
               "frames to score).", missing="not reached")
-    doc.figure(lambda fig, rect: draw_speedup(fig, rect, summary), "Speed-up vs workers (Mnih et al. 2016 Table 2, drawn)",
+    doc.figure(lambda fig, rect: draw_speedup(fig, rect, summary),
+               "Speed-up vs workers (Mnih et al. 2016 Table 2, drawn)",
                "Speed-up of frames/s and of time to score relative to the fewest workers, beside Mnih et al. 2016 "
                "Table 2's A3C row and the ideal linear speed-up (log-log).")
     return []
