@@ -12,6 +12,7 @@ import seaborn as sns
 from replication.report.curves_figure import plot_bands
 from replication.report.page import PAGE, fit_grid
 from replication.results import reference
+from replication.results.speedup import table2_a3c
 from replication.results.summary import performance_profile
 
 
@@ -90,9 +91,8 @@ def draw_speedup(fig, rect, summary: pd.DataFrame) -> None:
     for group, g in summary.groupby("group"):
         ax.plot(g["workers"], g["speedup_frames_per_s"], marker="o", label=f"{group}: frames/s")
         ax.plot(g["workers"], g["speedup_time_to_score"], marker="s", ls="--", label=f"{group}: time to score")
-    paper = reference.table2_speedup().set_index("method").loc["A3C"]
     threads = [1, 2, 4, 8, 16]
-    ax.plot(threads, [paper[f"threads_{t}"] for t in threads], marker="^", color="black",
+    ax.plot(threads, [table2_a3c(t) for t in threads], marker="^", color="black",
             label="A3C, Mnih et al. 2016 Table 2")
     ax.plot(threads, threads, color="grey", ls=":", label="ideal (linear)")
     ax.set_xlabel("workers (actor-learner processes)")

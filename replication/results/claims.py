@@ -270,9 +270,9 @@ SO_FAR, NOTHING_YET = "so far ", "nothing to judge yet"  # how a running claim's
 def verdict_so_far(verdict: str, detail: str) -> str:
     """A claims.csv row's verdict, or for a ``running`` one the verdict its frames so far give (the start of its
     ``detail``, as ``claim_row`` writes it): ``held``, ``not held`` or ``nothing to judge yet``."""
-    if verdict != "running" or not detail.startswith(SO_FAR):
-        return verdict if verdict != "running" else NOTHING_YET
-    return detail[len(SO_FAR):].split(";", 1)[0]
+    if verdict != "running":
+        return verdict
+    return detail[len(SO_FAR):].split(";", 1)[0] if detail.startswith(SO_FAR) else NOTHING_YET
 
 
 def run_groups(runs: list[dict]) -> list[tuple[tuple[str, str, int], list[dict]]]:
