@@ -52,15 +52,6 @@ step() {  # step NAME CONFIG TARGET...: the targets of CONFIG, run directories u
   echo "$(date -u +%FT%TZ) end $name rc=$rc"
 }
 
-# A3C LSTM at the same settings (issue 28 row 2; finished 2026-12-04, 20M frames in 3.1 h)
-step a3c_lstm_pong configs/mnih2016_a3c_lstm_pong.yaml a3c_lstm/pong/w2/s0/done.json
-# DQN learning parity with Stable-Baselines3 on Pong (issue 29 row 1; parity.csv; ~3.4 h SB3's side, ~2.6 h ours;
-# a stop saves each side's replay memory beside its checkpoint, a rerun goes on with it)
-step dqn_parity configs/parity.yaml sb3_dqn/pong/w1/s0/done.json dqn/pong/w1/s0/done.json \
-  dqn/pong/w1/s1/done.json sb3_dqn/pong/w1/s1/done.json
-# Mnih 2016 Figure 3's 1-thread curve and, with the 2-thread run below, the speed-up in time to a score per
-# actor-learner count (issue 28 item 4; held, finished 2026-12-05 in 5.14 h; speedup.csv)
-step a3c_pong configs/mnih2016_a3c_pong.yaml a3c_ff/pong/w1/s0/done.json
 # A3C LSTM at 2e-3, inside Figure 2's band of rates that learned Pong, after the 7e-4 run stayed at the uniform
 # policy (issue 28 row 2; ~3.1 h; drawn beside the FF claim, not judged; first: 3 h that say whether our LSTM
 # agent learns at a rate the paper's did, before the ~25-40 h DQN run)
@@ -70,7 +61,17 @@ step dqn_nature configs/dqn_nature_pong.yaml dqn_nature/pong/w1/s0/done.json
 # A second seed of Mnih 2016 Figure 3's 2-thread run: its held verdict and the 1.96x speed-up rest on one seed each
 # (~2.6 h; the config's seeds stay [0], a user's run is one seed per thread count)
 step a3c_pong configs/mnih2016_a3c_pong.yaml a3c_ff/pong/w2/s1/done.json
-# Published already (last, so a new machine trains the runs still missing first):
+# Published already (last, so a new machine trains the runs still missing first; a new machine on 2026-12-05 lost
+# every run directory):
+# A3C LSTM at the same settings (issue 28 row 2; finished 2026-12-04, 20M frames in 3.1 h)
+step a3c_lstm_pong configs/mnih2016_a3c_lstm_pong.yaml a3c_lstm/pong/w2/s0/done.json
+# DQN learning parity with Stable-Baselines3 on Pong (issue 29 row 1; parity.csv; ~3.4 h SB3's side, ~2.6 h ours;
+# a stop saves each side's replay memory beside its checkpoint, a rerun goes on with it)
+step dqn_parity configs/parity.yaml sb3_dqn/pong/w1/s0/done.json dqn/pong/w1/s0/done.json \
+  dqn/pong/w1/s1/done.json sb3_dqn/pong/w1/s1/done.json
+# Mnih 2016 Figure 3's 1-thread curve and, with the 2-thread run below, the speed-up in time to a score per
+# actor-learner count (issue 28 item 4; held, finished 2026-12-05 in 5.14 h; speedup.csv)
+step a3c_pong configs/mnih2016_a3c_pong.yaml a3c_ff/pong/w1/s0/done.json
 # Mnih 2016 Figure 3, A3C FF with 2 threads on Pong (issue 28 row 1; held, finished 2026-12-04; claims.csv)
 step a3c_pong configs/mnih2016_a3c_pong.yaml a3c_ff/pong/w2/s0/done.json
 # Clemente 2017 Table 1 and Figure 3, PAAC on Pong at n_e 32, 2 seeds (finished 2026-12-03; claims.csv)
