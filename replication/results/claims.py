@@ -65,7 +65,9 @@ SOURCES = {"clemente2017_table1": "Clemente et al. 2017, Table 1",
 SCORE_CLAIMS = ("clemente2017_table1", "mnih2016_table_s3_dqn", "mnih2015_dqn")
 CURVE_BIN_FRAMES = 2_000_000  # half an epoch: ~500 Pong games per bin early in training, ~200 late
 CURVE_MIN_BINS = 10  # a run shorter than 10 such bins gets 10 bins of its budget (the DQN pair's 3M: 300k each)
-# the key columns of the curve points behind a curve claim (claims_table), one frame per claim and run group
+# the curve points behind a curve claim (curve_points) and their key columns (claims_table), one frame per claim and
+# run group
+POINT_COLUMNS = ["frames", "paper_low", "paper_high", "paper_line", "ours", "position"]
 CURVE_KEYS = ["claim", "group", "game", "workers"]
 # Run groups drawn beside a claim's own in its figures, not judged by it (algorithm per claim), at the same game
 # and worker count: Mnih 2016 Figure 3 draws A3C feed-forward only and the paper prints no A3C LSTM curve (its one
@@ -187,7 +189,7 @@ def curve_points(curves: list[pd.DataFrame], band: pd.DataFrame, margin: float) 
         at the paper's point), ``position`` (``verdict.band_position``); empty unless every seed has a point.
     """
     if not curves or any(len(c) == 0 for c in curves):
-        return pd.DataFrame(columns=["frames", "paper_low", "paper_high", "paper_line", "ours", "position"])
+        return pd.DataFrame(columns=POINT_COLUMNS)
     first = max(c["frames"].min() for c in curves)
     last = min(c["frames"].max() for c in curves)
     pts = band[(band["frames"] >= first) & (band["frames"] <= last)]
@@ -299,7 +301,8 @@ def run_groups(runs: list[dict]) -> list[tuple[tuple[str, str, int], list[dict]]
 def claims_table(runs: list[dict]) -> tuple[pd.DataFrame, pd.DataFrame]:
     """``claims.csv``'s rows for every claim the ``read_live_run`` dicts of our runs test (one per claim and run
     group, game and workers; a peer's ``sb3_*`` runs test none), and the curve points behind the curve claims
-    (``curve_points`` with ``CURVE_KEYS``; those columns alone, no rows, while no run has reached a paper point)."""
+    (``POINT_COLUMNS`` and ``CURVE_KEYS``; those columns, no rows, while no run has reached a paper point, so that
+    ``--update`` finds the published file's columns either way)."""
     rows, points = [], []
     for (_, game, workers), members in run_groups(runs):
         c0 = members[0]["config"]
@@ -310,7 +313,8 @@ def claims_table(runs: list[dict]) -> tuple[pd.DataFrame, pd.DataFrame]:
             rows.append(row)
             points.append(pts)
     # the key columns even before any paper point is reached
-    curves = pd.concat([p for p in points if len(p)] or [pd.DataFrame(columns=CURVE_KEYS)], ignore_index=True)
+    curves = pd.concat([p for p in points if len(p)] or [pd.DataFrame(columns=POINT_COLUMNS + CURVE_KEYS)],
+                       ignore_index=True)
     return pd.DataFrame(rows, columns=CLAIM_COLUMNS), curves
 
 

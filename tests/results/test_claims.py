@@ -326,6 +326,19 @@ def test_an_a3c_lstm_group_is_drawn_beside_the_ff_claim_and_not_judged(tmp_path)
     plt.close(fig)
 
 
+def test_update_with_a_group_that_tests_no_claim_keeps_the_published_claims(tmp_path):
+    # landing an A3C LSTM group alone (no claim, no curve points) over files that hold the FF claim's points
+    ff, lstm = _a3c_run(tmp_path / "ff", "a3c_ff", 32_000_000), _a3c_run(tmp_path / "lstm", "a3c_lstm", 20_000_000)
+    out = tmp_path / "bench"
+    assert main(["--out", str(out), str(ff)]) == 0
+    points = pd.read_csv(out / "claims_curves.csv")
+    assert main(["--update", "--out", str(out), str(lstm)]) == 0
+    assert pd.read_csv(out / "claims_curves.csv").equals(points)
+    assert list(pd.read_csv(out / "claims.csv")["group"]) == ["a3c_ff"]
+    assert set(pd.read_csv(out / "claims_training_curves.csv")["group"]) == {"a3c_ff", "a3c_lstm"}
+    assert claims_table([read_live_run(lstm)])[1].columns.tolist() == points.columns.tolist()
+
+
 def test_the_shortened_dqn_schedules_are_drawn_beside_the_nature_settings_claim(tmp_path):
     import matplotlib.pyplot as plt
 
