@@ -59,7 +59,9 @@ step a3c_lstm_pong configs/mnih2016_a3c_lstm_pong.yaml a3c_lstm_lr_0p002/pong/w2
 # DQN at Nature's settings (issue 29 row 2; claims.csv mnih2015_dqn and mnih2016_table_s3_dqn; ~25-40 h)
 step dqn_nature configs/dqn_nature_pong.yaml dqn_nature/pong/w1/s0/done.json
 # A second seed of Mnih 2016 Figure 3's 2-thread run: its held verdict and the 1.96x speed-up rest on one seed each
-# (~2.6 h; the config's seeds stay [0], a user's run is one seed per thread count)
+# (~2.6 h; the config's seeds stay [0], a user's run is one seed per thread count). Land it with seed 0's run
+# directory beside it, or into a folder of its own (`python -m replication.claims --out benchmarks/a3c_ff_w2_s1
+# RUN_DIR`): `land.sh ROOT a3c_ff` with seed 1 alone would regenerate the published a3c_ff rows from it alone
 step a3c_pong configs/mnih2016_a3c_pong.yaml a3c_ff/pong/w2/s1/done.json
 # Published already (last, so a new machine trains the runs still missing first; a new machine on 2026-12-05 lost
 # every run directory):
