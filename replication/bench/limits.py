@@ -18,6 +18,7 @@ import torch
 
 from replication.algorithms.a2c import A2CConfig
 from replication.algorithms.dqn import DQNAgent, DQNConfig, epsilon_at
+from replication.config.resolve import require_cuda
 from replication.core.errors import UserError
 from replication.core.losses import actor_critic_loss, td_loss
 from replication.core.networks import ActorCritic, act
@@ -45,10 +46,9 @@ def bench_device(name: str | torch.device) -> torch.device:
     device = torch.device(name)
     if device.type not in BENCH_DEVICES:
         raise UserError(f"--device {str(name)!r}; accepted: {', '.join(BENCH_DEVICES)}")
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise UserError(f"--device {str(name)!r} requested but this host has no CUDA (torch {torch.__version__}: "
-                        "torch.cuda.is_available() is False); accepted: cpu on this host, cuda on a host with an "
-                        "NVIDIA GPU and a CUDA build of torch")
+    if device.type == "cuda":
+        require_cuda("--device", str(name), "cpu on this host, cuda on a host with an NVIDIA GPU and a CUDA build of "
+                                            "torch")
     return device
 
 

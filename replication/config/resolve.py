@@ -50,9 +50,20 @@ def resolve_device(name: str) -> str:
     """
     if check_device(name) == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
-    if name == "cuda" and not torch.cuda.is_available():
-        raise UserError("device 'cuda' requested but this host has no CUDA; use device: cpu or auto")
+    if name == "cuda":
+        require_cuda("device", name, "device: cpu or auto on this host")
     return name
+
+
+def require_cuda(option: str, value: str, accepted: str) -> None:
+    """Refuse ``option``'s ``value`` (a CUDA device) on a host where ``torch.cuda.is_available()`` is false.
+
+    Raises:
+        UserError: one line naming the option, its value, this torch and ``accepted``.
+    """
+    if not torch.cuda.is_available():
+        raise UserError(f"{option} {value!r} requested but this host has no CUDA (torch {torch.__version__}: "
+                        f"torch.cuda.is_available() is False); accepted: {accepted}")
 
 
 def requests_gpu(name: str, local: bool) -> bool:

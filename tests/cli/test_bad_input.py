@@ -412,3 +412,17 @@ def test_sigterm_while_ale_py_builds_its_environments_stops_the_job_at_once(tmp_
     assert waited < 5, waited
     assert "Traceback" not in err
     assert not (out / "config.json").exists()  # training had not started: nothing to save, nothing written
+
+
+def test_device_cuda_on_a_host_without_cuda_names_the_value_and_what_is_accepted():
+    import torch
+
+    from replication.config.resolve import resolve_device
+    from replication.core.errors import UserError
+
+    if torch.cuda.is_available():
+        pytest.skip("this host has CUDA (the lent device): the refusal is for hosts without it")
+    assert resolve_device("cpu") == "cpu" and resolve_device("auto") == "cpu"
+    with pytest.raises(UserError, match=r"^device 'cuda' requested but this host has no CUDA \(torch .*\); "
+                                        r"accepted: device: cpu or auto on this host$"):
+        resolve_device("cuda")
