@@ -52,10 +52,12 @@ shows per line (the share of CPU time the hypervisor gave elsewhere while the li
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import sys
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -176,21 +178,20 @@ def run_line(line: Line, game: str, frames: int, threads: int) -> float:
 
 
 def limit_rows(line: Line, game: str, frames: int, threads: int,
-               env_limits: dict | None = None) -> tuple[list[dict], float | None]:
+               env_limit: Callable[[str, int, int, int], float] | None = None) -> tuple[list[dict], float | None]:
     """The env-limit and network-limit rows at ``line``'s shape and the serial bound (frames/s); none for A3C LSTM,
     whose network limit (the recurrent network unrolled over t_max) is not measured. The env limit runs on the CPU
-    (ale-py), the network limit on ``line.device``. ``env_limits``: those measured already, by ``(game, num_envs,
-    frames, threads)``, one measured here added: a bench shares one among its lines (they differ in n_e alone)."""
+    (ale-py), the network limit on ``line.device``. ``env_limit(game, num_envs, frames, threads)`` measures the env
+    limit (default ``bench_env_limit``); a bench passes one ``functools.cache`` of it to all its lines, which
+    share the env limits (they differ in n_e alone)."""
     if line.algorithm == "a3c_lstm":
         return [], None
-    measured = {} if env_limits is None else env_limits
+    measure = env_limit or bench_env_limit
 
-    def env_limit(*key) -> float:  # key: num_envs, frames, threads
-        if (game, *key) not in measured:
-            measured[game, *key] = bench_env_limit(game, *key)
-        return measured[game, *key]
+    def env_limit_at(*key) -> float:  # key: num_envs, frames, threads
+        return measure(game, *key)
 
-    env_fps = env_limit(line.workers, min(frames, 200_000), threads)
+    env_fps = env_limit_at(line.workers, min(frames, 200_000), threads)
     if line.algorithm == "dqn":
         net_fps = dqn_network_limit(frames, *dqn_network_times(line.network, threads, line.precision,
                                                                device=line.device))
@@ -198,7 +199,7 @@ def limit_rows(line: Line, game: str, frames: int, threads: int,
         net_fps = bench_network_limit(line.workers, line.network, 5, threads, precision=line.precision,
                                       device=line.device)
     else:  # A3C: one process per worker, each with one thread and its own batch-1 network
-        env_fps = env_limit(1, min(frames, 100_000), 1) * line.workers
+        env_fps = env_limit_at(1, min(frames, 100_000), 1) * line.workers
         net_fps = bench_network_limit(1, line.network, 5, 1, precision=line.precision) * line.workers
     base = {"algorithm": line.algorithm, "game": game, "workers": line.workers, "precision": line.precision}
     rows = [{**base, "line": "env limit", "network": "-", "device": "cpu", "frames_per_s": round(env_fps, 1)},
@@ -280,10 +281,11 @@ def bench_table(algorithms: list[str], games: list[str], frames: int, dqn_frames
         n = dqn_frames if algorithm == "dqn" else frames
         lines = selected[algorithm]
         runs = [(line, game) for game in games for line in lines]
-        limits, bounds, env_limits = {}, {}, {}
+        limits, bounds = {}, {}
+        env_limit = functools.cache(lambda *key: bench_env_limit(*key))  # measured once per game and shape
         for line, game in runs:
             if line.who == "ours" and (line.shape, game) not in bounds:
-                limits[line, game], bounds[line.shape, game] = limit_rows(line, game, n, threads, env_limits)
+                limits[line, game], bounds[line.shape, game] = limit_rows(line, game, n, threads, env_limit)
         rates = {key: [] for key in runs}
         steals = {key: [] for key in runs}
         for r in range(repeats):

@@ -1,6 +1,7 @@
 """The benchmark's measuring functions run and return rates, and its table compares the right lines (speed
 itself is measured by the bench, not here)."""
 
+import functools
 import math
 
 import pandas as pd
@@ -92,7 +93,7 @@ def test_repeats_run_round_robin_and_report_the_median(monkeypatch):
         calls.append(line.name)
         return rates[line.name][sum(c == line.name for c in calls) - 1]
 
-    def fake_limits(line, game, frames, threads, env_limits=None):
+    def fake_limits(line, game, frames, threads, env_limit=None):
         base = {"algorithm": line.algorithm, "game": game, "workers": line.workers, "precision": line.precision}
         return [{**base, "line": "env limit", "network": "-", "frames_per_s": 2000.0}], 1000.0
 
@@ -120,7 +121,7 @@ def test_bench_keeps_finished_algorithms_and_skips_lines_by_precision(monkeypatc
             raise KeyboardInterrupt  # stopped while the DQN lines run
         return 100.0
 
-    def fake_limits(line, game, frames, threads, env_limits=None):
+    def fake_limits(line, game, frames, threads, env_limit=None):
         return [], 1000.0
 
     monkeypatch.setattr(bench, "LINES", {"a2c": [bench.Line("ours", "a2c", 16, "nature"),
@@ -152,7 +153,7 @@ def test_a_bench_stopped_mid_algorithm_keeps_every_finished_run(monkeypatch, tmp
     monkeypatch.setattr(bench, "LINES", {"a2c": [bench.Line("ours", "a2c", 16, "nature"),
                                                  bench.Line("sb3", "a2c", 16, "nature")]})
     monkeypatch.setattr(bench, "run_line", fake_run_line)
-    monkeypatch.setattr(bench, "limit_rows", lambda line, game, frames, threads, env_limits=None: ([], 1000.0))
+    monkeypatch.setattr(bench, "limit_rows", lambda line, game, frames, threads, env_limit=None: ([], 1000.0))
     out = tmp_path / "bench.csv"
     with pytest.raises(KeyboardInterrupt):
         bench.bench_table(["a2c"], ["pong"], 1000, 1000, threads=1, repeats=3, out=out, host="h")
@@ -243,7 +244,7 @@ def test_games_run_round_robin_with_the_lines_and_ratios_stay_within_a_game(monk
     monkeypatch.setattr(bench, "LINES", {"a2c": [bench.Line("ours", "a2c", 16, "nature"),
                                                  bench.Line("sb3", "a2c", 16, "nature")]})
     monkeypatch.setattr(bench, "run_line", fake_run_line)
-    monkeypatch.setattr(bench, "limit_rows", lambda line, game, frames, threads, env_limits=None: ([], 1000.0))
+    monkeypatch.setattr(bench, "limit_rows", lambda line, game, frames, threads, env_limit=None: ([], 1000.0))
     monkeypatch.setattr(bench, "cpu_times", fake_cpu_times)
     df = bench.bench_table(["a2c"], ["pong", "breakout"], 1000, 1000, threads=1, repeats=2)
     assert calls == [("ours a2c", "pong"), ("sb3 a2c", "pong"), ("ours a2c", "breakout"), ("sb3 a2c", "breakout")] * 2
@@ -338,9 +339,9 @@ def test_device_reaches_the_lines_the_run_config_and_the_network_limits(monkeypa
     bench.run_line(paac, "pong", 1000, threads=1)
     assert calls[-1] == ("train", "cuda")
     calls.clear()  # one env limit per number of environments, shared by the networks' lines (on the same game)
-    measured = {}
+    env_limit = functools.cache(bench.bench_env_limit)
     for line in bench.select_lines("paac", ["fp32"], False, "cuda"):
-        bench.limit_rows(line, "pong", 1000, threads=1, env_limits=measured)
+        bench.limit_rows(line, "pong", 1000, threads=1, env_limit=env_limit)
     assert [n for what, n in calls if what == "env"] == list(bench.PAAC_NUM_ENVS)
     monkeypatch.setattr(bench, "bench_device", lambda name: torch.device(name))  # as on a host with CUDA
     monkeypatch.setattr(bench, "native_bf16", lambda device: device == "cuda")
