@@ -186,11 +186,7 @@ def limit_rows(line: Line, game: str, frames: int, threads: int,
     share the env limits (they differ in n_e alone)."""
     if line.algorithm == "a3c_lstm":
         return [], None
-    measure = env_limit or bench_env_limit
-
-    def env_limit_at(*key) -> float:  # key: num_envs, frames, threads
-        return measure(game, *key)
-
+    env_limit_at = functools.partial(env_limit or bench_env_limit, game)  # (num_envs, frames, threads) -> frames/s
     env_fps = env_limit_at(line.workers, min(frames, 200_000), threads)
     if line.algorithm == "dqn":
         net_fps = dqn_network_limit(frames, *dqn_network_times(line.network, threads, line.precision,
