@@ -28,15 +28,15 @@ from pathlib import Path
 import pandas as pd
 
 from replication.report.progress_report import progress_table, run_progress
+from replication.results.claims import keep_other_groups
 from replication.runs.rundir import atomic_write_bytes
 
 root, out = Path(sys.argv[1]), Path(sys.argv[2])
 runs = [r for p in sorted(root.glob("*/runs/*/*/w*/s*")) if (r := run_progress(p)) is not None]
 now = progress_table(runs)
-key = ["group", "algorithm", "game", "workers", "seed"]
+key = ["group", "game", "workers", "seed"]  # one run; the rows of runs not present now are kept as landed before
 old = pd.read_csv(out) if out.exists() else now.iloc[:0]
-kept = old[~old.set_index(key).index.isin(now.set_index(key).index)]
-table = pd.concat([kept, now], ignore_index=True).sort_values(key, ignore_index=True)
+table = keep_other_groups(now, old, set(now[key].itertuples(index=False, name=None)), key)
 atomic_write_bytes(out, table.to_csv(index=False).encode())
 print(now.to_string(index=False))
 EOF
