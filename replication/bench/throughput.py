@@ -278,7 +278,7 @@ def bench_table(algorithms: list[str], games: list[str], frames: int, dqn_frames
         lines = selected[algorithm]
         runs = [(line, game) for game in games for line in lines]
         limits, bounds = {}, {}
-        env_limit = functools.cache(lambda *key: bench_env_limit(*key))  # measured once per game and shape
+        env_limit = functools.cache(lambda *key: bench_env_limit(*key))  # once per game and shape (name read per call)
         for line, game in runs:
             if line.who == "ours" and (line.shape, game) not in bounds:
                 limits[line, game], bounds[line.shape, game] = limit_rows(line, game, n, threads, env_limit)
