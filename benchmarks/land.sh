@@ -37,6 +37,6 @@ now = progress_table(runs)
 key = ["group", "game", "workers", "seed"]  # one run; the rows of runs not present now are kept as landed before
 old = pd.read_csv(out) if out.exists() else now.iloc[:0]
 table = keep_other_groups(now, old, set(now[key].itertuples(index=False, name=None)), key)
-atomic_write_bytes(out, table.to_csv(index=False).encode())
+atomic_write_bytes(out, table.to_csv(index=False, float_format="%.6g").encode())  # -20.3103, not -20.310344827586206
 print(now.to_string(index=False))
 EOF

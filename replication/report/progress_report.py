@@ -32,13 +32,35 @@ from replication.runs.read import PROGRESS_REMEDY, curve_rows, read_live_log, tr
 from replication.runs.rundir import CONFIG_KEYS, algorithm_of, read_config, read_json_file
 
 
+RATE_WINDOW_S = 600.0  # the recent rate of an unfinished run: its last 10 minutes of training
+
+
+def recent_frames_per_s(updates: pd.DataFrame, window_s: float = RATE_WINDOW_S) -> float:
+    """Training rate (frames/s) over the last ``window_s`` seconds of an ``updates.csv`` log.
+
+    ``(frames[-1] - frames[i]) / (wall_time_s[-1] - wall_time_s[i])`` for the first row ``i`` with ``wall_time_s``
+    within ``window_s`` of the last row's (the run's own clock, which a resume continues); the last row's logged
+    ``frames_per_s`` where the window holds one row alone; NaN for an empty log. One row's rate moves with each
+    checkpoint and evaluation (a DQN checkpoint writes 7 GB), ten minutes' does not.
+    """
+    if updates.empty:
+        return float("nan")
+    t, f = updates["wall_time_s"].to_numpy(float), updates["frames"].to_numpy(float)
+    first = int((t >= t[-1] - window_s).argmax())
+    if t[-1] <= t[first]:
+        return float(updates["frames_per_s"].iloc[-1])
+    return float((f[-1] - f[first]) / (t[-1] - t[first]))
+
+
 def run_progress(path: str | Path) -> dict | None:
     """One run directory's state, or None if it has no ``config.json`` (nothing started there yet).
 
     Returns a dict with ``group``, ``algorithm``, ``game``, ``workers``, ``seed``, ``frames`` (so far),
     ``total_frames`` (the budget), ``done_pct``, ``state`` (``finished``, ``training`` or ``stopped``),
-    ``frames_per_s`` (the last logged rate), ``score_last100`` (mean unclipped return of the last 100 finished
-    games, NaN before the first), ``games`` (finished training games) and ``episodes`` (the episode log).
+    ``frames_per_s`` (a finished run's whole-run average from ``done.json``, else ``recent_frames_per_s``),
+    ``hours_left`` (the frames left at that rate; 0 when finished), ``score_last100`` (mean unclipped return of the
+    last 100 finished games, NaN before the first), ``games`` (finished training games) and ``episodes`` (the
+    episode log).
 
     Raises:
         UserError: a damaged ``config.json``, ``done.json`` or log (``read_log``), naming it and what to do.
@@ -49,16 +71,18 @@ def run_progress(path: str | Path) -> dict | None:
     cfg = read_config(path, (*CONFIG_KEYS, "total_frames"), PROGRESS_REMEDY)
     episodes = read_live_log(path / "episodes.csv")
     updates = read_live_log(path / "updates.csv")
-    done = read_json_file(path / "done.json", ("frames",), PROGRESS_REMEDY) if (path / "done.json").exists() else None
+    done = (read_json_file(path / "done.json", ("frames", "frames_per_s"), PROGRESS_REMEDY)
+            if (path / "done.json").exists() else None)
     logged = [int(df["frames"].max()) for df in (episodes, updates) if len(df)]
     frames = int(done["frames"]) if done else max(logged, default=0)
     total = int(cfg["total_frames"])
     state = "finished" if done else "training" if training_now(path) else "stopped"
     last = episodes["episode_return"].tail(100) if len(episodes) else pd.Series(dtype=float)
+    rate = float(done["frames_per_s"]) if done else recent_frames_per_s(updates)
     return {"group": cfg["group"], "algorithm": algorithm_of(cfg), "game": cfg["game"],
             "workers": int(cfg["workers"]), "seed": int(cfg["seed"]), "frames": frames, "total_frames": total,
             "done_pct": 100.0 * frames / total, "state": state,
-            "frames_per_s": float(updates["frames_per_s"].iloc[-1]) if len(updates) else float("nan"),
+            "frames_per_s": rate, "hours_left": 0.0 if done else max(total - frames, 0) / rate / 3600 if rate > 0 else float("nan"),
             "score_last100": float(last.mean()) if len(last) else float("nan"), "games": len(episodes),
             "episodes": episodes, "config": cfg, "path": path}
 
@@ -79,9 +103,10 @@ def find_runs(runs_root: str | Path) -> list[dict]:
 
 
 def progress_table(runs: list[dict]) -> pd.DataFrame:
-    """One row per run: ids, frames so far, budget, percent, state, last frames/s, last-100 score, games."""
+    """One row per run: ids, frames so far, budget, percent, state, frames/s, hours left, last-100 score, games
+    (``run_progress``)."""
     cols = ["group", "algorithm", "game", "workers", "seed", "frames", "total_frames", "done_pct", "state",
-            "frames_per_s", "score_last100", "games"]
+            "frames_per_s", "hours_left", "score_last100", "games"]
     return pd.DataFrame([{c: r[c] for c in cols} for r in runs], columns=cols)
 
 
@@ -128,9 +153,12 @@ def build_progress_report(runs_root: str | Path, out: str | Path) -> list[str]:
               f"{len(table)} runs: " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
               + f" (read from {runs_root}). frames: emulator frames so far (frame skip included); done_pct: of "
               "the run's budget; state: finished (done.json), training (a process holds the run's lock) or "
-              "stopped (rerun the train job to resume from checkpoint.pt); frames_per_s: the last logged "
-              "rate; score_last100: mean unclipped score of the last 100 finished training games.",
-              missing={"score_last100": "no games yet", "frames_per_s": "not logged yet"})
+              "stopped (rerun the train job to resume from checkpoint.pt); frames_per_s: a finished run's "
+              f"average, else the rate over its last {RATE_WINDOW_S / 60:.0f} minutes of training; hours_left: "
+              "the frames left at that rate; score_last100: mean unclipped score of the last 100 finished "
+              "training games.",
+              missing={"score_last100": "no games yet", "frames_per_s": "not logged yet",
+                       "hours_left": "not logged yet"})
     claims = claims_so_far(runs)
     if len(claims):
         doc.table(claims.assign(frames=claims["frames"].map(lambda f: f"{f / 1e6:.2f}M")),

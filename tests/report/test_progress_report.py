@@ -6,7 +6,12 @@ import subprocess
 import sys
 
 from conftest import snapshot
-from replication.report.progress_report import build_progress_report, claims_so_far, find_runs, progress_table
+import math
+
+import pandas as pd
+
+from replication.report.progress_report import (build_progress_report, claims_so_far, find_runs, progress_table,
+                                                 recent_frames_per_s)
 from replication.runs.logs import EPISODE_COLUMNS, UPDATE_COLUMNS
 from replication.runs.read import read_live_log
 
@@ -48,6 +53,18 @@ def test_progress_table_states_and_fractions(tmp_path):
     assert table.loc[("dqn", 0), "state"] == "training" and table.loc[("dqn", 0), "done_pct"] == 25.0
     assert table.loc[("a2c", 1), "score_last100"] == -21 + 2500 / 10000  # mean of the 4 complete rows
     assert table.loc[("a2c", 1), "frames_per_s"] == 1000
+    assert table.loc[("dqn", 0), "hours_left"] == 6000 / 1000 / 3600 and table.loc[("a2c", 0), "hours_left"] == 0
+
+
+def test_recent_rate_is_the_last_ten_minutes_not_the_last_row():
+    """A checkpoint's stall (one row at 70 frames/s) or a spell beside other work moves the last row; the rate
+    over the window's rows is frames gained / clock time between its first and last row."""
+    updates = pd.DataFrame({"frames": [0, 1000, 5000, 6000, 10000], "wall_time_s": [0, 100, 700, 900, 1300],
+                            "frames_per_s": [0, 10, 6.67, 5, 70]})
+    assert recent_frames_per_s(updates) == (10000 - 5000) / (1300 - 700)  # rows at 700..1300 s
+    assert recent_frames_per_s(updates, window_s=2000) == 10000 / 1300
+    assert recent_frames_per_s(updates.tail(1)) == 70  # one row: its logged rate
+    assert math.isnan(recent_frames_per_s(updates.iloc[:0]))
 
 
 def test_progress_pdf_pages_and_run_directories_untouched(tmp_path):
