@@ -16,6 +16,10 @@
 # ROOT/code"`: its train rule retries a failed job, so a training process stopped first is started again), then
 # SIGTERM the training process (`pkill -TERM -f replication.train`, or `replication.parity train`): it saves a
 # checkpoint and exits.
+# Anything else on the host runs at `nice -n 19`: torch's 2 threads meet at a barrier in every layer, so a neighbour at
+# the run's own priority that takes a core stalls each layer for a scheduler slice. Measured 2026-12-06, 2-core EPYC:
+# the Nature DQN run (queue at nice -10) fell from ~700 to ~140 frames/s beside a test suite at nice -10, to ~600
+# beside a pytest at nice 19.
 set -u
 # Bash reads a script while it runs it, so an edit to this file (a commit, a checkout) would change what a running
 # queue does next: the queue runs from a copy, ROOT/.queue/benchmarks/longruns.sh, put in place by a rename (a copy
