@@ -3,6 +3,7 @@
 # groups and the progress table of every long-run directory present, unfinished runs with their frames so far.
 #
 #   bash benchmarks/land.sh ROOT GROUP...     # e.g. bash benchmarks/land.sh ../longruns a3c_lstm_lr_0p002 dqn_nature
+#   LAND_OUT=DIR PYTHON=python3 bash benchmarks/land.sh ROOT   # another folder than benchmarks/, another interpreter
 #
 # Only the named groups' claims rows are regenerated (`replication.claims --update` keeps the others'): a group is
 # regenerated from the run directories present alone, so name one only when all its published runs are there (a new
@@ -11,17 +12,18 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 [ $# -ge 1 ] || { echo "usage: bash benchmarks/land.sh ROOT [GROUP...]" >&2; exit 2; }
-root=$1
+[ -d "$1" ] || { echo "$1 is not a folder; accepted: the ROOT given to benchmarks/longruns.sh" >&2; exit 2; }
+root=$(cd "$1" && pwd)  # ROOT and LAND_OUT as the caller names them, before the cd below
 shift
-[ -d "$root" ] || { echo "$root is not a folder; accepted: the ROOT given to benchmarks/longruns.sh" >&2; exit 2; }
-py=$here/.venv/bin/python
+out=$(mkdir -p "${LAND_OUT:-$here/benchmarks}" && cd "${LAND_OUT:-$here/benchmarks}" && pwd)
+py=${PYTHON:-$here/.venv/bin/python}
 cd "$here"
 for group in "$@"; do
   mapfile -t dirs < <(find "$root" -path "*/runs/$group/*/w*/s*/config.json" -printf '%h\n' | sort)
   [ ${#dirs[@]} -gt 0 ] || { echo "no run of group $group under $root (no runs/$group/*/w*/s*/config.json)" >&2; exit 2; }
-  "$py" -m replication.claims --update --out benchmarks "${dirs[@]}"
+  "$py" -m replication.claims --update --out "$out" "${dirs[@]}"
 done
-"$py" - "$root" benchmarks/longruns_progress.csv <<'EOF'
+"$py" - "$root" "$out/longruns_progress.csv" <<'EOF'
 import sys
 from pathlib import Path
 

@@ -2,10 +2,11 @@
 
 import fcntl
 import json
+import os
 import subprocess
 import sys
 
-from conftest import snapshot
+from conftest import ROOT, snapshot
 import math
 
 import pandas as pd
@@ -108,3 +109,24 @@ def test_claims_so_far_give_a_running_claims_verdict_from_its_frames_so_far(tmp_
     (tmp_path / "a2c" / "pong" / "w4" / "s1" / "eval.csv").unlink()  # before seed 1's first evaluation
     assert claims_so_far(find_runs(tmp_path)).set_index("claim").loc["clemente2017_table1", "so_far"] == (
         "nothing to judge yet")
+
+
+def test_land_sh_replaces_the_rows_of_present_runs_and_keeps_those_of_gone_ones(tmp_path):
+    """``benchmarks/land.sh ROOT`` (no group: the progress table alone) on a new machine: a run present replaces its
+    row, a run whose directory is gone keeps the row landed before; numbers to 6 significant digits."""
+    out = tmp_path / "landed"
+    out.mkdir()
+    (out / "longruns_progress.csv").write_text(
+        "group,algorithm,game,workers,seed,frames,total_frames,done_pct,state,frames_per_s,score_last100,games\n"
+        "gone,a2c,pong,32,0,80000000,80000000,100,finished,7658.32,19.49,11151\n"
+        "a2c,a2c,pong,4,1,1000,9000,11.1111,stopped,1000,-20.9,1\n")
+    fake_run(tmp_path / "root" / "step" / "runs", "a2c", 1, 3000, 9000)
+    land = [str(ROOT / "benchmarks" / "land.sh"), str(tmp_path / "root")]
+    r = subprocess.run(["bash", *land], env={**os.environ, "LAND_OUT": str(out), "PYTHON": sys.executable},
+                       capture_output=True, text=True, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    text = (out / "longruns_progress.csv").read_text()
+    assert "gone,a2c,pong,32,0,80000000,80000000,100,finished,7658.32,,19.49,11151\n" in text  # kept (no hours_left)
+    assert "a2c,a2c,pong,4,1,3000,9000,33.3333,stopped,1000,0.00166667,-20.8,3\n" in text  # replaced
+    bad = subprocess.run(["bash", land[0], str(tmp_path / "nowhere")], capture_output=True, text=True)
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "is not a folder" in bad.stderr
