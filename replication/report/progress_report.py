@@ -79,10 +79,11 @@ def run_progress(path: str | Path) -> dict | None:
     state = "finished" if done else "training" if training_now(path) else "stopped"
     last = episodes["episode_return"].tail(100) if len(episodes) else pd.Series(dtype=float)
     rate = float(done["frames_per_s"]) if done else recent_frames_per_s(updates)
+    hours_left = 0.0 if done else max(total - frames, 0) / rate / 3600 if rate > 0 else float("nan")
     return {"group": cfg["group"], "algorithm": algorithm_of(cfg), "game": cfg["game"],
             "workers": int(cfg["workers"]), "seed": int(cfg["seed"]), "frames": frames, "total_frames": total,
             "done_pct": 100.0 * frames / total, "state": state,
-            "frames_per_s": rate, "hours_left": 0.0 if done else max(total - frames, 0) / rate / 3600 if rate > 0 else float("nan"),
+            "frames_per_s": rate, "hours_left": hours_left,
             "score_last100": float(last.mean()) if len(last) else float("nan"), "games": len(episodes),
             "episodes": episodes, "config": cfg, "path": path}
 
