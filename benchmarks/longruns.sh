@@ -63,22 +63,22 @@ step a3c_lstm_pong configs/mnih2016_a3c_lstm_pong.yaml a3c_lstm_lr_0p002/pong/w2
 # DQN at Nature's settings (issue 29 row 2; claims.csv mnih2015_dqn and mnih2016_table_s3_dqn; ~25-40 h)
 step dqn_nature configs/dqn_nature_pong.yaml dqn_nature/pong/w1/s0/done.json
 # A second seed of Mnih 2016 Figure 3's 2-thread run: its held verdict and the 1.96x speed-up rest on one seed each
-# (~2.6 h; the config's seeds stay [0], a user's run is one seed per thread count). Land it with seed 0's run
-# directory beside it, or into a folder of its own (`python -m replication.claims --out benchmarks/a3c_ff_w2_s1
-# RUN_DIR`): `land.sh ROOT a3c_ff` with seed 1 alone would regenerate the published a3c_ff rows from it alone
+# (~2.6 h; the config's seeds stay [0], a user's run is one seed per thread count). Then the two published a3c_ff
+# runs again (their directories went with the machine on 2026-12-05): `land.sh ROOT a3c_ff` regenerates every
+# a3c_ff row (both thread counts) from the directories present alone, so land it only once all three have finished
+# (seed 1 earlier: `python -m replication.claims --out benchmarks/a3c_ff_w2_s1 RUN_DIR`, a folder of its own)
 step a3c_pong configs/mnih2016_a3c_pong.yaml a3c_ff/pong/w2/s1/done.json
-# Published already (last, so a new machine trains the runs still missing first; a new machine on 2026-12-05 lost
-# every run directory):
+# Mnih 2016 Figure 3, A3C FF with 2 threads on Pong (issue 28 row 1; held, finished 2026-12-04; claims.csv)
+step a3c_pong configs/mnih2016_a3c_pong.yaml a3c_ff/pong/w2/s0/done.json
+# Mnih 2016 Figure 3's 1-thread curve and, with the 2-thread run, the speed-up in time to a score per
+# actor-learner count (issue 28 item 4; held, finished 2026-12-05 in 5.14 h; speedup.csv)
+step a3c_pong configs/mnih2016_a3c_pong.yaml a3c_ff/pong/w1/s0/done.json
+# Published already, retrained last (a new machine trains the runs still missing first):
 # A3C LSTM at the same settings (issue 28 row 2; finished 2026-12-04, 20M frames in 3.1 h)
 step a3c_lstm_pong configs/mnih2016_a3c_lstm_pong.yaml a3c_lstm/pong/w2/s0/done.json
 # DQN learning parity with Stable-Baselines3 on Pong (issue 29 row 1; parity.csv; ~3.4 h SB3's side, ~2.6 h ours;
 # a stop saves each side's replay memory beside its checkpoint, a rerun goes on with it)
 step dqn_parity configs/parity.yaml sb3_dqn/pong/w1/s0/done.json dqn/pong/w1/s0/done.json \
   dqn/pong/w1/s1/done.json sb3_dqn/pong/w1/s1/done.json
-# Mnih 2016 Figure 3's 1-thread curve and, with the 2-thread run below, the speed-up in time to a score per
-# actor-learner count (issue 28 item 4; held, finished 2026-12-05 in 5.14 h; speedup.csv)
-step a3c_pong configs/mnih2016_a3c_pong.yaml a3c_ff/pong/w1/s0/done.json
-# Mnih 2016 Figure 3, A3C FF with 2 threads on Pong (issue 28 row 1; held, finished 2026-12-04; claims.csv)
-step a3c_pong configs/mnih2016_a3c_pong.yaml a3c_ff/pong/w2/s0/done.json
 # Clemente 2017 Table 1 and Figure 3, PAAC on Pong at n_e 32, 2 seeds (finished 2026-12-03; claims.csv)
 step paac_pong configs/clemente2017_pong.yaml a2c/pong/w32/s0/done.json a2c/pong/w32/s1/done.json
