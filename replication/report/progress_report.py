@@ -167,7 +167,7 @@ def build_progress_report(runs_root: str | Path, out: str | Path) -> list[str]:
                   "Each claim a run group present tests (benchmarks/README.md gives the rules): ours and the paper's "
                   "score (a curve claim: both at the paper's last point reached), the verdict, 'running' until every "
                   "seed has finished, and so_far: the verdict the frames so far give. A score short of the paper's "
-                  "before the paper's budget says nothing about that budget ('not comparable' once finished).",
+                  "before the paper's budget says nothing about that budget ('not comparable', so far and finished).",
                   missing={"ours": "no evaluation yet", "paper": "none"})
     palette = sns.color_palette("colorblind")
     groups = sorted(table["group"].unique())

@@ -249,12 +249,15 @@ def claim_row(claim: str, runs: list[dict]) -> tuple[dict, pd.DataFrame]:
         verdict, detail = curve_claim(points, margin)
         judged = len(points) > 0
     finished = all(r["done"] is not None for r in runs)
+    short = frames < MIN_FRAMES[claim] and not (claim in SCORE_CLAIMS and verdict == "held")
+    # a score short of the paper's before the paper's budget says nothing about that budget, finished or so far (a
+    # running score claim is never "so far not held" there); a curve so far is judged at the paper points reached
+    if short and (finished or (judged and claim in SCORE_CLAIMS)):
+        detail = f"{frames / 1e6:.3g}M frames, below the {MIN_FRAMES[claim] / 1e6:.0f}M a verdict needs; " + detail
+        verdict = "not comparable"
     if not finished:
         detail = (f"{SO_FAR}{verdict}; " if judged else f"{NOTHING_YET}; ") + detail
         verdict = "running"
-    elif frames < MIN_FRAMES[claim] and not (claim in SCORE_CLAIMS and verdict == "held"):
-        detail = f"{frames / 1e6:.3g}M frames, below the {MIN_FRAMES[claim] / 1e6:.0f}M a verdict needs; " + detail
-        verdict = "not comparable"
     host = c0.get("host", {})
     steals = [r["done"]["cpu_steal"] for r in runs if r["done"] and r["done"].get("cpu_steal") is not None]
     steal = f", CPU steal {max(steals):.0%}" if steals else ""  # done.json's, where recorded: the worst seed's
@@ -271,7 +274,8 @@ SO_FAR, NOTHING_YET = "so far ", "nothing to judge yet"  # how a running claim's
 
 def verdict_so_far(verdict: str, detail: str) -> str:
     """A claims.csv row's verdict, or for a ``running`` one the verdict its frames so far give (the start of its
-    ``detail``, as ``claim_row`` writes it): ``held``, ``not held`` or ``nothing to judge yet``."""
+    ``detail``, as ``claim_row`` writes it): ``held``, ``not held``, ``not comparable`` (a score claim short of the
+    paper's before the paper's budget) or ``nothing to judge yet``."""
     if verdict != "running":
         return verdict
     return detail[len(SO_FAR):].split(";", 1)[0] if detail.startswith(SO_FAR) else NOTHING_YET
