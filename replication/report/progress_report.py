@@ -58,7 +58,7 @@ def run_progress(path: str | Path) -> dict | None:
     Returns a dict with ``group``, ``algorithm``, ``game``, ``workers``, ``seed``, ``frames`` (so far),
     ``total_frames`` (the budget), ``done_pct``, ``state`` (``finished``, ``training`` or ``stopped``),
     ``frames_per_s`` (a finished run's whole-run average from ``done.json``, else ``recent_frames_per_s``),
-    ``hours_left`` (the frames left at that rate; 0 when finished), ``score_last100`` (mean unclipped return of the
+    ``hours_left`` (the frames left at that rate: 0 when finished, NaN without a rate), ``score_last100`` (mean unclipped return of the
     last 100 finished games, NaN before the first), ``games`` (finished training games) and ``episodes`` (the
     episode log).
 
@@ -79,7 +79,7 @@ def run_progress(path: str | Path) -> dict | None:
     state = "finished" if done else "training" if training_now(path) else "stopped"
     last = episodes["episode_return"].tail(100) if len(episodes) else pd.Series(dtype=float)
     rate = float(done["frames_per_s"]) if done else recent_frames_per_s(updates)
-    hours_left = 0.0 if done else max(total - frames, 0) / rate / 3600 if rate > 0 else float("nan")
+    hours_left = max(total - frames, 0) / rate / 3600 if rate > 0 else float("nan")  # finished: 0 frames left
     return {"group": cfg["group"], "algorithm": algorithm_of(cfg), "game": cfg["game"],
             "workers": int(cfg["workers"]), "seed": int(cfg["seed"]), "frames": frames, "total_frames": total,
             "done_pct": 100.0 * frames / total, "state": state,

@@ -2,15 +2,14 @@
 
 import fcntl
 import json
+import math
 import os
 import subprocess
 import sys
 
-from conftest import ROOT, snapshot
-import math
-
 import pandas as pd
 
+from conftest import ROOT, snapshot
 from replication.report.progress_report import (build_progress_report, claims_so_far, find_runs, progress_table,
                                                  recent_frames_per_s)
 from replication.runs.logs import EPISODE_COLUMNS, UPDATE_COLUMNS
