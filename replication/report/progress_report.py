@@ -58,9 +58,9 @@ def run_progress(path: str | Path) -> dict | None:
     Returns a dict with ``group``, ``algorithm``, ``game``, ``workers``, ``seed``, ``frames`` (so far),
     ``total_frames`` (the budget), ``done_pct``, ``state`` (``finished``, ``training`` or ``stopped``),
     ``frames_per_s`` (a finished run's whole-run average from ``done.json``, else ``recent_frames_per_s``),
-    ``hours_left`` (the frames left at that rate: 0 when finished, NaN without a rate), ``score_last100`` (mean unclipped return of the
-    last 100 finished games, NaN before the first), ``games`` (finished training games) and ``episodes`` (the
-    episode log).
+    ``hours_left`` (the frames left at that rate: 0 when finished, NaN without a rate), ``score_last100`` (mean
+    unclipped return of the last 100 finished games, NaN before the first), ``games`` (finished training games)
+    and ``episodes`` (the episode log).
 
     Raises:
         UserError: a damaged ``config.json``, ``done.json`` or log (``read_log``), naming it and what to do.
