@@ -5,8 +5,9 @@ group, its mean over seeds with a 95% bootstrap CI band (``stats.grouped_mean_ci
 with one seed), beside horizontal reference lines: the game's random and human scores (no-op references,
 ``reference.noop_reference``) and the paper's final score of the column each group is compared with (Table S3,
 human starts). The x-axis is emulator frames, or wall-clock training hours in the companion figure; the paper's
-frame budget (or training time) is marked with a vertical line when it lies within the panel's view. Up to
-``PANELS_PER_PAGE`` panels per page.
+frame budget (or training time) is marked with a vertical line when it lies within the panel's view; on the hours
+axis, the games Mnih et al. 2016 Figure 1 draws also show its curve of each algorithm run there (DQN, A3C), up to
+our runs' last hour. Up to ``PANELS_PER_PAGE`` panels per page.
 """
 
 from __future__ import annotations
@@ -96,6 +97,52 @@ def curve_bands(curves: pd.DataFrame) -> pd.DataFrame:
     return out.merge(grouped_mean_ci(c, by, "episode_return"), on=by)[cols]
 
 
+def clip_curve(curve: pd.DataFrame, x: str, end: float, columns: list[str]) -> pd.DataFrame:
+    """``curve`` up to ``end`` on its column ``x``: its rows with ``x < end`` and one more at ``x = end`` with each of
+    ``columns`` linearly interpolated (``np.interp``), so a drawn line stops where ours does; the whole curve where it
+    ends at or before ``end``, none of it where it starts after. Returns columns ``x`` and ``columns``, in ``x``
+    order."""
+    c = curve.sort_values(x)[[x, *columns]]
+    xs = c[x].to_numpy(float)
+    if not len(c) or end >= xs[-1] or end < xs[0]:
+        return c[c[x] <= end].reset_index(drop=True)
+    last = pd.DataFrame([{x: end, **{k: float(np.interp(end, xs, c[k].to_numpy(float))) for k in columns}}])
+    return pd.concat([c[c[x] < end], last], ignore_index=True)
+
+
+FIGURE1_COLUMNS = ["score", "score_band_low", "score_band_high"]
+FIGURE1_STYLE = dict(ls=(0, (4, 1.5)), lw=1.1)
+
+
+def figure1_label(method: str) -> str:
+    """The legend entry of Mnih et al. 2016 Figure 1's curve of ``method``, with the host its hours are from."""
+    return f"paper: {method}, {reference.FIGURE1_HOST[method]} (Mnih et al. 2016 Figure 1)"
+
+
+def figure1_curves(g: pd.DataFrame, game: str, figure1: pd.DataFrame) -> list[tuple[str, str, pd.DataFrame]]:
+    """Mnih et al. 2016 Figure 1's curves for ``game``'s panel on the hours axis.
+
+    Args:
+        g: the panel's ``curve_bands`` rows (``run, algorithm, hours``, ...).
+        figure1: ``reference.mnih_figure1()``.
+
+    Returns:
+        ``(run label, method, curve)`` per algorithm run in ``g`` whose curve Figure 1 draws for ``game``
+        (``reference.FIGURE1_METHOD``): the run label is that algorithm's first (the curve takes its colour), the
+        curve (``hours`` and ``FIGURE1_COLUMNS``, game points) the paper's, cut at the last hour of that
+        algorithm's runs in the panel (``clip_curve``): how far the paper's host was after the same wall-clock
+        time. Empty for a game Figure 1 does not draw.
+    """
+    out = []
+    for algorithm, method in reference.FIGURE1_METHOD.items():
+        runs = g[g["algorithm"] == algorithm]
+        curve = figure1[(figure1["method"] == method) & (figure1["game"] == game)]
+        if len(runs) and len(curve):
+            out.append((sorted(runs["run"])[0], method,
+                        clip_curve(curve, "hours", float(runs["hours"].max()), FIGURE1_COLUMNS)))
+    return out
+
+
 def plot_band(ax, xs, band: pd.DataFrame, colour, label: str | None = None, marker_size: float = 2.5) -> None:
     """One run group's curve on ``ax``: its ``mean`` (a line with point markers) at ``xs`` (the axis' units, one per
     row of ``band``) and the ``ci_low`` .. ``ci_high`` band behind it (``grouped_mean_ci`` columns); the band is
@@ -149,9 +196,14 @@ def draw_curves(fig, rect, bands: pd.DataFrame, games: list[str], x: str = "fram
     handles: dict[str, Line2D] = {label: Line2D([], [], color=colours[label], lw=1.6) for label in sorted(colours)}
     references = {game: _panel_references(bands[bands["game"] == game], game, columns, colours, s3, x, scale)
                   for game in games}
+    figure1 = reference.mnih_figure1()
+    papers = {game: figure1_curves(bands[bands["game"] == game], game, figure1) for game in games if x == "hours"}
     for lines in references.values():  # the legend shows each reference line drawn in any panel, once
         for label, _, _, style in lines:
             handles.setdefault(label, Line2D([], [], **style))
+    for curves in papers.values():
+        for run, method, _ in curves:
+            handles.setdefault(figure1_label(method), Line2D([], [], color=colours[run], **FIGURE1_STYLE))
     left, bottom, right, top = rect
     gs = _panel_grid(fig, (left, bottom, right, _legend(fig, handles, left, right, top)), rows, cols)
     for i, game in enumerate(games):
@@ -160,6 +212,9 @@ def draw_curves(fig, rect, bands: pd.DataFrame, games: list[str], x: str = "fram
         for run, r in g.groupby("run"):
             xs = r["frames"].to_numpy(float) / scale if x == "frames" else r["hours"].to_numpy(float)
             plot_band(ax, xs, r, colours[run])
+        for run, _, c in papers.get(game, []):
+            ax.fill_between(c["hours"], c["score_band_low"], c["score_band_high"], color=colours[run], alpha=0.12, lw=0)
+            ax.plot(c["hours"], c["score"], color=colours[run], **FIGURE1_STYLE)
         for _, axis, position, style in references[game]:
             (ax.axhline if axis == "h" else ax.axvline)(position, **style)
         ax.set_title(game, fontsize=PANEL_TITLE_PT, pad=3)
@@ -259,7 +314,15 @@ def curves_caption(curves: pd.DataFrame, x: str = "frames") -> str:
             "other games); dash-dot, in the group's colour: the paper's final score of the column the group is "
             f"compared with (Mnih et al. 2016 Table S3, {reference.TABLE_S3_PROTOCOL}: another protocol than our "
             f"training returns, shown as the target). Vertical dotted line: the {mark}, drawn only where it lies "
-            "within the panel's x-range.")
+            "within the panel's x-range." + (FIGURE1_CAPTION if x == "hours" else ""))
+
+
+FIGURE1_CAPTION = (
+    " Dashed, in the group's colour, with a light band (Beamrider, Breakout, Pong, Q*bert and Space Invaders only): "
+    "Mnih et al. 2016 Figure 1's curve of the group's algorithm (DQN; A3C, feed-forward), digitized (SOURCES.md "
+    "section E), up to the group's last hour: the paper's hours are its hosts' (DQN on 1 Nvidia K40 GPU, the "
+    "asynchronous methods on 16 CPU cores; each curve averages 5 runs), so it says how far such a host was after "
+    "the same wall-clock time, not a verdict.")
 
 
 def _bin_frames(total_frames: int) -> float:

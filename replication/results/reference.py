@@ -188,6 +188,27 @@ def mnih_curves(x: str = "frames") -> pd.DataFrame:
     return df.assign(game=df["game"].map(figure_game))
 
 
+# Mnih et al. 2016 Figure 1's caption: "DQN was trained on a single Nvidia K40 GPU while the asynchronous methods
+# were trained using 16 CPU cores"; each curve averages 5 runs (DQN's: seeds; SOURCES.md section E). The hours of
+# its curves are those hosts' hours.
+FIGURE1_HOST = {"DQN": "1 Nvidia K40 GPU", "1-step Q": "16 CPU cores", "1-step SARSA": "16 CPU cores",
+                "n-step Q": "16 CPU cores", "A3C": "16 CPU cores"}
+# the Figure 1 curve of each of our algorithms that the figure draws (its A3C: the feed-forward agent, whose curve is
+# Figure 4's 16-thread A3C FF curve, SOURCES.md section E)
+FIGURE1_METHOD = {"dqn": "DQN", "a3c_ff": "A3C"}
+
+
+def mnih_figure1() -> pd.DataFrame:
+    """Mnih et al. 2016 Figure 1, digitized: score vs training hours on the paper's hosts (``FIGURE1_HOST``) for
+    DQN, 1-step Q, 1-step SARSA, n-step Q and A3C on Beamrider, Breakout, Pong, Q*bert and Space Invaders; columns
+    ``method, game`` (ale-py id), ``hours`` (float, 0-15 in 1-hour steps), ``score, score_band_low,
+    score_band_high`` (game points), ``vertex`` (``drawn`` or ``interpolated``), sorted by method, game, hours."""
+    df = _read("mnih2016_fig1_curves.csv").drop(columns=["hours_digitized"])
+    df = df.assign(game=df["game"].map(figure_game), hours=df["hours"].astype(float))
+    cols = ["method", "game", "hours", "score", "score_band_low", "score_band_high", "vertex"]
+    return df[cols].sort_values(["method", "game", "hours"]).reset_index(drop=True)
+
+
 def mnih_learning_rates() -> pd.DataFrame:
     """Mnih et al. 2016 Figure 2, digitized: A3C's final score per game for each of its 50 learning rates."""
     df = _read("mnih2016_fig2_lr.csv")
