@@ -5,10 +5,13 @@
 #   bash benchmarks/land.sh ROOT GROUP...     # e.g. bash benchmarks/land.sh ../longruns a3c_lstm_lr_0p002 dqn_nature
 #   LAND_OUT=DIR PYTHON=python3 bash benchmarks/land.sh ROOT   # another folder than benchmarks/, another interpreter
 #
-# Only the named groups' claims rows are regenerated (`replication.claims --update` keeps the others'): a group is
-# regenerated from the run directories present alone, so name one only when all its published runs are there (a new
-# machine loses the run directories; the rows landed before stay in the files). longruns_progress.csv keeps the
-# rows of runs whose directories are gone and replaces those of the runs present.
+# Each named group's runs present under ROOT are first kept as run records in OUT/runs/ (their config.json,
+# done.json, eval.csv and episodes.csv; replication/runs/record.py: a record is replaced only by a run that has gone
+# as far), then the group's claims rows are regenerated from all its records (`replication.claims --update` keeps
+# the other groups' rows): the runs landed before count as well as the directories on this machine, so a new seed
+# lands beside the published ones without training them again. Rows landed before records existed (2026-12-06)
+# have none: such a group is regenerated from its records alone, so name it only once all its runs are recorded.
+# longruns_progress.csv keeps the rows of runs whose directories are gone and replaces those of the runs present.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 [ $# -ge 1 ] || { echo "usage: bash benchmarks/land.sh ROOT [GROUP...]" >&2; exit 2; }
@@ -20,8 +23,26 @@ py=${PYTHON:-$here/.venv/bin/python}
 cd "$here"
 for group in "$@"; do
   mapfile -t dirs < <(find "$root" -path "*/runs/$group/*/w*/s*/config.json" -printf '%h\n' | sort)
-  [ ${#dirs[@]} -gt 0 ] || { echo "no run of group $group under $root (no runs/$group/*/w*/s*/config.json)" >&2; exit 2; }
-  "$py" -m replication.claims --update --out "$out" "${dirs[@]}"
+  "$py" - "$out" "${dirs[@]}" <<'EOF'
+import sys
+
+from replication.core.errors import cli_main
+from replication.runs.record import record_run
+
+
+@cli_main
+def main(out, run_dirs):
+    for d in run_dirs:
+        record, written = record_run(d, out)
+        print(f"recorded {record}" if written else f"kept {record}: it has gone further than {d}")
+
+
+main(sys.argv[1], sys.argv[2:])
+EOF
+  mapfile -t records < <(find "$out/runs/$group" -path "*/w*/s*/config.json" -printf '%h\n' 2>/dev/null | sort)
+  [ ${#records[@]} -gt 0 ] || {
+    echo "no run of group $group under $root (runs/$group/*/w*/s*/config.json) nor in $out/runs/$group" >&2; exit 2; }
+  "$py" -m replication.claims --update --out "$out" "${records[@]}"
 done
 "$py" - "$root" "$out/longruns_progress.csv" <<'EOF'
 import sys

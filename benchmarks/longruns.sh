@@ -64,9 +64,10 @@ step a3c_lstm_pong configs/mnih2016_a3c_lstm_pong.yaml a3c_lstm_lr_0p002/pong/w2
 step dqn_nature configs/dqn_nature_pong.yaml dqn_nature/pong/w1/s0/done.json
 # A second seed of Mnih 2016 Figure 3's 2-thread run: its held verdict and the 1.96x speed-up rest on one seed each
 # (~2.6 h; the config's seeds stay [0], a user's run is one seed per thread count). Then the two published a3c_ff
-# runs again (their directories went with the machine on 2026-12-05): `land.sh ROOT a3c_ff` regenerates every
-# a3c_ff row (both thread counts) from the directories present alone, so land it only once all three have finished
-# (seed 1 earlier: `python -m replication.claims --out benchmarks/a3c_ff_w2_s1 RUN_DIR`, a folder of its own)
+# runs again (their directories went with the machine on 2026-12-05, before land.sh kept run records):
+# `land.sh ROOT a3c_ff` regenerates the a3c_ff rows from the group's records alone, and none holds those two runs
+# yet, so land it only once all three have finished (seed 1 earlier: `python -m replication.claims --out
+# benchmarks/a3c_ff_w2_s1 RUN_DIR`, a folder of its own); from then on a new a3c_ff seed lands beside them as is
 step a3c_pong configs/mnih2016_a3c_pong.yaml a3c_ff/pong/w2/s1/done.json
 # Mnih 2016 Figure 3, A3C FF with 2 threads on Pong (issue 28 row 1; held, finished 2026-12-04; claims.csv)
 step a3c_pong configs/mnih2016_a3c_pong.yaml a3c_ff/pong/w2/s0/done.json
