@@ -41,8 +41,8 @@ def record_run(path: str | Path, root: str | Path) -> tuple[Path, bool]:
     """Keep run directory ``path``'s ``RECORD_FILES`` as its record under ``root`` (``run_dir(root, ...)``),
     replacing the record there unless that one has logged more frames (``logged_frames``) or finished while this run
     has not: a run trained again from the start (a new machine) never replaces what was landed before until it has
-    gone as far. The record is copied into a temporary folder beside it and renamed into place (the old one moved aside first), so no
-    record is ever half copied.
+    gone as far. The record is copied into a temporary folder beside it and renamed into place (the old one moved
+    aside first), so no record is ever half copied.
 
     Returns:
         ``(record path, whether it was written)``.
