@@ -12,10 +12,10 @@
 # one every job imports; the .venv of this checkout (`make`) supplies the libraries.
 # Rerun the script to resume, after a stop or a machine restart alike: Snakemake skips finished runs and each
 # train job resumes from its checkpoint.pt (a lock a killed Snakemake left is lifted first, docs/reliability.md).
-# To stop before a session or a booking ends: kill this script, then Snakemake (`pkill -TERM -f "bin/snakemake -s
-# ROOT/code"`: its train rule retries a failed job, so a training process stopped first is started again), then
-# SIGTERM the training process (`pkill -TERM -f replication.train`, or `replication.parity train`): it saves a
-# checkpoint and exits.
+# To stop before a session or a booking ends: `bash benchmarks/stop_longruns.sh ROOT`. It kills this script, then
+# Snakemake (its train rule retries a failed job, so a training process stopped first is started again), then
+# SIGTERMs the training process (replication.train or replication.parity train), which saves a checkpoint and exits,
+# and waits until it has (a DQN's replay memory: ~20 s).
 # Anything else on the host runs at `nice -n 19`: torch's 2 threads meet at a barrier in every layer, so a neighbour at
 # the run's own priority that takes a core stalls each layer for a scheduler slice. Measured 2026-12-06, 2-core EPYC:
 # the Nature DQN run (queue at nice -10) fell from ~700 to ~140 frames/s beside a test suite at nice -10, to ~600
