@@ -320,9 +320,9 @@ def curves_caption(curves: pd.DataFrame, x: str = "frames") -> str:
 FIGURE1_CAPTION = (
     " Dashed, in the group's colour, with a light band (Beamrider, Breakout, Pong, Q*bert and Space Invaders only): "
     "Mnih et al. 2016 Figure 1's curve of the group's algorithm (DQN; A3C, feed-forward), digitized (SOURCES.md "
-    "section E), up to the group's last hour: the paper's hours are its hosts' (DQN on 1 Nvidia K40 GPU, the "
-    "asynchronous methods on 16 CPU cores; each curve averages 5 runs), so it says how far such a host was after "
-    "the same wall-clock time, not a verdict.")
+    "section E), up to the group's last hour: the paper's hours are its hosts' (DQN on "
+    f"{reference.FIGURE1_HOST['DQN']}, the asynchronous methods on {reference.FIGURE1_HOST['A3C']}; each curve "
+    "averages 5 runs), so it says how far such a host was after the same wall-clock time, not a verdict.")
 
 
 def _bin_frames(total_frames: int) -> float:
