@@ -196,7 +196,7 @@ def draw_curves(fig, rect, bands: pd.DataFrame, games: list[str], x: str = "fram
     handles: dict[str, Line2D] = {label: Line2D([], [], color=colours[label], lw=1.6) for label in sorted(colours)}
     references = {game: _panel_references(bands[bands["game"] == game], game, columns, colours, s3, x, scale)
                   for game in games}
-    figure1 = reference.mnih_figure1()
+    figure1 = reference.mnih_figure1() if x == "hours" else None
     papers = {game: figure1_curves(bands[bands["game"] == game], game, figure1) for game in games if x == "hours"}
     for lines in references.values():  # the legend shows each reference line drawn in any panel, once
         for label, _, _, style in lines:

@@ -37,6 +37,11 @@ def logged_frames(path: str | Path) -> int:
     return int(episodes["frames"].max()) if len(episodes) else 0
 
 
+def _how_far(path: Path) -> tuple[bool, int]:
+    """(finished, ``logged_frames``): a finished run is further than any unfinished one, then more frames are."""
+    return read_done(path) is not None, logged_frames(path)
+
+
 def record_run(path: str | Path, root: str | Path) -> tuple[Path, bool]:
     """Keep run directory ``path``'s ``RECORD_FILES`` as its record under ``root`` (``run_dir(root, ...)``),
     replacing the record there unless that one has logged more frames (``logged_frames``) or finished while this run
@@ -54,10 +59,8 @@ def record_run(path: str | Path, root: str | Path) -> tuple[Path, bool]:
     path = Path(path)
     config = read_config(path)
     dest = run_dir(root, config["group"], config["game"], config["workers"], config["seed"])
-    if dest.exists():
-        kept = (read_done(dest) is not None, logged_frames(dest))
-        if kept > (read_done(path) is not None, logged_frames(path)):
-            return dest, False
+    if dest.exists() and _how_far(dest) > _how_far(path):
+        return dest, False
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=dest.parent))
     for name in RECORD_FILES:
